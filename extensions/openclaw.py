@@ -1,0 +1,128 @@
+"""Jinja glue between copier and the deploy model (``template/ops/model.py``).
+
+The model and its data files live in ``template/ops`` because they ship into
+every deploy repo, where ``make verify`` and the runbooks rebuild the same
+model from ``.copier-answers.yml``. This module only exposes them to Jinja:
+
+- ``oc_error(field)``: a copier validator; "" or the message for that field.
+- ``oc_choices(kind)``: YAML choice lists for questions that depend on data.
+- ``oc`` in the render context: the deploy model of the current answers,
+  plus ``oc_config`` (the starter openclaw.json) and ``oc_warnings``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import pass_context
+from jinja2.ext import Extension
+
+_TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "template"
+if str(_TEMPLATE_DIR) not in sys.path:
+    sys.path.insert(0, str(_TEMPLATE_DIR))
+
+from ops import model as m  # noqa: E402
+
+
+def answers_of(context: Any) -> dict[str, Any]:
+    """The answers visible in a Jinja context (copier puts them at top level)."""
+    return {name: context.get(name) for name in m.FIELDS}
+
+
+def field_error(field: str, answers: dict[str, Any]) -> str:
+    return m.validate_field(field, answers)
+
+
+def choices_yaml(kind: str, answers: dict[str, Any]) -> str:
+    """Choice lists as YAML text (copier parses a templated ``choices`` string)."""
+    platform = answers.get("platform")
+    facts = m.platforms().get(platform) or next(iter(m.platforms().values()))
+    if kind == "region":
+        items = {f"{code} - {name}": code for code, name in facts["regions"].items()}
+    elif kind == "vm_size":
+        items = {
+            f"{size} ({spec['vcpu']} vCPU, {spec['memory_mb'][0]}-{spec['memory_mb'][1]} MB)": size
+            for size, spec in facts["sizes"].items()
+        }
+    elif kind == "platform":
+        items = {f["label"]: key for key, f in m.platforms().items()}
+    elif kind == "model_providers":
+        items = {v["label"]: k for k, v in m.openclaw()["model_providers"].items()}
+    elif kind == "channels":
+        items = {v["label"]: k for k, v in m.openclaw()["channels"].items()}
+    elif kind == "tunnel":
+        items = {v["label"]: k for k, v in m.openclaw()["tunnels"].items()}
+    elif kind == "binaries":
+        items = {f"{k} - {v['description']}": k for k, v in m.binaries_catalog().items()}
+    else:
+        raise KeyError(kind)
+    return yaml.safe_dump(items, sort_keys=False, default_flow_style=True, width=10_000).strip()
+
+
+def platform_default(key: str, answers: dict[str, Any]) -> Any:
+    facts = m.platforms().get(answers.get("platform")) or {}
+    return {
+        "region": facts.get("default_region"),
+        "vm_size": facts.get("default_size"),
+        "gateway_port": facts.get("default_port"),
+        "vm_memory_mb": m.openclaw()["memory"]["recommended_mb"],
+        "openclaw_version": m.openclaw()["default_version"],
+    }[key]
+
+
+class OpenClawExtension(Extension):
+    """Registers the globals and filters the template and copier.yml use."""
+
+    def __init__(self, environment):
+        super().__init__(environment)
+
+        @pass_context
+        def oc_error(context, field: str) -> str:
+            return field_error(field, answers_of(context))
+
+        @pass_context
+        def oc_choices(context, kind: str) -> str:
+            return choices_yaml(kind, answers_of(context))
+
+        @pass_context
+        def oc_default(context, key: str) -> Any:
+            return platform_default(key, answers_of(context))
+
+        @pass_context
+        def oc_model(context) -> m.DeployModel:
+            return _cached_model(answers_of(context))
+
+        def to_json(value: Any, indent: int | None = 2) -> str:
+            return json.dumps(value, indent=indent, ensure_ascii=False)
+
+        environment.globals.update(
+            oc_error=oc_error,
+            oc_choices=oc_choices,
+            oc_default=oc_default,
+            oc_model=oc_model,
+            oc_starter_config=m.starter_config,
+            oc_warnings=m.warnings,
+            oc_facts=m.openclaw,
+        )
+        environment.filters["oc_json"] = to_json
+        environment.filters["toml_str"] = toml_string
+
+
+_MODEL_CACHE: dict[str, m.DeployModel] = {}
+
+
+def _cached_model(answers: dict[str, Any]) -> m.DeployModel:
+    """Build once per distinct answer set: copier renders dozens of times."""
+    key = json.dumps(answers, sort_keys=True, default=str)
+    if key not in _MODEL_CACHE:
+        _MODEL_CACHE[key] = m.build(answers)
+    return _MODEL_CACHE[key]
+
+
+def toml_string(value: Any) -> str:
+    """A TOML basic string for any value (JSON escaping is valid TOML escaping)."""
+    return json.dumps(str(value), ensure_ascii=False)

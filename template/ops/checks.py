@@ -1,0 +1,266 @@
+"""Static checks of a deploy repo: each known failure mode is one function.
+
+A check reads the parsed files (``Declared``) and the deploy model rebuilt from
+``.copier-answers.yml`` and returns a ``Result``: PASS / FAIL / WARN / SKIP,
+what it saw, and the fix. ``make verify`` and the troubleshooting runbook
+render the same list. A new failure mode is one new function here.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import declared as d
+from . import model as m
+
+PASS, FAIL, WARN, SKIP = "PASS", "FAIL", "WARN", "SKIP"
+JSON_PROBES = {"/startupz", "/healthz", "/health", "/readyz", "/ready"}
+REACHABLE_BINDS = {"lan", "auto", "custom", "tailnet"}
+
+
+@dataclass
+class Result:
+    check: str
+    status: str
+    seen: str
+    fix: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass
+class Repo:
+    root: Path
+    model: m.DeployModel
+    declared: d.Declared
+
+
+def load_repo(root: str | Path) -> Repo:
+    root = Path(root)
+    answers = m.answers_from_file(root / ".copier-answers.yml")
+    model = m.build(answers)
+    return Repo(root=root, model=model, declared=d.read(root, model.platform))
+
+
+def _places(values: dict) -> str:
+    return "; ".join(f"{where} = {value}" for where, value in values.items()) or "nothing"
+
+
+def check_files_parse(repo: Repo) -> Result:
+    if repo.declared.problems:
+        return Result("files parse", FAIL, "; ".join(repo.declared.problems),
+                      "restore the file from the template: `copier update` or `git checkout -- <file>`")
+    return Result("files parse", PASS, "platform files, Dockerfile and config/openclaw.json parse")
+
+
+def check_port_agreement(repo: Repo) -> Result:
+    ports = repo.declared.ports
+    seen = _places(ports)
+    if not ports:
+        return Result("port agreement", FAIL, "no gateway port declared anywhere",
+                      f"pass --port {repo.model.port} to the gateway")
+    wrong = {k: v for k, v in ports.items() if v != repo.model.port}
+    if wrong:
+        return Result(
+            "port agreement", FAIL, seen,
+            f"every place must say {repo.model.port} (gateway_port in .copier-answers.yml); "
+            "a proxy or health check on another port sees 'connection refused' / 'no open ports'",
+        )
+    return Result("port agreement", PASS, seen)
+
+
+def check_bind(repo: Repo) -> Result:
+    binds = repo.declared.binds
+    bad = {k: v for k, v in binds.items() if v not in REACHABLE_BINDS}
+    if not binds:
+        return Result("bind reachable from the proxy", FAIL, "no --bind given",
+                      "add --bind lan to the gateway command (loopback is unreachable from the platform proxy)")
+    if bad:
+        return Result("bind reachable from the proxy", FAIL, _places(binds),
+                      "use --bind lan: a gateway on loopback inside a container is unreachable "
+                      "('App is not listening on expected address')")
+    return Result("bind reachable from the proxy", PASS, _places(binds))
+
+
+def check_state_on_volume(repo: Repo) -> Result:
+    states, mounts = repo.declared.state_dirs, repo.declared.mounts
+    if not states:
+        return Result("state dir on the volume", FAIL, f"no OPENCLAW_STATE_DIR; mounts: {_places(mounts)}",
+                      f"set OPENCLAW_STATE_DIR={repo.model.state_dir} so state is written to the volume")
+    if not mounts:
+        return Result("state dir on the volume", FAIL, f"{_places(states)}; no volume mounted",
+                      f"mount the volume at {repo.model.volume_mount}: without it config and channels "
+                      "are lost on every redeploy")
+    off = {
+        where: path for where, path in states.items()
+        if not any(path == mnt or path.startswith(mnt.rstrip('/') + '/') for mnt in mounts.values())
+    }
+    seen = f"{_places(states)}; {_places(mounts)}"
+    if off:
+        return Result("state dir on the volume", FAIL, seen,
+                      f"point OPENCLAW_STATE_DIR into the volume ({repo.model.state_dir}); "
+                      "state outside it is lost on redeploy")
+    return Result("state dir on the volume", PASS, seen)
+
+
+def check_health_paths(repo: Repo) -> Result:
+    paths = repo.declared.health_paths
+    if not paths:
+        return Result("health checks probe JSON endpoints", WARN, "no health check declared",
+                      f"add a check on {repo.model.startup_path}")
+    bad = {k: v for k, v in paths.items() if v not in JSON_PROBES}
+    if bad:
+        return Result("health checks probe JSON endpoints", FAIL, _places(paths),
+                      f"use {repo.model.startup_path} (or /healthz): any other path answers 200 "
+                      "with the Control UI, so the check passes even when the gateway is broken")
+    return Result("health checks probe JSON endpoints", PASS, _places(paths))
+
+
+def check_memory(repo: Repo) -> Result:
+    mem, heap = repo.declared.memory_mb, repo.declared.heap_mb
+    facts = m.openclaw()["memory"]
+    seen = f"{_places(mem)}; heap {_places(heap)}"
+    if not mem:
+        return Result("memory and heap", WARN, seen, "declare the machine memory (2048 MB recommended)")
+    smallest = min(mem.values())
+    if smallest < facts["refuse_below_mb"]:
+        return Result("memory and heap", FAIL, seen,
+                      f"give the machine {facts['recommended_mb']} MB: an idle gateway uses ~810 MB")
+    if any(h >= smallest for h in heap.values()):
+        return Result("memory and heap", FAIL, seen,
+                      f"--max-old-space-size must stay below the machine memory; use {m.heap_mb(smallest)}")
+    if smallest < facts["recommended_mb"]:
+        return Result("memory and heap", WARN, seen,
+                      f"{smallest} MB may OOM under load; {facts['recommended_mb']} MB is recommended")
+    return Result("memory and heap", PASS, seen)
+
+
+def check_auth(repo: Repo) -> Result:
+    config = repo.declared.config or {}
+    auth = config.get("gateway", {}).get("auth", {})
+    mode = auth.get("mode", "token")
+    if mode == "none":
+        return Result("gateway auth", FAIL, "gateway.auth.mode = none",
+                      "use token auth: a gateway reachable beyond loopback must authenticate")
+    if mode == "trusted-proxy" and auth.get("token"):
+        return Result("gateway auth", FAIL, "trusted-proxy with a shared token",
+                      "trusted-proxy and a shared token are mutually exclusive: startup is refused")
+    if mode == "token" and not auth.get("token"):
+        return Result("gateway auth", PASS, "token mode; token from OPENCLAW_GATEWAY_TOKEN",
+                      "run scripts/secrets.sh so the token is set")
+    return Result("gateway auth", PASS, f"gateway.auth.mode = {mode}")
+
+
+def check_public_ingress(repo: Repo) -> Result:
+    declared = repo.declared.public_ingress
+    if declared is None:
+        return Result("public ingress matches privacy", SKIP, "platform files do not say")
+    if declared != repo.model.public:
+        return Result("public ingress matches privacy", FAIL,
+                      f"privacy={repo.model.privacy} but public ingress is {'on' if declared else 'off'}",
+                      "regenerate the platform file with `copier update` (privacy decides the ingress)")
+    return Result("public ingress matches privacy", PASS,
+                  f"privacy={repo.model.privacy}; public ingress {'on' if declared else 'off'}")
+
+
+def check_allowed_origins(repo: Repo) -> Result:
+    if not repo.model.public_origin:
+        return Result("Control UI allowed origins", SKIP, "private deploy: no public origin")
+    origins = (repo.declared.config or {}).get("gateway", {}).get("controlUi", {}).get("allowedOrigins", [])
+    if repo.model.public_origin not in origins:
+        return Result("Control UI allowed origins", FAIL, f"allowedOrigins = {origins}",
+                      f"add {repo.model.public_origin} to gateway.controlUi.allowedOrigins "
+                      "('origin not allowed' in the browser, crash loop on non-loopback binds)")
+    return Result("Control UI allowed origins", PASS, f"allowedOrigins = {origins}")
+
+
+def check_image_tag(repo: Repo) -> Result:
+    tags = repo.declared.image_tags
+    want = repo.model.openclaw_version
+    if not tags:
+        return Result("image pinned to openclaw_version", FAIL, "no FROM of the OpenClaw image",
+                      f"FROM {repo.model.image}")
+    bad = {k: v for k, v in tags.items() if v != want}
+    if bad:
+        return Result("image pinned to openclaw_version", FAIL, _places(tags),
+                      f"use {repo.model.image}: never 'latest', and the same version the checks use")
+    return Result("image pinned to openclaw_version", PASS, _places(tags))
+
+
+def check_webhooks_reachable(repo: Repo) -> Result:
+    notes = [w for w in m.warnings(repo.model) if w.startswith("channels=")]
+    if notes:
+        return Result("inbound webhooks reachable", WARN, "; ".join(notes),
+                      "set tunnel=ngrok or tunnel=tailscale with `copier update -d tunnel=...`")
+    return Result("inbound webhooks reachable", PASS,
+                  f"privacy={repo.model.privacy}, tunnel={repo.model.tunnel}, "
+                  f"channels={list(repo.model.channels) or 'none'}")
+
+
+# Secret-shaped strings: provider key prefixes and long high-entropy tokens.
+SECRET_PATTERNS = [
+    re.compile(r"sk-(?:ant-|proj-|or-)?[A-Za-z0-9_-]{20,}"),
+    re.compile(r"xox[abpr]-[A-Za-z0-9-]{10,}"),
+    re.compile(r"xapp-[A-Za-z0-9-]{10,}"),
+    re.compile(r"AIza[0-9A-Za-z_-]{35}"),
+    re.compile(r"tskey-[A-Za-z0-9-]{10,}"),
+    re.compile(r"\b\d{8,10}:[A-Za-z0-9_-]{35}\b"),  # Telegram bot token
+    re.compile(r"(?i)(?:token|secret|api_?key|authkey|password)\s*[=:]\s*[\"']?[A-Za-z0-9+/_-]{32,}"),
+]
+
+
+def tracked_files(root: Path) -> list[Path]:
+    try:
+        out = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True, timeout=20)
+        names = [n for n in out.stdout.decode().split("\0") if n]
+    except (OSError, subprocess.SubprocessError):
+        names = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".git" not in p.parts]
+    return [root / n for n in names]
+
+
+def find_secrets(root: Path) -> list[str]:
+    hits = []
+    for path in tracked_files(root):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        for pattern in SECRET_PATTERNS:
+            for match in pattern.finditer(text):
+                line = text.count("\n", 0, match.start()) + 1
+                hits.append(f"{path.relative_to(root)}:{line}")
+    return sorted(set(hits))
+
+
+def check_no_secrets(repo: Repo) -> Result:
+    hits = find_secrets(repo.root)
+    if hits:
+        return Result("no secrets in tracked files", FAIL, f"secret-shaped values at {', '.join(hits)}",
+                      "remove them, rotate the secret, and set it with scripts/secrets.sh instead")
+    return Result("no secrets in tracked files", PASS, "no secret-shaped value in tracked files")
+
+
+CHECKS: list[Callable[[Repo], Result]] = [
+    check_files_parse,
+    check_port_agreement,
+    check_bind,
+    check_state_on_volume,
+    check_health_paths,
+    check_memory,
+    check_auth,
+    check_public_ingress,
+    check_allowed_origins,
+    check_image_tag,
+    check_webhooks_reachable,
+    check_no_secrets,
+]
+
+
+def run_static(root: str | Path) -> list[Result]:
+    repo = load_repo(root)
+    return [check(repo) for check in CHECKS]

@@ -1,0 +1,445 @@
+"""The deploy model: answers + data files -> every value a deploy file prints.
+
+This module is the single place where a port, a state directory, a health
+path or a secret name is derived. The copier template renders its files from
+``build(answers)``; the deploy repo's checks and notebooks rebuild the same
+model from ``.copier-answers.yml`` and compare the files against it.
+
+Pure Python (stdlib + PyYAML), no copier import, so it runs in a deploy repo.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+# The question names of copier.yml, in form order: the public interface.
+FIELDS = (
+    "app_name",
+    "platform",
+    "privacy",
+    "region",
+    "openclaw_version",
+    "gateway_port",
+    "vm_size",
+    "vm_memory_mb",
+    "volume_size_gb",
+    "model_providers",
+    "channels",
+    "binaries",
+    "tunnel",
+)
+
+PRIVACY_CHOICES = ("public", "private")
+_DNS_LABEL = re.compile(r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+_VERSION = re.compile(r"^20\d\d\.(?:[1-9]|1[0-2])\.(?:[1-9]|[12]\d|3[01])(?:-(?:beta\.)?\d+)?$")
+
+
+@lru_cache(maxsize=None)
+def load(name: str) -> dict[str, Any]:
+    """Load ``data/<name>.yml`` once per process (copier renders many times)."""
+    with open(DATA_DIR / f"{name}.yml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def platforms() -> dict[str, Any]:
+    return load("platforms")
+
+
+def openclaw() -> dict[str, Any]:
+    return load("openclaw")
+
+
+def binaries_catalog() -> dict[str, Any]:
+    return load("binaries")
+
+
+def platform_facts(platform: str) -> dict[str, Any]:
+    return platforms()[platform]
+
+
+# --------------------------------------------------------------------------
+# Validation: one function per field, each returning "" or a message that
+# names the field and what is allowed. copier.yml calls these through the
+# Jinja extension; tests call them directly.
+# --------------------------------------------------------------------------
+
+
+def _allowed(values: Iterable[Any]) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{1,9}", value.strip()):
+        return int(value)
+    return None
+
+
+def _as_list(value: Any) -> list[Any] | None:
+    if value is None or value == "":
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, str):
+        parsed = yaml.safe_load(value)
+        if isinstance(parsed, list):
+            return parsed
+        if isinstance(parsed, str):
+            return [parsed]
+    return None
+
+
+def _check_multi(name: str, value: Any, allowed: Iterable[str]) -> str:
+    allowed = list(allowed)
+    items = _as_list(value)
+    if items is None:
+        return f"{name}: expected a list of {_allowed(allowed)}; got {value!r}"
+    bad = [item for item in items if item not in allowed]
+    if bad:
+        return f"{name}: {_allowed(bad)} not allowed; choose any of: {_allowed(allowed)}"
+    return ""
+
+
+def memory_range(platform: str, size: str) -> tuple[int, int]:
+    low, high = platform_facts(platform)["sizes"][size]["memory_mb"]
+    return int(low), int(high)
+
+
+def validate_field(name: str, answers: Mapping[str, Any]) -> str:
+    """Return "" when ``answers[name]`` is valid, else a message naming it."""
+    value = answers.get(name)
+    plats = platforms()
+    platform = answers.get("platform")
+    facts = plats.get(platform) if isinstance(platform, str) else None
+
+    if name == "app_name":
+        if not isinstance(value, str) or not _DNS_LABEL.fullmatch(value) or "--" in value:
+            return (
+                "app_name: must be a DNS label of 2-63 characters: lowercase letters, "
+                f"digits and '-', starting with a letter and not ending with '-'; got {value!r}"
+            )
+        return ""
+    if name == "platform":
+        if value not in plats:
+            return f"platform: must be one of: {_allowed(plats)}; got {value!r}"
+        return ""
+    if name == "privacy":
+        if value not in PRIVACY_CHOICES:
+            return f"privacy: must be one of: {_allowed(PRIVACY_CHOICES)}; got {value!r}"
+        return ""
+    if facts is None:
+        # Platform-dependent fields are checked once the platform is valid.
+        return ""
+    if name == "region":
+        regions = facts["regions"]
+        if value not in regions:
+            others = [p for p, f in plats.items() if value in f.get("regions", {})]
+            hint = f" ({value!r} is a {_allowed(others)} region)" if others else ""
+            return f"region: {value!r} is not a {facts['label']} region{hint}; allowed: {_allowed(regions)}"
+        return ""
+    if name == "openclaw_version":
+        if not isinstance(value, str) or not _VERSION.fullmatch(value):
+            return (
+                "openclaw_version: must be a pinned release version like "
+                f"{openclaw()['default_version']} (YYYY.M.D, never 'latest'); got {value!r}"
+            )
+        return ""
+    if name == "gateway_port":
+        port = _as_int(value)
+        if port is None or not 1024 <= port <= 65535:
+            return f"gateway_port: must be a whole number from 1024 to 65535; got {value!r}"
+        return ""
+    if name == "vm_size":
+        if value not in facts["sizes"]:
+            return f"vm_size: must be one of: {_allowed(facts['sizes'])} on {facts['label']}; got {value!r}"
+        return ""
+    if name == "vm_memory_mb":
+        mem = _as_int(value)
+        floor = openclaw()["memory"]["refuse_below_mb"]
+        if mem is None:
+            return f"vm_memory_mb: must be a whole number of MB (recommended 2048); got {value!r}"
+        if mem < floor:
+            return (
+                f"vm_memory_mb: {mem} MB is refused: an idle OpenClaw gateway already uses "
+                f"about 810 MB, so below {floor} MB it is killed for running out of memory; "
+                f"use {floor} or more (2048 recommended)"
+            )
+        size = answers.get("vm_size")
+        if size in facts["sizes"]:
+            low, high = memory_range(platform, size)
+            if not low <= mem <= high or mem % 256:
+                return (
+                    f"vm_memory_mb: {size} on {facts['label']} takes {low}-{high} MB "
+                    f"in steps of 256; got {mem}"
+                )
+        return ""
+    if name == "volume_size_gb":
+        gb = _as_int(value)
+        vol = facts["volume"]
+        if gb is None or not vol["min_gb"] <= gb <= vol["max_gb"]:
+            return (
+                f"volume_size_gb: must be a whole number from {vol['min_gb']} to "
+                f"{vol['max_gb']}; got {value!r}"
+            )
+        return ""
+    if name == "model_providers":
+        return _check_multi(name, value, openclaw()["model_providers"])
+    if name == "channels":
+        return _check_multi(name, value, openclaw()["channels"])
+    if name == "binaries":
+        return _check_multi(name, value, binaries_catalog())
+    if name == "tunnel":
+        tunnels = openclaw()["tunnels"]
+        if value not in tunnels:
+            return f"tunnel: must be one of: {_allowed(tunnels)}; got {value!r}"
+        return ""
+    raise KeyError(f"unknown field {name!r}")
+
+
+def errors(answers: Mapping[str, Any]) -> list[str]:
+    """Every validation message for a full answer set, in form order."""
+    return [msg for name in FIELDS if (msg := validate_field(name, answers))]
+
+
+class AnswerError(ValueError):
+    """Raised by ``build`` when answers are invalid; ``messages`` lists why."""
+
+    def __init__(self, messages: list[str]):
+        super().__init__("; ".join(messages))
+        self.messages = messages
+
+
+# --------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Binary:
+    name: str
+    repo: str
+    version: str
+    asset: str
+    checksums: str
+    binary: str
+
+
+@dataclass(frozen=True)
+class DeployModel:
+    app_name: str
+    platform: str
+    platform_label: str
+    privacy: str
+    public: bool
+    region: str
+    openclaw_version: str
+    image: str
+    port: int
+    bind: str
+    state_dir: str
+    workspace_dir: str
+    config_path: str
+    volume_name: str
+    volume_mount: str
+    volume_size_gb: int
+    vm_size: str
+    vcpu: int
+    memory_mb: int
+    heap_mb: int
+    node_options: str
+    startup_path: str
+    liveness_path: str
+    readiness_path: str
+    public_origin: str | None
+    allowed_origins: tuple[str, ...]
+    tunnel: str
+    model_providers: tuple[str, ...]
+    channels: tuple[str, ...]
+    binaries: tuple[Binary, ...]
+    token_env: str
+    secret_names: tuple[str, ...]
+    optional_env: tuple[str, ...]
+    gateway_command: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def gateway_command_line(self) -> str:
+        return " ".join(self.gateway_command)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def heap_mb(memory_mb: int) -> int:
+    """V8 old-space size that leaves room for the rest of the process."""
+    return int(memory_mb * openclaw()["memory"]["heap_fraction"])
+
+
+def build(answers: Mapping[str, Any]) -> DeployModel:
+    """Derive the deploy model from an answer set (raises AnswerError)."""
+    problems = errors(answers)
+    if problems:
+        raise AnswerError(problems)
+    oc = openclaw()
+    facts = platform_facts(answers["platform"])
+    public = answers["privacy"] == "public"
+    port = int(answers["gateway_port"])
+    memory = int(answers["vm_memory_mb"])
+    heap = heap_mb(memory)
+    providers = tuple(_as_list(answers.get("model_providers")) or ())
+    channels = tuple(_as_list(answers.get("channels")) or ())
+    chosen_bins = _as_list(answers.get("binaries")) or []
+    catalog = binaries_catalog()
+    bins = tuple(
+        Binary(name=n, **{k: str(catalog[n][k]) for k in ("repo", "version", "asset", "checksums", "binary")})
+        for n in catalog
+        if n in chosen_bins
+    )
+    tunnel = answers["tunnel"]
+    tunnel_facts = oc["tunnels"][tunnel]
+
+    secrets: list[str] = [oc["token_env"]]
+    for p in providers:
+        secrets += oc["model_providers"][p]["secrets"]
+    for c in channels:
+        secrets += list(oc["channels"][c]["secrets"].values())
+    secrets += tunnel_facts["secrets"]
+
+    origin = facts["public_origin"].format(**answers) if public and facts.get("public_origin") else None
+    allowed = (origin,) if origin else ()
+    state_dir = facts["state_dir"]
+    command = (
+        "node",
+        "openclaw.mjs",
+        "gateway",
+        "--allow-unconfigured",
+        "--port",
+        str(port),
+        "--bind",
+        facts["bind"],
+    )
+    env = {
+        "NODE_ENV": "production",
+        "OPENCLAW_STATE_DIR": state_dir,
+        "OPENCLAW_WORKSPACE_DIR": facts["workspace_dir"],
+        "NODE_OPTIONS": f"--max-old-space-size={heap}",
+    }
+    return DeployModel(
+        app_name=answers["app_name"],
+        platform=answers["platform"],
+        platform_label=facts["label"],
+        privacy=answers["privacy"],
+        public=public,
+        region=answers["region"],
+        openclaw_version=answers["openclaw_version"],
+        image=f"{oc['image']}:{answers['openclaw_version']}",
+        port=port,
+        bind=facts["bind"],
+        state_dir=state_dir,
+        workspace_dir=facts["workspace_dir"],
+        config_path=f"{state_dir}/openclaw.json",
+        volume_name=facts["volume"]["name"],
+        volume_mount=facts["volume"]["mount"],
+        volume_size_gb=int(answers["volume_size_gb"]),
+        vm_size=answers["vm_size"],
+        vcpu=int(facts["sizes"][answers["vm_size"]]["vcpu"]),
+        memory_mb=memory,
+        heap_mb=heap,
+        node_options=env["NODE_OPTIONS"],
+        startup_path=oc["health"]["startup"],
+        liveness_path=oc["health"]["liveness"],
+        readiness_path=oc["health"]["readiness"],
+        public_origin=origin,
+        allowed_origins=allowed,
+        tunnel=tunnel,
+        model_providers=providers,
+        channels=channels,
+        binaries=bins,
+        token_env=oc["token_env"],
+        secret_names=tuple(dict.fromkeys(secrets)),
+        optional_env=tuple(tunnel_facts.get("optional_env", ())),
+        gateway_command=command,
+        env=env,
+    )
+
+
+def warnings(model: DeployModel) -> list[str]:
+    """Things that deploy but deserve the user's attention (printed after copy)."""
+    oc = openclaw()
+    out: list[str] = []
+    if model.memory_mb < oc["memory"]["recommended_mb"]:
+        out.append(
+            f"vm_memory_mb={model.memory_mb}: accepted, but an idle gateway uses ~810 MB and "
+            f"{model.memory_mb} MB may be killed for running out of memory under load; "
+            f"{oc['memory']['recommended_mb']} MB is recommended."
+        )
+    if not model.public and model.tunnel == "none":
+        for ch in model.channels:
+            note = oc["channels"][ch].get("webhook_mode")
+            if note:
+                out.append(
+                    f"channels={ch} on a private deploy without a tunnel: the starter config uses "
+                    f"{oc['channels'][ch]['transport']}, which works; but {note}, so switching to "
+                    "webhooks needs tunnel=ngrok or tunnel=tailscale (Funnel), or privacy=public."
+                )
+    return out
+
+
+def starter_config(model: DeployModel) -> dict[str, Any]:
+    """The openclaw.json seeded onto the volume on first boot.
+
+    Secrets are SecretRefs to environment variables: the file holds names only.
+    """
+    oc = openclaw()
+
+    def ref(env_name: str) -> dict[str, str]:
+        return {"source": "env", "provider": "default", "id": env_name}
+
+    gateway: dict[str, Any] = {
+        "mode": "local",
+        "bind": model.bind,
+        "port": model.port,
+        "auth": {"mode": "token", "token": ref(model.token_env)},
+    }
+    if model.allowed_origins:
+        gateway["controlUi"] = {"allowedOrigins": list(model.allowed_origins)}
+    config: dict[str, Any] = {"gateway": gateway}
+    if model.model_providers:
+        config["auth"] = {
+            "profiles": {
+                f"{p}:default": {"mode": "api_key", "provider": p} for p in model.model_providers
+            }
+        }
+        primary, *fallbacks = [oc["model_providers"][p]["model"] for p in model.model_providers]
+        model_block: dict[str, Any] = {"primary": primary}
+        if fallbacks:
+            model_block["fallbacks"] = fallbacks
+        config["agents"] = {"defaults": {"model": model_block}}
+    if model.channels:
+        channels: dict[str, Any] = {}
+        for ch in model.channels:
+            facts = oc["channels"][ch]
+            block: dict[str, Any] = {"enabled": True, **facts.get("extra", {})}
+            for key, env_name in facts["secrets"].items():
+                block[key] = ref(env_name)
+            channels[ch] = block
+        config["channels"] = channels
+    return config
+
+
+def answers_from_file(path: str | Path) -> dict[str, Any]:
+    """Read a deploy repo's ``.copier-answers.yml`` (private ``_`` keys dropped)."""
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    return {k: v for k, v in data.items() if not str(k).startswith("_")}

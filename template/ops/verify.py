@@ -1,0 +1,119 @@
+"""``make verify``: offline checks of this deploy repo, one line per check.
+
+    python -m ops.verify [--repo DIR] [--openclaw PATH-TO-openclaw.mjs-or-bin]
+
+Runs the static consistency checks (ops.checks), the real linters
+(hadolint, shellcheck) and, when Node and OpenClaw are installed, the pinned
+release's own ``openclaw config validate`` on config/openclaw.json. A tool
+that is not installed is a SKIP with the line that installs it, never a PASS.
+Exit status: 1 when any check FAILs, else 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from . import checks as c
+
+TIMEOUT = 120
+
+
+def _run(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT, env=env)
+
+
+def _tool(name: str) -> str | None:
+    here = Path(sys.executable).parent / name
+    return str(here) if here.exists() else shutil.which(name)
+
+
+def check_hadolint(root: Path) -> c.Result:
+    exe = _tool("hadolint")
+    if not exe:
+        return c.Result("hadolint Dockerfile", c.SKIP, "hadolint not installed", "make venv")
+    proc = _run([exe, "--failure-threshold", "warning", "Dockerfile"], root)
+    if proc.returncode:
+        return c.Result("hadolint Dockerfile", c.FAIL, (proc.stdout + proc.stderr).strip(), "fix the lines named")
+    return c.Result("hadolint Dockerfile", c.PASS, "no warning or error")
+
+
+def check_shellcheck(root: Path) -> c.Result:
+    exe = _tool("shellcheck")
+    scripts = sorted(str(p.relative_to(root)) for p in [*root.glob("scripts/*.sh"), *root.glob("docker/*.sh")])
+    if not exe:
+        return c.Result("shellcheck scripts", c.SKIP, "shellcheck not installed", "make venv")
+    proc = _run([exe, *scripts], root)
+    if proc.returncode:
+        return c.Result("shellcheck scripts", c.FAIL, proc.stdout.strip()[:2000], "fix the lines named")
+    return c.Result("shellcheck scripts", c.PASS, ", ".join(scripts))
+
+
+def find_openclaw(explicit: str | None) -> list[str] | None:
+    """The command that runs the pinned OpenClaw CLI, if this machine has one."""
+    candidate = explicit or os.environ.get("OPENCLAW_BIN")
+    if candidate:
+        return ["node", candidate] if candidate.endswith(".mjs") else [candidate]
+    found = shutil.which("openclaw")
+    return [found] if found else None
+
+
+def check_config_validate(root: Path, openclaw_cmd: list[str] | None, version: str) -> c.Result:
+    name = "openclaw config validate"
+    if not openclaw_cmd:
+        return c.Result(name, c.SKIP, "OpenClaw is not installed here (skipping this one step)",
+                        f"npm install openclaw@{version} (Node >= 24), then OPENCLAW_BIN=... make verify")
+    with tempfile.TemporaryDirectory() as state:
+        env = {**os.environ, "OPENCLAW_STATE_DIR": state,
+               "OPENCLAW_CONFIG_PATH": str(root / "config" / "openclaw.json")}
+        try:
+            ver = _run([*openclaw_cmd, "--version"], root, env)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return c.Result(name, c.FAIL, f"could not run {openclaw_cmd}: {exc}", "check OPENCLAW_BIN")
+        if version not in ver.stdout:
+            return c.Result(name, c.WARN, f"installed {ver.stdout.strip()} is not the pinned {version}",
+                            f"npm install openclaw@{version}")
+        proc = _run([*openclaw_cmd, "config", "validate"], root, env)
+    out = (proc.stdout + proc.stderr).strip()
+    if proc.returncode:
+        return c.Result(name, c.FAIL, out[-2000:], "fix the keys named (allowed values are listed)")
+    return c.Result(name, c.PASS, out.splitlines()[-1] if out else "valid")
+
+
+def run_all(root: Path, openclaw_cmd: list[str] | None = None) -> list[c.Result]:
+    repo = c.load_repo(root)
+    results = [check(repo) for check in c.CHECKS]
+    results += [check_hadolint(root), check_shellcheck(root),
+                check_config_validate(root, openclaw_cmd, repo.model.openclaw_version)]
+    return results
+
+
+def render(results: list[c.Result]) -> str:
+    width = max(len(r.check) for r in results)
+    lines = []
+    for r in results:
+        lines.append(f"{r.status:4}  {r.check:<{width}}  {r.seen.splitlines()[0] if r.seen else ''}")
+        if r.status in (c.FAIL, c.WARN) and r.fix:
+            lines.append(f"{'':4}  {'':<{width}}  fix: {r.fix}")
+    counts = {s: sum(r.status == s for r in results) for s in (c.PASS, c.FAIL, c.WARN, c.SKIP)}
+    lines.append(", ".join(f"{n} {s.lower()}" for s, n in counts.items()))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repo", default=".", help="deploy repo (default: .)")
+    parser.add_argument("--openclaw", help="openclaw binary or openclaw.mjs (default: $OPENCLAW_BIN or PATH)")
+    args = parser.parse_args(argv)
+    results = run_all(Path(args.repo).resolve(), find_openclaw(args.openclaw))
+    print(render(results))
+    return 1 if any(r.status == c.FAIL for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Shared fixtures: a committed snapshot of the template, in-process rendering,
+and the real OpenClaw release from npm.
+
+copier renders the newest git tag, not the working tree, so the session
+fixture copies the working tree into a temporary git repo, commits it and
+tags it v999.0.0 (uncommitted changes and stray tags cannot hide). Tests run
+copier in-process (``copier.run_copy``): the CLI spends most of its time importing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "template"))  # the `ops` package
+sys.path.insert(0, str(ROOT))
+
+from tests.support.openclaw_npm import OpenClaw, ensure_openclaw  # noqa: E402
+
+DEFAULT_VERSION = yaml.safe_load((ROOT / "template/ops/data/openclaw.yml").read_text())["default_version"]
+SNAPSHOT_IGNORE = shutil.ignore_patterns(".git", ".venv", ".cache", "__pycache__", ".pytest_cache", "demo-deploy")
+
+
+def git(*args: str, cwd: Path) -> str:
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t", "PATH": __import__("os").environ["PATH"], "HOME": str(cwd)}
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout
+
+
+def snapshot_template(dest: Path, tag: str = "v999.0.0") -> Path:
+    """Copy the working tree into a fresh git repo at ``dest``, commit, tag."""
+    shutil.copytree(ROOT, dest, ignore=SNAPSHOT_IGNORE)
+    git("init", "-q", "-b", "main", cwd=dest)
+    git("add", "-A", cwd=dest)
+    git("commit", "-q", "-m", "snapshot", cwd=dest)
+    git("tag", tag, cwd=dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory) -> Path:
+    return snapshot_template(tmp_path_factory.mktemp("template") / "openclaw-deploy")
+
+
+def copy_template(src: Path, dst: Path, data: dict[str, Any] | None = None, **kwargs: Any) -> Path:
+    import copier
+
+    copier.run_copy(str(src), str(dst), data=data or {}, defaults=True, unsafe=True,
+                    quiet=True, vcs_ref=kwargs.pop("vcs_ref", "HEAD"), **kwargs)
+    return dst
+
+
+@pytest.fixture
+def render(template_repo, tmp_path) -> Callable[..., Path]:
+    """render(**answers) -> path of a freshly generated deploy repo."""
+    counter = iter(range(1000))
+
+    def _render(**data: Any) -> Path:
+        return copy_template(template_repo, tmp_path / f"deploy{next(counter)}", data)
+
+    return _render
+
+
+@pytest.fixture(scope="session")
+def openclaw() -> OpenClaw:
+    return ensure_openclaw(DEFAULT_VERSION)
