@@ -1,0 +1,52 @@
+"""The starter config passes the pinned OpenClaw's own `config validate`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+CASES = {
+    "defaults": {},
+    "private": {"privacy": "private"},
+    "everything": {"model_providers": ["anthropic", "openai", "google", "openrouter"],
+                   "channels": ["discord", "telegram", "slack", "whatsapp"], "gateway_port": 8443},
+    "no-providers": {"model_providers": [], "channels": ["whatsapp"]},
+}
+
+
+def validate(openclaw, config_path, tmp_path):
+    env = openclaw.env(OPENCLAW_STATE_DIR=str(tmp_path / "state"), OPENCLAW_CONFIG_PATH=str(config_path),
+                       HOME=str(tmp_path))
+    return openclaw.run("config", "validate", env=env)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_starter_config_is_valid(render, openclaw, tmp_path, case):
+    repo = render(**CASES[case])
+    proc = validate(openclaw, repo / "config" / "openclaw.json", tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Config valid" in proc.stdout
+
+
+def test_validate_catches_a_broken_config(render, openclaw, tmp_path):
+    repo = render()
+    path = repo / "config" / "openclaw.json"
+    config = json.loads(path.read_text())
+    config["gateway"]["bind"] = "everywhere"
+    path.write_text(json.dumps(config))
+    proc = validate(openclaw, path, tmp_path)
+    assert proc.returncode == 1
+    assert "gateway.bind" in proc.stdout + proc.stderr
+
+
+def test_make_verify_runs_config_validate(render, openclaw):
+    import subprocess
+    import sys
+
+    repo = render()
+    proc = subprocess.run([sys.executable, "-m", "ops.verify", "--openclaw", str(openclaw.entry)],
+                          cwd=repo, capture_output=True, text=True, timeout=300,
+                          env=openclaw.env())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "PASS  openclaw config validate" in proc.stdout
