@@ -1,0 +1,502 @@
+"""Monthly cost of a deploy, from data/prices.yml (each price with its source).
+
+Pure: no network, no notebook. ``estimate`` prices one platform with line
+items; ``compare`` prices the same sizing everywhere; ``write_outputs`` saves
+``cost.json`` and the bar chart. A price that was never written down stays
+``None`` and every total that needs it is ``None`` too (``known_total`` says
+how much is known): an estimate never guesses.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import model as m
+
+RECOMMENDED_MB = 2048
+
+
+def prices() -> dict[str, Any]:
+    return m.load("prices")
+
+
+@dataclass
+class Item:
+    name: str
+    amount: float | None  # None: unknown (no recorded price)
+    detail: str
+    source: str = ""
+    as_of: str = ""
+    high: float | None = None  # upper bound when only a range is known
+
+    @property
+    def upper(self) -> float | None:
+        return self.high if self.high is not None else self.amount
+
+
+@dataclass
+class Estimate:
+    platform: str
+    label: str
+    sku: str | None
+    vcpu: float | None
+    memory_mb: int | None
+    region: str | None
+    hours: float
+    items: list[Item] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def known_total(self) -> float:
+        return round(sum(i.amount for i in self.items if i.amount is not None), 2)
+
+    @property
+    def total(self) -> float | None:
+        if any(i.amount is None for i in self.items):
+            return None
+        return round(sum(i.amount for i in self.items), 2)
+
+    @property
+    def total_high(self) -> float | None:
+        if any(i.upper is None for i in self.items):
+            return None
+        return round(sum(i.upper for i in self.items), 2)
+
+    @property
+    def unknown(self) -> list[str]:
+        return [i.name for i in self.items if i.amount is None]
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(total=self.total, total_high=self.total_high, known_total=self.known_total,
+                   unknown=self.unknown)
+        return out
+
+
+def money(value: float | None, high: float | None = None) -> str:
+    if value is None:
+        return "unknown"
+    if high is not None and round(high, 2) != round(value, 2):
+        return f"{value:.2f}-{high:.2f}"
+    return f"{value:.2f}"
+
+
+def total_text(est: Estimate) -> str:
+    if est.total is None:
+        return f"unknown (known part {est.known_total:.2f}; no price for {', '.join(est.unknown)})"
+    return money(est.total, est.total_high)
+
+
+# ------------------------------------------------------------------ helpers --
+
+
+def _fraction(hours: float, month_hours: float) -> float:
+    return min(hours, month_hours) / month_hours
+
+
+def _egress(p: dict[str, Any], gb: float, rate: float | None, where: str = "") -> Item:
+    if not gb:
+        return Item("egress", 0.0, "0 GB", p["source"], p["as_of"])
+    if rate is None:
+        return Item("egress", None, f"{gb:g} GB: no recorded egress price{where}", p["source"], p["as_of"])
+    return Item("egress", round(gb * rate, 2), f"{gb:g} GB x {rate}/GB{where}", p["source"], p["as_of"])
+
+
+def _volume(p: dict[str, Any], gb: float, rate: float | None, label: str = "volume") -> Item:
+    if not gb:
+        return Item(label, 0.0, "no volume", p["source"], p["as_of"])
+    if rate is None:
+        return Item(label, None, f"{gb:g} GB: no recorded disk price", p["source"], p["as_of"])
+    return Item(label, round(gb * rate, 2), f"{gb:g} GB x {rate}/GB-month", p["source"], p["as_of"])
+
+
+def _interpolate(table: dict[int, float], memory_mb: int) -> tuple[float | None, str]:
+    """Price for ``memory_mb`` from a size's published rows (exact or between two)."""
+    rows = sorted((int(k), float(v)) for k, v in table.items())
+    for mem, price in rows:
+        if mem == memory_mb:
+            return price, "published row"
+    below = [r for r in rows if r[0] < memory_mb]
+    above = [r for r in rows if r[0] > memory_mb]
+    if below and above:
+        (m0, p0), (m1, p1) = below[-1], above[0]
+        price = p0 + (p1 - p0) * (memory_mb - m0) / (m1 - m0)
+        return round(price, 2), f"interpolated between the {m0} and {m1} MB rows"
+    return None, f"no published price for {memory_mb} MB (rows: {', '.join(str(r[0]) for r in rows)})"
+
+
+def _cheapest_fit(sizes: dict[str, Any], memory_mb: int, price_of) -> str | None:
+    """The cheapest size with at least ``memory_mb`` and a known price, else the
+    smallest fitting size (its price unknown), else None."""
+    fits = [(name, s) for name, s in sizes.items() if int(s.get("memory_mb", 0)) >= memory_mb]
+    priced = [(price_of(name, s), name) for name, s in fits if price_of(name, s) is not None]
+    if priced:
+        return min(priced)[1]
+    if fits:
+        return min(fits, key=lambda f: f[1]["memory_mb"])[0]
+    return None
+
+
+def memory_warnings(memory_mb: int | None, where: str) -> list[str]:
+    if memory_mb is not None and memory_mb < RECOMMENDED_MB:
+        return [f"{where}: {memory_mb} MB is below the recommended {RECOMMENDED_MB} MB; an idle gateway "
+                "uses ~810 MB and is killed for running out of memory (OOM) under load"]
+    return []
+
+
+# ---------------------------------------------------------------- platforms --
+
+
+def _fly(p, est: Estimate, vm_size, memory_mb, volume_gb, egress_gb, public) -> None:
+    sizes = p["sizes"]
+    if vm_size is None:  # the comparison: the cheapest size with a price for this memory
+        priced = [(price, name) for name, s in sizes.items()
+                  if (price := _interpolate(s["prices"], memory_mb)[0]) is not None]
+        vm_size = min(priced)[1] if priced else None
+    if vm_size is None:
+        est.items.append(Item("machine", None, f"no Fly size with a price for {memory_mb} MB",
+                              p["source"], p["as_of"]))
+        return
+    est.sku = vm_size
+    spec = sizes.get(vm_size)
+    if spec is None:
+        est.items.append(Item("machine", None, f"no recorded price for {vm_size}", p["source"], p["as_of"]))
+        return
+    est.vcpu = spec["vcpu"]
+    frac = _fraction(est.hours, p["month_hours"])
+    price, how = _interpolate(spec["prices"], memory_mb)
+    region = est.region or p["base_region"]
+    group = next((g for g, codes in p["region_groups"].items() if region in codes), None)
+    high = None
+    detail = f"{vm_size} {memory_mb} MB, {est.hours:g}/{p['month_hours']} h ({how})"
+    if price is not None:
+        price = round(price * frac, 2)
+        if region != p["base_region"]:
+            high = round(price * p["region_multiplier_max"], 2)
+            detail += f"; {p['base_region']} rate, {region} may cost up to x{p['region_multiplier_max']}"
+            est.warnings.append(
+                f"Fly region {region}: machine priced at the {p['base_region']} rate; other regions cost "
+                f"up to {int(round((p['region_multiplier_max'] - 1) * 100))}% more (exact multiplier not recorded)")
+    est.items.append(Item("machine", price, detail, p["source"], p["as_of"], high))
+    est.items.append(_volume(p, volume_gb, p["volume_gb_month"]))
+    rate = p["egress_per_gb"].get(group) if group else None
+    est.items.append(_egress(p, egress_gb, rate, f" ({group or 'region group unknown'})"))
+
+
+def _railway(p, est: Estimate, vcpu, memory_mb, volume_gb, egress_gb) -> None:
+    frac = _fraction(est.hours, p["month_hours"])
+    gb = memory_mb / 1024
+    est.vcpu = vcpu
+    ram = round(gb * p["ram_gb_month"] * frac, 2)
+    cpu = round(vcpu * p["vcpu_month"] * frac, 2)
+    vol = _volume(p, volume_gb, p["volume_gb_month"])
+    egress = _egress(p, egress_gb, p["egress_per_gb"])
+    usage = ram + cpu + (vol.amount or 0) + (egress.amount or 0)
+    est.sku = f"{p['plan']} (usage ceiling)"
+    est.items += [
+        Item("memory", ram, f"{gb:g} GB x {p['ram_gb_month']}/GB-month x {frac:.2f} (measured; ceiling)",
+             p["source"], p["as_of"]),
+        Item("cpu", cpu, f"{vcpu:g} vCPU x {p['vcpu_month']}/vCPU-month x {frac:.2f} (measured; ceiling)",
+             p["source"], p["as_of"]),
+        vol,
+        egress,
+    ]
+    top_up = round(max(0.0, p["plan_minimum"] - usage), 2)
+    est.items.append(Item("plan minimum top-up", top_up,
+                          f"{p['plan']} bills max({p['plan_minimum']:.2f}, usage); usage {usage:.2f}",
+                          p["source"], p["as_of"]))
+
+
+def _northflank(p, est: Estimate, vcpu, memory_mb, volume_gb, egress_gb) -> None:
+    hours = min(est.hours, p["month_hours"])
+    gb = memory_mb / 1024
+    est.vcpu = vcpu
+    est.sku = next((n for n, s in p["plans"].items() if s["vcpu"] == vcpu and s["memory_mb"] == memory_mb),
+                   f"{vcpu:g} vCPU / {memory_mb} MB")
+    est.items += [
+        Item("cpu", round(vcpu * p["vcpu_hour"] * hours, 2), f"{vcpu:g} vCPU x {p['vcpu_hour']}/h x {hours:g} h",
+             p["source"], p["as_of"]),
+        Item("memory", round(gb * p["gb_hour"] * hours, 2), f"{gb:g} GB x {p['gb_hour']}/h x {hours:g} h",
+             p["source"], p["as_of"]),
+        _volume(p, volume_gb, p["volume_gb_month"]),
+        _egress(p, egress_gb, p["egress_per_gb"]),
+    ]
+
+
+def gcp_region(zone_or_region: str | None) -> str:
+    """us-central1-a -> us-central1 (prices are per region, answers name a zone)."""
+    value = zone_or_region or "us-central1"
+    parts = value.split("-")
+    return "-".join(parts[:-1]) if len(parts) == 3 and len(parts[-1]) == 1 else value
+
+
+def _gcp(p, est: Estimate, vm_size, memory_mb, volume_gb, egress_gb, public) -> None:
+    region = gcp_region(est.region)
+    sizes = p["sizes"]
+    free = p.get("free_tier") or {}
+    if vm_size is None:
+        vm_size = _cheapest_fit(sizes, memory_mb, lambda n, s: s["prices"].get(region))
+    if vm_size not in sizes:
+        est.sku = vm_size
+        est.items.append(Item("machine", None, f"{vm_size or f'an e2 size with {memory_mb} MB'}: no recorded price",
+                              p["source"], p["as_of"]))
+        est.items.append(_volume(p, volume_gb, p["disk_gb_month"][p["disk"]], f"disk ({p['disk']})"))
+        return
+    spec = sizes[vm_size]
+    est.sku, est.vcpu, est.memory_mb = vm_size, spec["vcpu"], spec["memory_mb"]
+    frac = _fraction(est.hours, p["month_hours"])
+    monthly = spec["prices"].get(region)
+    free_machine = free.get("size") == vm_size and region in free.get("regions", [])
+    if free_machine:
+        est.items.append(Item("machine", 0.0, f"{vm_size}: free tier (one per account in "
+                              f"{', '.join(free['regions'])})", free["source"], free["as_of"]))
+        est.warnings.append(
+            f"GCP free tier {vm_size} has {spec['memory_mb']} MB: an idle gateway uses ~810 MB, so it "
+            "runs out of memory (OOM) under load; e2-small (2 GB) is the smallest safe size")
+    elif monthly is None:
+        est.items.append(Item("machine", None, f"{vm_size} in {region}: price not recorded (not guessed)",
+                              p["source"], p["as_of"]))
+    else:
+        est.items.append(Item("machine", round(monthly * frac, 2),
+                              f"{vm_size} in {region}, {est.hours:g}/{p['month_hours']} h", p["source"], p["as_of"]))
+    disk = p["disk"]
+    if free_machine and volume_gb <= free["disk_gb"]:
+        disk = free["disk"]
+        est.items.append(Item(f"disk ({disk})", 0.0, f"{volume_gb:g} GB: free tier covers {free['disk_gb']} GB",
+                              free["source"], free["as_of"]))
+    else:
+        est.items.append(_volume(p, volume_gb, p["disk_gb_month"][disk], f"disk ({disk})"))
+    if public:
+        est.items.append(Item("external IPv4", p["external_ipv4"], "public VM", p["source"], p["as_of"]))
+    est.items.append(_egress(p, egress_gb, p["egress_per_gb"]))
+
+
+def _flat(p, est: Estimate, vm_size, memory_mb, volume_gb, egress_gb) -> None:
+    sizes = p["sizes"]
+    named = vm_size
+    if vm_size not in sizes and (vm_size is None or p.get("match_by_memory")):
+        vm_size = _cheapest_fit({k: v for k, v in sizes.items() if v.get("disk", True) or not volume_gb},
+                                memory_mb, lambda n, s: s.get("price"))
+    if vm_size not in sizes:
+        what = f"{named}: no recorded price" if named else f"no recorded plan with {memory_mb} MB"
+        est.sku = named
+        est.items.append(Item("plan", None, what, p["source"], p["as_of"]))
+        vm_size = None
+    else:
+        spec = sizes[vm_size]
+        est.sku, est.vcpu, est.memory_mb = vm_size, spec["vcpu"], spec["memory_mb"]
+        source = spec.get("source", p["source"])
+        price = spec.get("price")
+        full = est.hours >= 720  # every flat plan's month is at least 720 h
+        if price is None:
+            eur = spec.get("price_eur")
+            detail = f"{vm_size}: no USD price recorded" + (f" (about EUR {eur[0]}-{eur[1]}, not converted)" if eur else "")
+            est.items.append(Item("plan", None, detail, source, p["as_of"]))
+        elif not full and price:
+            est.items.append(Item("plan", None, f"{vm_size}: monthly plan; the price of {est.hours:g} h "
+                                  "is not recorded", source, p["as_of"]))
+        else:
+            est.items.append(Item("plan", price, f"{vm_size} ({spec['vcpu']:g} vCPU, {spec['memory_mb']} MB)",
+                                  source, p["as_of"]))
+        if spec.get("disk") is False:
+            est.warnings.append(f"{p['label']} {vm_size} plan cannot carry a disk: config, channels and "
+                                "pairings are lost on every redeploy")
+            if spec.get("sleeps_after_min"):
+                est.warnings.append(f"{p['label']} {vm_size} plan sleeps after {spec['sleeps_after_min']} min "
+                                    "idle: channels disconnect and the first request waits for a cold start")
+    if spec_disk_ok(sizes, vm_size):
+        est.items.append(_volume(p, volume_gb, p["volume_gb_month"]))
+    est.items.append(_egress(p, egress_gb, p["egress_per_gb"]))
+
+
+def spec_disk_ok(sizes: dict[str, Any], vm_size: str | None) -> bool:
+    return vm_size is None or sizes[vm_size].get("disk", True) is not False
+
+
+def _pod(p, est: Estimate, vcpu, memory_mb, volume_gb, egress_gb) -> None:
+    node = p["reference_node"]
+    share = max(memory_mb / node["memory_mb"], vcpu / node["vcpu"])
+    frac = _fraction(est.hours, node["month_hours"])
+    est.sku, est.vcpu = f"pod ({vcpu:g} vCPU, {memory_mb} MB requests)", vcpu
+    est.items += [
+        Item("pod share of a node", round(node["price"] * share * frac, 2),
+             f"{share:.2f} of {node['name']} at {node['price']}", p["source"], p["as_of"]),
+        _volume(p, volume_gb, p["volume_gb_month"], "persistent volume"),
+        _egress(p, egress_gb, p["egress_per_gb"]),
+    ]
+    est.warnings.append("cluster cost not included (control plane, ingress/load balancer, "
+                        "the rest of the node pool); only this pod's share of one node is shown")
+
+
+# ---------------------------------------------------------------- interface --
+
+
+def estimate(platform: str, *, vm_size: str | None = None, memory_mb: int = RECOMMENDED_MB,
+             vcpu: float | None = None, volume_gb: float = 1, region: str | None = None,
+             egress_gb: float = 0, hours: float | None = None, public: bool = True) -> Estimate:
+    """Monthly cost of one deploy on ``platform`` (hours None = always on)."""
+    table = prices()
+    if platform not in table:
+        est = Estimate(platform, platform, vm_size, vcpu, memory_mb, region, hours or 730)
+        est.items.append(Item("everything", None, f"no prices recorded for platform {platform!r}"))
+        return est
+    p = table[platform]
+    month = p.get("month_hours") or p.get("reference_node", {}).get("month_hours") or 720
+    est = Estimate(platform, p["label"], vm_size, vcpu, int(memory_mb), region,
+                   float(month if hours is None else hours), note=p.get("note", "").strip())
+    cpus = 1.0 if vcpu is None else float(vcpu)
+    kind = p["kind"]
+    if platform == "fly":
+        _fly(p, est, vm_size, int(memory_mb), volume_gb, egress_gb, public)
+    elif platform == "gcp":
+        _gcp(p, est, vm_size, int(memory_mb), volume_gb, egress_gb, public)
+    elif kind == "usage":
+        _railway(p, est, cpus, int(memory_mb), volume_gb, egress_gb)
+    elif kind == "rates":
+        _northflank(p, est, cpus, int(memory_mb), volume_gb, egress_gb)
+    elif kind == "flat":
+        _flat(p, est, vm_size, int(memory_mb), volume_gb, egress_gb)
+    elif kind == "pod":
+        _pod(p, est, cpus, int(memory_mb), volume_gb, egress_gb)
+    else:  # pragma: no cover - a data error
+        raise ValueError(f"prices.yml: unknown kind {kind!r} for {platform}")
+    est.warnings[:0] = memory_warnings(est.memory_mb, f"{p['label']} {est.sku or ''}".strip())
+    if hours is not None and hours < month:
+        est.warnings.append(f"{hours:g} h/month: priced as stopped the rest of the month (a stopped "
+                            "machine still pays for its volume)")
+    return est
+
+
+def compare(*, memory_mb: int, vcpu: float | None, volume_gb: float, egress_gb: float,
+            hours: float | None, public: bool, home: Estimate | None = None,
+            regions: dict[str, str] | None = None) -> list[Estimate]:
+    """The same sizing (memory, vCPU, volume, egress, hours) on every priced platform.
+
+    Sized platforms get their cheapest size with at least ``memory_mb``; rate
+    platforms are charged ``vcpu`` and ``memory_mb`` directly. ``home`` (the
+    answered deploy) replaces its own platform's row.
+    """
+    out = []
+    for platform in prices():
+        if home is not None and platform == home.platform:
+            out.append(home)
+            continue
+        region = (regions or {}).get(platform)
+        out.append(estimate(platform, memory_mb=memory_mb, vcpu=vcpu, volume_gb=volume_gb, region=region,
+                            egress_gb=egress_gb, hours=hours, public=public))
+    return out
+
+
+def parameters(repo: str | Path | None, **given: Any) -> dict[str, Any]:
+    """Notebook parameters with ``None`` filled from ``<repo>/.copier-answers.yml``.
+
+    Without a repo (or answers file), the template's own defaults apply.
+    """
+    answers: dict[str, Any] = {}
+    if repo is not None and (Path(repo) / ".copier-answers.yml").exists():
+        answers = m.answers_from_file(Path(repo) / ".copier-answers.yml")
+    platform = given.get("platform") or answers.get("platform") or "fly"
+    facts = m.platforms().get(platform, {})
+    same_platform = answers.get("platform") == platform
+    vm_size = given.get("vm_size") or (answers.get("vm_size") if same_platform else None)
+    if vm_size is None and platform in m.platforms():
+        vm_size = facts.get("default_size")
+    memory = given.get("memory_mb") or answers.get("vm_memory_mb") or m.openclaw()["memory"]["recommended_mb"]
+    vcpu = given.get("vcpu")
+    kind = prices().get(platform, {}).get("kind")
+    if vcpu is None and kind == "usage":
+        vcpu = 1.0  # billed on measured use: a size's vCPU count is only its limit
+    elif vcpu is None and vm_size and vm_size in facts.get("sizes", {}):
+        vcpu = facts["sizes"][vm_size]["vcpu"]
+    region = given.get("region") or (answers.get("region") if same_platform else None) or facts.get("default_region")
+    volume = given.get("volume_gb")
+    if volume is None:
+        volume = answers.get("volume_size_gb", 1)
+    privacy = given.get("privacy") or answers.get("privacy") or "public"
+    return {
+        "platform": platform, "vm_size": vm_size, "memory_mb": int(memory), "vcpu": vcpu,
+        "volume_gb": float(volume), "region": region, "egress_gb": float(given.get("egress_gb") or 0),
+        "hours": given.get("hours"), "public": privacy == "public",
+        # vCPU charged on per-vCPU platforms in the comparison: the vcpu asked for,
+        # else 1 (a shared-cpu size's vCPUs are fractions of a core, not dedicated ones)
+        "compare_vcpu": float(given["vcpu"]) if given.get("vcpu") is not None else 1.0,
+        "from_answers": bool(answers),
+    }
+
+
+def run(params: dict[str, Any]) -> tuple[Estimate, list[Estimate]]:
+    """The home estimate and the comparison, from resolved ``parameters``."""
+    home = estimate(params["platform"], vm_size=params["vm_size"], memory_mb=params["memory_mb"],
+                    vcpu=params["vcpu"], volume_gb=params["volume_gb"], region=params["region"],
+                    egress_gb=params["egress_gb"], hours=params["hours"], public=params["public"])
+    rows = compare(memory_mb=params["memory_mb"], vcpu=params.get("compare_vcpu", 1.0),
+                   volume_gb=params["volume_gb"], egress_gb=params["egress_gb"], hours=params["hours"],
+                   public=params["public"], home=home)
+    return home, rows
+
+
+def line_items(est: Estimate) -> list[dict[str, Any]]:
+    rows = [{"item": i.name, "USD/month": money(i.amount, i.high), "how": i.detail,
+             "source": i.source, "as of": i.as_of} for i in est.items]
+    rows.append({"item": "TOTAL", "USD/month": total_text(est), "how": "", "source": "", "as of": ""})
+    return rows
+
+
+def comparison_rows(rows: list[Estimate]) -> list[dict[str, Any]]:
+    return [{"platform": e.label, "size": e.sku or "?", "vCPU": "?" if e.vcpu is None else f"{e.vcpu:g}",
+             "memory MB": e.memory_mb, "USD/month": total_text(e),
+             "warnings": len(e.warnings)} for e in rows]
+
+
+def table_text(rows: list[dict[str, Any]]) -> str:
+    """A plain-text table (readable in the notebook, the HTML report and a terminal)."""
+    if not rows:
+        return "(no rows)"
+    cols = list(rows[0])
+    width = {c: max(len(str(c)), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
+    line = lambda r: "  ".join(str(r.get(c, "")).ljust(width[c]) for c in cols).rstrip()  # noqa: E731
+    return "\n".join([line({c: c for c in cols}), line({c: "-" * width[c] for c in cols}), *map(line, rows)])
+
+
+def plot(rows: list[Estimate], path: str | Path, home: str | None = None) -> Path:
+    """Horizontal bars of monthly totals; a total with an unknown price is drawn
+    hatched at its known part and labelled unknown; a range gets an error bar."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.4))
+    for i, e in enumerate(rows):
+        known = e.total is not None
+        value = e.total if known else e.known_total
+        ax.barh(i, value, color="tab:orange" if e.platform == home else "tab:blue",
+                hatch=None if known else "//", alpha=1.0 if known else 0.35)
+        if known and e.total_high is not None and e.total_high > e.total:
+            ax.errorbar(e.total, i, xerr=[[0], [e.total_high - e.total]], color="black", capsize=4)
+        text = money(e.total, e.total_high) if known else f"unknown (>= {e.known_total:.2f})"
+        ax.annotate(f" {text}", (e.total_high or value, i), va="center", fontsize=8)
+    ax.set_yticks(range(len(rows)), [f"{e.label.split(' (')[0]}: {e.sku or '?'}" for e in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("USD / month")
+    ax.set_xlim(0, max([e.total_high or e.total or e.known_total for e in rows] + [1]) * 1.3)
+    ax.set_title("Same sizing on every platform (hatched: a price is unknown)", fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def write_outputs(params: dict[str, Any], home: Estimate, rows: list[Estimate], out_dir: str | Path) -> Path:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "cost.json"
+    path.write_text(json.dumps({"parameters": params, "estimate": home.as_dict(),
+                                "comparison": [e.as_dict() for e in rows]}, indent=2) + "\n")
+    return path

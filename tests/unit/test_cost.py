@@ -1,0 +1,131 @@
+"""ops.cost: prices from data/prices.yml, line items, unknowns stay unknown."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from ops import cost
+from ops import model as m
+
+
+def test_fly_default_is_inside_the_upstream_band():
+    # upstream guide: shared-cpu-2x, 2 GB, 1 GB volume "roughly $10-15/month"
+    est = cost.estimate("fly", vm_size="shared-cpu-2x", memory_mb=2048, volume_gb=1, region="iad")
+    assert est.total == pytest.approx(11.54)
+    assert 10 <= est.total <= 15
+    assert {i.name: i.amount for i in est.items} == {"machine": 11.39, "volume": 0.15, "egress": 0.0}
+    assert est.warnings == []
+
+
+@pytest.mark.parametrize("platform", sorted(m.platforms()))
+def test_every_offered_platform_has_prices(platform):
+    """A platform the form offers must have a prices.yml entry (none skipped)."""
+    assert platform in cost.prices(), f"add {platform} to template/ops/data/prices.yml"
+    facts = m.platforms()[platform]
+    est = cost.estimate(platform, vm_size=facts["default_size"], memory_mb=2048,
+                        region=facts["default_region"], volume_gb=1)
+    assert est.items and est.label == cost.prices()[platform]["label"]
+
+
+def _rows(data):
+    for key, value in data.items():
+        if isinstance(value, dict):
+            yield key, value
+            yield from _rows(value)
+
+
+def test_every_price_has_a_source_and_date():
+    for platform, p in cost.prices().items():
+        assert re.match(r"https://", p["source"]), platform
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d", str(p["as_of"])), platform
+    free = cost.prices()["gcp"]["free_tier"]
+    assert free["source"].startswith("https://") and free["as_of"]
+
+
+def test_numbers_match_the_recorded_prices():
+    p = cost.prices()
+    assert p["fly"]["sizes"]["shared-cpu-1x"]["prices"][256] == 1.94
+    assert p["fly"]["sizes"]["performance-1x"]["prices"][8192] == 61.02
+    assert p["fly"]["month_hours"] == 720 and p["gcp"]["month_hours"] == 730
+    # Northflank's named plans are its hourly rates over 720 h
+    for name, plan in p["northflank"]["plans"].items():
+        rates = (plan["vcpu"] * p["northflank"]["vcpu_hour"] + plan["memory_mb"] / 1024 * p["northflank"]["gb_hour"]) * 720
+        assert rates == pytest.approx(plan["price"], abs=0.01), name
+
+
+def test_unknown_prices_stay_unknown():
+    tokyo = cost.estimate("gcp", vm_size="e2-small", memory_mb=2048, region="asia-northeast1-b")
+    machine = next(i for i in tokyo.items if i.name == "machine")
+    assert machine.amount is None and tokyo.total is None
+    assert tokyo.known_total > 0 and "machine" in tokyo.unknown
+    assert "unknown" in cost.total_text(tokyo)
+    render = cost.estimate("render", vm_size="standard", memory_mb=2048)
+    assert render.total is None
+    assert cost.estimate("fly", vm_size="shared-cpu-8x", memory_mb=4096).total is None
+    hetzner = cost.estimate("vps", vm_size="hetzner-cx22", memory_mb=4096)
+    assert hetzner.total is None and "EUR" in hetzner.items[0].detail
+
+
+def test_gcp_zone_free_tier_and_ipv4():
+    micro = cost.estimate("gcp", vm_size="e2-micro", memory_mb=1024, region="us-central1-a", volume_gb=20)
+    assert micro.total == pytest.approx(3.65)  # free machine and disk, paid IPv4
+    assert any("free tier" in w and "OOM" in w for w in micro.warnings)
+    private = cost.estimate("gcp", vm_size="e2-small", memory_mb=2048, region="europe-west1-b",
+                            volume_gb=10, public=False)
+    assert private.total == pytest.approx(13.43 + 1.00)
+
+
+def test_railway_bills_the_plan_minimum_or_usage():
+    small = cost.estimate("railway", vcpu=0.1, memory_mb=256, volume_gb=0)
+    assert small.total == pytest.approx(5.00)
+    big = cost.estimate("railway", vcpu=1, memory_mb=2048, volume_gb=1, egress_gb=10)
+    assert big.total == pytest.approx(20 + 20 + 0.15 + 0.50)
+
+
+def test_warnings_memory_free_plans_and_kubernetes():
+    assert any("below the recommended 2048" in w for w in cost.estimate("fly", vm_size="shared-cpu-1x", memory_mb=1024).warnings)
+    free = cost.estimate("render", vm_size="free", memory_mb=512, volume_gb=1)
+    assert any("cannot carry a disk" in w for w in free.warnings)
+    assert any("OOM" in w for w in free.warnings)
+    assert any("cluster cost not included" in w for w in cost.estimate("kubernetes", vcpu=1, memory_mb=2048).warnings)
+
+
+def test_hours_and_region_ranges():
+    half = cost.estimate("fly", vm_size="shared-cpu-2x", memory_mb=2048, volume_gb=1, hours=360)
+    assert half.total == pytest.approx(11.39 / 2 + 0.15, abs=0.01)
+    syd = cost.estimate("fly", vm_size="shared-cpu-2x", memory_mb=2048, volume_gb=1, region="syd", egress_gb=10)
+    assert syd.total == pytest.approx(11.39 + 0.15 + 0.40)
+    assert syd.total_high == pytest.approx(round(11.39 * 1.2, 2) + 0.15 + 0.40)
+    bom = cost.estimate("fly", vm_size="shared-cpu-2x", memory_mb=2048, volume_gb=0, region="bom", egress_gb=10)
+    assert next(i for i in bom.items if i.name == "egress").amount == pytest.approx(1.20)
+    # a flat monthly plan has no recorded partial-month price
+    assert cost.estimate("vps", memory_mb=2048, hours=100).total is None
+
+
+def test_fly_interpolates_only_between_published_rows():
+    mid = cost.estimate("fly", vm_size="shared-cpu-2x", memory_mb=3072, volume_gb=0)
+    assert 11.39 < mid.total < 21.40 and "interpolated" in mid.items[0].detail
+    assert cost.estimate("fly", vm_size="shared-cpu-1x", memory_mb=4096).total is None
+
+
+def test_parameters_from_answers_and_comparison(tmp_path):
+    (tmp_path / ".copier-answers.yml").write_text(
+        "_commit: v1\napp_name: x\nplatform: fly\nprivacy: private\nregion: ams\nvm_size: shared-cpu-4x\n"
+        "vm_memory_mb: 4096\nvolume_size_gb: 3\n")
+    params = cost.parameters(tmp_path)
+    assert params | {} == params and params["platform"] == "fly" and params["vm_size"] == "shared-cpu-4x"
+    assert (params["memory_mb"], params["volume_gb"], params["region"], params["public"]) == (4096, 3.0, "ams", False)
+    home, rows = cost.run(params)
+    assert home.total == pytest.approx(22.78 + 0.45)
+    assert [e.platform for e in rows] == list(cost.prices())
+    assert rows[list(cost.prices()).index("fly")] is home
+    other = cost.parameters(tmp_path, platform="railway")
+    assert other["vm_size"] != "shared-cpu-4x" and other["region"] != "ams"
+    out = cost.write_outputs(params, home, rows, tmp_path / "reports")
+    data = json.loads(out.read_text())
+    assert data["estimate"]["total"] == home.total and len(data["comparison"]) == len(rows)
+    png = cost.plot(rows, tmp_path / "reports" / "c.png", home="fly")
+    assert png.read_bytes()[:4] == b"\x89PNG"
