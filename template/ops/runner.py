@@ -1,0 +1,242 @@
+"""The one way the runbooks run a command: timed out, recorded, redacted.
+
+Every command a troubleshooting step runs goes through ``Runner.run``:
+
+- a timeout on every subprocess (a hung CLI becomes a recorded failure);
+- never a streaming command (``fly logs`` without ``--no-tail``, ``logs -f``,
+  ``railway logs`` without ``-n``/``--since``): refused before it starts;
+- a ``Record`` per command: argv, exit code, duration, output, all redacted
+  (secret-shaped strings, values of secret environment variables, and the
+  value after ``--token``/``--password``) before anything is stored or shown.
+
+The records are the audit trail the notebook prints and writes to
+``troubleshooting.json``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Iterable, Sequence
+
+from .checks import SECRET_PATTERNS
+
+REDACTED = "***"
+SECRET_FLAGS = {"--token", "--password", "--auth-key", "--authtoken", "--api-key"}
+SECRET_ENV = re.compile(r"(TOKEN|SECRET|PASSWORD|API_KEY|AUTHKEY|AUTH_KEY)$")
+MAX_OUTPUT = 20_000
+
+
+class StreamingCommand(ValueError):
+    """A command that would stream forever (and hang the notebook)."""
+
+
+def streaming_reason(argv: Sequence[str]) -> str:
+    """Why ``argv`` would not return on its own, or "" when it is safe."""
+    args = list(argv)
+    if not args:
+        return ""
+    prog = os.path.basename(args[0])
+    if "logs" in args:
+        if prog in ("fly", "flyctl") and "--no-tail" not in args:
+            return "fly logs streams forever without --no-tail"
+        if any(a in ("-f", "--follow") for a in args):
+            return "logs -f / --follow streams forever"
+        if prog == "railway" and not any(a in ("-n", "--lines", "--since") or a.startswith(("--lines=", "--since="))
+                                         for a in args):
+            return "railway logs streams unless given -n or --since"
+    if prog == "kubectl" and any(a in ("-w", "--watch") for a in args):
+        return "kubectl --watch streams forever"
+    return ""
+
+
+@dataclass
+class Record:
+    argv: list[str]
+    exit_code: int | None  # None: timed out or could not start
+    duration_s: float
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    @property
+    def command(self) -> str:
+        return " ".join(self.argv)
+
+    raw_stdout: str = field(default="", repr=False, compare=False)
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out.pop("raw_stdout", None)
+        return out
+
+    def summary(self) -> dict:
+        status = "timeout" if self.timed_out else (self.error or self.exit_code)
+        return {"command": self.command, "exit": status, "seconds": round(self.duration_s, 2)}
+
+
+class Runner:
+    """Runs commands with a timeout; keeps a redacted ``Record`` of each."""
+
+    def __init__(self, timeout: float = 60, env: dict[str, str] | None = None,
+                 secrets: Iterable[str] = (), cwd: str | None = None):
+        self.timeout = timeout
+        self.env = dict(os.environ if env is None else env)
+        self.cwd = cwd
+        self.records: list[Record] = []
+        values = {v for k, v in self.env.items() if SECRET_ENV.search(k) and len(v) >= 6}
+        self.secrets = sorted(values | {s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+
+    # -------------------------------------------------------------- redaction
+    def add_secret(self, value: str) -> None:
+        if value and len(value) >= 6 and value not in self.secrets:
+            self.secrets.append(value)
+            self.secrets.sort(key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for value in self.secrets:
+            text = text.replace(value, REDACTED)
+        for pattern in SECRET_PATTERNS:
+            text = pattern.sub(REDACTED, text)
+        return text
+
+    def redact_argv(self, argv: Sequence[str]) -> list[str]:
+        out: list[str] = []
+        hide_next = False
+        for arg in argv:
+            if hide_next:
+                out.append(REDACTED)
+                hide_next = False
+                continue
+            name, eq, _ = arg.partition("=")
+            if name in SECRET_FLAGS:
+                if eq:
+                    out.append(f"{name}={REDACTED}")
+                else:
+                    out.append(arg)
+                    hide_next = True
+                continue
+            out.append(self.redact(arg))
+        return out
+
+    # ------------------------------------------------------------------- run
+    def which(self, program: str) -> str | None:
+        return shutil.which(program, path=self.env.get("PATH"))
+
+    def run(self, argv: Sequence[str], timeout: float | None = None, input: str | None = None,
+            scrub=None) -> Record:
+        """Run ``argv`` to completion. ``scrub(stdout) -> str`` hides what the
+        generic redaction cannot know (e.g. every value of ``railway variables
+        --json``); the unscrubbed output is kept only on ``record.raw_stdout``,
+        which is never serialized."""
+        argv = [str(a) for a in argv]
+        reason = streaming_reason(argv)
+        if reason:
+            raise StreamingCommand(f"refused {' '.join(argv)!r}: {reason}")
+        limit = self.timeout if timeout is None else timeout
+        start = time.monotonic()
+        try:
+            proc = subprocess.Popen(argv, cwd=self.cwd, env=self.env, text=True, start_new_session=True,
+                                    stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as exc:
+            record = Record(self.redact_argv(argv), None, time.monotonic() - start, "", "", error=str(exc))
+            self.records.append(record)
+            return record
+        try:
+            out, err = proc.communicate(input, timeout=limit)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out, err = proc.communicate()
+            timed_out = True
+        record = Record(
+            argv=self.redact_argv(argv),
+            exit_code=None if timed_out else proc.returncode,
+            duration_s=round(time.monotonic() - start, 3),
+            stdout=self.redact(scrub(out or "") if scrub else out or "")[-MAX_OUTPUT:],
+            stderr=self.redact(err or "")[-MAX_OUTPUT:],
+            timed_out=timed_out,
+            error=f"timed out after {limit:g} s" if timed_out else "",
+        )
+        record.raw_stdout = out or ""
+        self.records.append(record)
+        return record
+
+    def run_until(self, argv: Sequence[str], ready, timeout: float | None = None,
+                  poll: float = 0.5) -> tuple[Record, bool]:
+        """Start a long-running program (a gateway), wait until ``ready()`` is
+        true or it exits or ``timeout`` passes, then stop it. Returns the record
+        and whether it became ready. An exit on its own keeps its exit code."""
+        import tempfile
+
+        argv = [str(a) for a in argv]
+        limit = self.timeout if timeout is None else timeout
+        start = time.monotonic()
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            try:
+                proc = subprocess.Popen(argv, cwd=self.cwd, env=self.env, text=True, start_new_session=True,
+                                        stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+            except OSError as exc:
+                record = Record(self.redact_argv(argv), None, time.monotonic() - start, "", "", error=str(exc))
+                self.records.append(record)
+                return record, False
+            became_ready = timed_out = False
+            while True:
+                if proc.poll() is not None:
+                    break
+                try:
+                    became_ready = bool(ready())
+                except Exception:  # a probe error is "not ready yet"
+                    became_ready = False
+                if became_ready:
+                    break
+                if time.monotonic() - start > limit:
+                    timed_out = True
+                    break
+                time.sleep(poll)
+            exited = proc.returncode is not None
+            if not exited:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                    proc.wait(timeout=10)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                except subprocess.TimeoutExpired:
+                    _kill_group(proc)
+                    proc.wait()
+            out.seek(0)
+            err.seek(0)
+            note = ("ready; stopped by the runbook" if became_ready
+                    else f"not ready after {limit:g} s; stopped" if timed_out else "")
+            record = Record(
+                argv=self.redact_argv(argv),
+                exit_code=proc.returncode if exited else None,
+                duration_s=round(time.monotonic() - start, 3),
+                stdout=self.redact(out.read())[-MAX_OUTPUT:],
+                stderr=self.redact(err.read())[-MAX_OUTPUT:],
+                timed_out=timed_out,
+                error=note,
+            )
+        self.records.append(record)
+        return record, became_ready
+
+    def table(self) -> list[dict]:
+        return [r.summary() for r in self.records]
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()

@@ -1,0 +1,748 @@
+"""Troubleshooting runbook logic: static checks, live checks, the verdict.
+
+``static`` mode is ``ops.checks.run_static`` (offline, files only). ``live``
+mode asks the platform through its CLI, every command through one
+``ops.runner.Runner`` (timeouts, redaction, a record per command), and
+parses the JSON those CLIs print. The ``local`` live target runs the pinned
+OpenClaw from npm on this machine exactly as the platform file starts it.
+
+Every step returns ``checks.Result`` (PASS / FAIL / WARN / SKIP, seen, fix):
+a step that cannot run says why; nothing is skipped silently. Parsers are
+pure functions over CLI output so they are unit-tested on recorded shapes.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from . import checks as c
+from . import model as m
+from .runner import Record, Runner
+
+Result = c.Result
+PASS, FAIL, WARN, SKIP = c.PASS, c.FAIL, c.WARN, c.SKIP
+MODES = ("static", "live")
+
+
+class RunbookFailed(RuntimeError):
+    """Raised by ``verdict`` with fail_on_error: papermill then exits non-zero."""
+
+
+# ------------------------------------------------------------------ parsing --
+
+
+def parse_json_stream(text: str) -> list[Any]:
+    """Objects printed back to back (``fly logs --json``: indented, not one per line)."""
+    decoder = json.JSONDecoder()
+    out, i, n = [], 0, len(text)
+    while i < n:
+        while i < n and text[i].isspace():
+            i += 1
+        if i >= n:
+            break
+        try:
+            obj, i = decoder.raw_decode(text, i)
+        except json.JSONDecodeError:
+            nl = text.find("\n", i)  # skip a non-JSON line
+            if nl < 0:
+                break
+            i = nl + 1
+            continue
+        out.append(obj)
+    return out
+
+
+def parse_compose_ps(text: str) -> list[dict[str, Any]]:
+    """``docker compose ps --format json``: one array (Compose < 2.21) or one object per line."""
+    items: list[dict[str, Any]] = []
+    for obj in parse_json_stream(text):
+        if isinstance(obj, list):
+            items += [o for o in obj if isinstance(o, dict)]
+        elif isinstance(obj, dict):
+            items.append(obj)
+    return items
+
+
+def fly_checks_from_list(data: Any) -> list[dict[str, Any]]:
+    """``fly checks list --json``: ``{machine_id: [{name,status,output}]}``."""
+    out = []
+    if isinstance(data, dict):
+        for machine, checks in data.items():
+            for check in checks or []:
+                out.append({"machine": machine, **check})
+    elif isinstance(data, list):  # tolerate a flat list
+        out = [dict(x) for x in data if isinstance(x, dict)]
+    return out
+
+
+def fly_machine_facts(machine: dict[str, Any]) -> dict[str, Any]:
+    config = machine.get("config") or {}
+    oom = []
+    for event in machine.get("events") or []:
+        exit_event = ((event.get("request") or {}).get("exit_event")) or {}
+        if exit_event.get("oom_killed"):
+            oom.append(exit_event.get("exit_code"))
+    return {
+        "id": machine.get("id", "?"),
+        "state": machine.get("state"),
+        "memory_mb": ((config.get("guest") or {}).get("memory_mb")),
+        "internal_ports": [s.get("internal_port") for s in config.get("services") or []],
+        "mounts": [mt.get("path") for mt in config.get("mounts") or []],
+        "checks": machine.get("checks") or [],
+        "oom_exit_codes": oom,
+    }
+
+
+def railway_services(status: Any) -> list[dict[str, Any]]:
+    """``railway status --json``: services under ``environments.edges[].node.serviceInstances``."""
+    out: list[dict[str, Any]] = []
+
+    def nodes(value: Any) -> Iterable[dict[str, Any]]:
+        if isinstance(value, dict) and "edges" in value:
+            value = value["edges"]
+        for item in value or []:
+            if isinstance(item, dict):
+                yield item.get("node", item)
+
+    for env in nodes((status or {}).get("environments")):
+        for inst in nodes(env.get("serviceInstances")):
+            deploy = inst.get("latestDeployment") or {}
+            out.append({"environment": env.get("name"), "service": inst.get("serviceName") or inst.get("name"),
+                        "status": deploy.get("status") or inst.get("status")})
+    return out
+
+
+def kubectl_pod_facts(pods: Any) -> list[dict[str, Any]]:
+    out = []
+    for pod in (pods or {}).get("items", []):
+        for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+            state = cs.get("state") or {}
+            last = (cs.get("lastState") or {}).get("terminated") or {}
+            out.append({
+                "pod": (pod.get("metadata") or {}).get("name"),
+                "container": cs.get("name"),
+                "ready": bool(cs.get("ready")),
+                "restarts": cs.get("restartCount", 0),
+                "waiting": (state.get("waiting") or {}).get("reason"),
+                "last_terminated": last.get("reason"),
+                "last_exit_code": last.get("exitCode"),
+            })
+    return out
+
+
+# Known failure signatures in gateway output / logs: (needle, what, fix).
+SIGNATURES: list[tuple[str, str, str]] = [
+    ("Refusing to bind gateway to lan without auth",
+     "the gateway refuses a lan bind without a token (exit 78)",
+     "set OPENCLAW_GATEWAY_TOKEN: `make secrets` (scripts/secrets.sh) on the platform; "
+     "locally `export OPENCLAW_GATEWAY_TOKEN=...`"),
+    ("StateDatabaseCoordinatorContentionError",
+     "a second gateway on the same state dir: another OpenClaw process owns it (exit 78)",
+     "stop the other gateway first (its pid is in the lock under $OPENCLAW_STATE_DIR/tmp/openclaw-<uid>/), "
+     "or give this one its own OPENCLAW_STATE_DIR; never delete a lock while its owner runs"),
+    ("another OpenClaw process owns",
+     "a second gateway on the same state dir: another OpenClaw process owns it (exit 78)",
+     "stop the other gateway first (its pid is in the lock under $OPENCLAW_STATE_DIR/tmp/openclaw-<uid>/), "
+     "or give this one its own OPENCLAW_STATE_DIR; never delete a lock while its owner runs"),
+    ("EACCES",
+     "permission denied on the state dir (volume owned by root, gateway runs as uid 1000)",
+     "let the entrypoint chown the volume (docker/entrypoint.sh) or set the platform's run-as-root "
+     "option for the volume (Railway: RAILWAY_RUN_UID=0)"),
+    ("EADDRINUSE",
+     "the port is already in use by another program",
+     "stop the program on that port or choose another gateway_port"),
+    ("origin not allowed",
+     "the Control UI origin is not in gateway.controlUi.allowedOrigins",
+     "add the public https origin to gateway.controlUi.allowedOrigins (config/openclaw.json)"),
+    ("allowedOrigins",
+     "non-loopback Control UI without gateway.controlUi.allowedOrigins",
+     "add the public https origin to gateway.controlUi.allowedOrigins (config/openclaw.json)"),
+    ("JavaScript heap out of memory",
+     "the V8 heap ran out (NODE_OPTIONS --max-old-space-size or machine memory too small)",
+     "give the machine 2048 MB and keep --max-old-space-size at 75% of it"),
+    ("not listening on the expected address",
+     "the platform proxy finds nothing on 0.0.0.0:<internal_port>",
+     "start the gateway with --bind lan and --port equal to the platform's internal port"),
+    ("mutually exclusive",
+     "trusted-proxy auth together with a shared token",
+     "choose one: token auth (default) or trusted-proxy without gateway.auth.token"),
+]
+
+
+def diagnose_output(text: str) -> list[tuple[str, str, str]]:
+    """Known failure signatures found in ``text`` (each what/fix once)."""
+    found, seen_what = [], set()
+    for needle, what, fix in SIGNATURES:
+        if needle.lower() in text.lower() and what not in seen_what:
+            seen_what.add(what)
+            line = next((ln.strip() for ln in text.splitlines() if needle.lower() in ln.lower()), needle)
+            found.append((line[:300], what, fix))
+    return found
+
+
+def signature_results(name: str, text: str, source: str) -> list[Result]:
+    hits = diagnose_output(text)
+    if not hits:
+        return [Result(name, PASS, f"no known failure signature in {source}")]
+    return [Result(f"{name}: {what}", FAIL, f"{source}: {line}", fix) for line, what, fix in hits]
+
+
+# --------------------------------------------------------------- gateway locks --
+
+
+@dataclass
+class Lock:
+    path: str
+    pid: int | None
+    port: int | None
+    state_dir: str | None
+    start_time: int | None
+    alive: bool
+    reason: str
+
+    @property
+    def stale(self) -> bool:
+        return not self.alive
+
+
+def proc_start_time(pid: int, proc: Path = Path("/proc")) -> int | None:
+    """Field 22 of /proc/<pid>/stat (clock ticks since boot), the lock's ``startTime``."""
+    try:
+        stat = (proc / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2:].split()
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def judge_lock(path: str, data: dict[str, Any], start_time_of: Callable[[int], int | None]) -> Lock:
+    """Alive only when the pid runs AND started when the lock says (containers reuse
+    PIDs 1 and 7 on every restart, so a pid alone proves nothing)."""
+    pid = data.get("pid")
+    want = data.get("startTime")
+    if not isinstance(pid, int):
+        alive, reason = False, "no pid in the lock"
+    else:
+        actual = start_time_of(pid)
+        if actual is None:
+            alive, reason = False, f"no process {pid} runs"
+        elif isinstance(want, int) and actual != want:
+            alive, reason = False, (f"pid {pid} runs but started at {actual}, not {want}: "
+                                    "another process reused the pid")
+        else:
+            alive, reason = True, f"pid {pid} runs and started when the lock was taken"
+    return Lock(path, pid if isinstance(pid, int) else None, data.get("port"), data.get("stateDir"),
+                want if isinstance(want, int) else None, alive, reason)
+
+
+def read_locks(state_dir: str | Path, start_time_of: Callable[[int], int | None] = proc_start_time) -> list[Lock]:
+    """Gateway locks under ``$OPENCLAW_STATE_DIR/tmp/openclaw-<uid>/gateway.*.lock``."""
+    locks = []
+    for path in sorted(Path(state_dir).glob("tmp/openclaw-*/gateway.*.lock")):
+        try:
+            objs = parse_json_stream(path.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            continue
+        data = objs[0] if objs and isinstance(objs[0], dict) else {}
+        locks.append(judge_lock(str(path), data, start_time_of))
+    return locks
+
+
+def lock_result(locks: list[Lock], state_dir: str) -> Result:
+    name = "gateway lock owners"
+    if not locks:
+        return Result(name, PASS, f"no gateway lock under {state_dir}/tmp/openclaw-<uid>/")
+    owners = {(lk.pid, lk.port) for lk in locks if lk.alive}
+    stale = [lk for lk in locks if lk.stale]
+    seen = "; ".join(f"{Path(lk.path).name}: pid {lk.pid}, port {lk.port} ({lk.reason})" for lk in locks)
+    if stale and not owners:
+        rm = " ".join(shlex.quote(lk.path) for lk in stale)
+        return Result(name, WARN, seen,
+                      "stale lock (its owner is gone; verified by pid AND start time). The gateway normally "
+                      f"recovers by itself on start; if a restart hangs, remove it (not done here): rm {rm}")
+    owner_text = ", ".join(f"pid {pid} on port {port}" for pid, port in sorted(owners, key=str))
+    return Result(name, PASS, f"owned by a running gateway ({owner_text}); {seen}",
+                  "do not delete these locks while that process runs")
+
+
+# ------------------------------------------------------------------- probes --
+
+
+def http_json(url: str, timeout: float = 3) -> tuple[int | None, Any, str]:
+    """(status, parsed JSON or None, error/body head)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            body = resp.read(65536).decode("utf-8", "replace")
+            status = resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code, None, str(exc)
+    except (urllib.error.URLError, OSError) as exc:
+        return None, None, str(getattr(exc, "reason", exc))
+    try:
+        return status, json.loads(body), body[:200]
+    except json.JSONDecodeError:
+        return status, None, body[:200]
+
+
+def startup_ok(port: int, path: str = "/startupz", host: str = "127.0.0.1") -> bool:
+    _, body, _ = http_json(f"http://{host}:{port}{path}", timeout=2)
+    return isinstance(body, dict) and body.get("ok") is True
+
+
+# --------------------------------------------------------------- static mode --
+
+
+def run_static(repo: str | Path) -> list[Result]:
+    try:
+        return c.run_static(repo)
+    except m.AnswerError as exc:
+        return [Result("answers valid", FAIL, "; ".join(exc.messages), "fix .copier-answers.yml with `copier update`")]
+    except FileNotFoundError as exc:
+        return [Result("deploy repo", FAIL, str(exc), "point `repo` at a generated deploy repo")]
+
+
+# ----------------------------------------------------------------- live mode --
+
+
+@dataclass
+class Live:
+    repo: c.Repo
+    runner: Runner
+    app: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model(self) -> m.DeployModel:
+        return self.repo.model
+
+
+def _json_or_fail(rec: Record, name: str, fix: str) -> tuple[Any, Result | None]:
+    if rec.timed_out or rec.exit_code != 0:
+        seen = f"`{rec.command}` -> {rec.error or 'exit ' + str(rec.exit_code)}: {(rec.stderr or rec.stdout).strip()[:400]}"
+        return None, Result(name, FAIL, seen, fix)
+    try:
+        return json.loads(rec.raw_stdout or rec.stdout), None
+    except json.JSONDecodeError:
+        return None, Result(name, FAIL, f"`{rec.command}` did not print JSON: {rec.stdout[:200]}",
+                            "update the CLI (its --json output is parsed)")
+
+
+def _need(live: Live, program: str, install: str) -> Result | None:
+    if live.runner.which(program):
+        return None
+    return Result(f"{program} CLI present", FAIL, f"{program} is not on PATH", install)
+
+
+def live_fly(live: Live) -> list[Result]:
+    r, app, model = live.runner, live.app, live.model
+    missing = _need(live, "fly", "install flyctl and `fly auth login`")
+    if missing:
+        return [missing]
+    results: list[Result] = []
+    status, bad = _json_or_fail(r.run(["fly", "status", "-a", app, "--json"]), "app reachable (fly status)",
+                                f"`fly auth login`, and check the app name ({app}) / `fly apps list`")
+    if bad:
+        return [bad]
+    results.append(Result("app reachable (fly status)", PASS,
+                          f"Name={status.get('Name')} Status={status.get('Status')}"))
+    machines, bad = _json_or_fail(r.run(["fly", "machine", "list", "-a", app, "--json"]), "machines",
+                                  "`fly machine list` must work: check login and app name")
+    if bad:
+        return results + [bad]
+    facts = [fly_machine_facts(x) for x in machines or []]
+    if not facts:
+        results.append(Result("machines running", FAIL, "no machine", "`fly deploy`"))
+    else:
+        down = [f for f in facts if f["state"] != "started"]
+        results.append(Result("machines running", FAIL if down else PASS,
+                              ", ".join(f"{f['id']}={f['state']}" for f in facts),
+                              "`fly machine start <id>`; read `fly logs --no-tail` for the exit reason" if down else ""))
+        mem = {f["id"]: f["memory_mb"] for f in facts}
+        off = {k: v for k, v in mem.items() if v != model.memory_mb}
+        results.append(Result("machine memory", FAIL if off else PASS,
+                              ", ".join(f"{k}={v} MB" for k, v in mem.items()) + f"; answers say {model.memory_mb} MB",
+                              f"`fly deploy` applies [[vm]] memory; or `fly scale memory {model.memory_mb}`" if off else ""))
+        if model.public:
+            ports = {f["id"]: f["internal_ports"] for f in facts}
+            wrong = {k: v for k, v in ports.items() if model.port not in v}
+            results.append(Result("service internal_port", FAIL if wrong else PASS,
+                                  ", ".join(f"{k}: {v}" for k, v in ports.items()) + f"; gateway --port {model.port}",
+                                  f"internal_port must be {model.port}: `fly deploy` from this repo "
+                                  "(never `fly launch` over fly.toml: it rewrites the port to 8080)" if wrong else ""))
+        mounts = {f["id"]: f["mounts"] for f in facts}
+        unmounted = {k: v for k, v in mounts.items() if model.volume_mount not in v}
+        results.append(Result("volume mounted at the state dir", FAIL if unmounted else PASS,
+                              ", ".join(f"{k}: {v}" for k, v in mounts.items()) + f"; OPENCLAW_STATE_DIR={model.state_dir}",
+                              f"create the volume (`fly volumes create {model.volume_name} -r {model.region}`) and "
+                              "redeploy; without it state is lost on every deploy" if unmounted else ""))
+        ooms = {f["id"]: f["oom_exit_codes"] for f in facts if f["oom_exit_codes"]}
+        results.append(Result("no out-of-memory kills", FAIL if ooms else PASS,
+                              f"oom_killed events: {ooms}" if ooms else "no oom_killed exit event",
+                              f"raise memory to {max(model.memory_mb, 2048)} MB; keep the heap at 75%" if ooms else ""))
+    checks, bad = _json_or_fail(r.run(["fly", "checks", "list", "-a", app, "--json"]), "health checks passing",
+                                "`fly checks list` must work")
+    if bad:
+        results.append(bad)
+    else:
+        rows = fly_checks_from_list(checks)
+        failing = [x for x in rows if x.get("status") != "passing"]
+        seen = "; ".join(f"{x.get('machine', '')} {x.get('name')}={x.get('status')} {str(x.get('output', ''))[:120]}"
+                         for x in rows) or "no checks"
+        fix = ""
+        if failing:
+            text = " ".join(str(x.get("output", "")) for x in failing).lower()
+            fix = ("'connection refused': nothing listens on the checked port: the gateway's --port must equal "
+                   f"{model.port} and it must bind lan" if "refused" in text
+                   else f"read `fly logs -a {app} --no-tail`; the check probes {model.startup_path}")
+        results.append(Result("health checks passing", FAIL if failing else (PASS if rows else WARN), seen, fix))
+    doctor = r.run(["fly", "ssh", "console", "-a", app, "-C", "openclaw doctor --json"], timeout=90)
+    results += doctor_results(doctor)
+    logs = r.run(["fly", "logs", "-a", app, "--no-tail"], timeout=60)
+    if logs.exit_code == 0:
+        results += signature_results("recent logs", logs.stdout + logs.stderr, "fly logs")
+    else:
+        results.append(Result("recent logs", WARN, f"`{logs.command}` -> {logs.error or logs.exit_code}",
+                              "run it by hand"))
+    return results
+
+
+def doctor_results(rec: Record) -> list[Result]:
+    name = "openclaw doctor"
+    if rec.exit_code is None or not (rec.raw_stdout or rec.stdout).strip():
+        return [Result(name, WARN, f"`{rec.command}` -> {rec.error or rec.exit_code}: {rec.stderr.strip()[:300]}",
+                       "run `openclaw doctor` in the machine by hand")]
+    objs = [o for o in parse_json_stream(rec.raw_stdout or rec.stdout) if isinstance(o, dict) and "findings" in o]
+    if not objs:
+        return [Result(name, WARN, f"no doctor JSON in the output: {rec.stdout.strip()[:300]}",
+                       "run `openclaw doctor` in the machine by hand")]
+    report = objs[-1]
+    bad = [f for f in report.get("findings", []) if f.get("severity") in ("error", "critical")]
+    warn = [f for f in report.get("findings", []) if f.get("severity") == "warning"]
+    if not bad and not warn:
+        return [Result(name, PASS, f"ok={report.get('ok')}, no findings")]
+    return [Result(f"{name}: {f.get('checkId')}", FAIL if f in bad else WARN,
+                   f"{f.get('message')} ({f.get('path') or ''})", f.get("fixHint") or "")
+            for f in bad + warn]
+
+
+def live_docker(live: Live) -> list[Result]:
+    r, model = live.runner, live.model
+    missing = _need(live, "docker", "install Docker Engine with the compose plugin")
+    if missing:
+        return [missing]
+    rec = r.run(["docker", "compose", "ps", "-a", "--format", "json"])
+    if rec.exit_code != 0:
+        return [Result("compose services", FAIL, f"`{rec.command}` -> {rec.error or rec.exit_code}: {rec.stderr[:300]}",
+                       "run it in the deploy repo; is the Docker daemon running?")]
+    services = parse_compose_ps(rec.raw_stdout)
+    results: list[Result] = []
+    if not services:
+        return [Result("compose services", FAIL, "no container", "`docker compose up -d`")]
+    for s in services:
+        name = s.get("Service") or s.get("Name")
+        state, health, code = s.get("State"), s.get("Health") or "", s.get("ExitCode")
+        bad = state != "running" or health not in ("", "healthy")
+        results.append(Result(f"service {name}", FAIL if bad else PASS,
+                              f"State={state} Health={health or '-'} ExitCode={code}",
+                              f"`docker compose logs --no-color --tail 200 {name}`; exit 78 = refused config "
+                              "(token/bind), 137 = killed (OOM?)" if bad else ""))
+        targets = [p.get("TargetPort") for p in s.get("Publishers") or [] if p.get("TargetPort")]
+        if targets and model.port not in targets:
+            results.append(Result(f"service {name} port mapping", FAIL, f"container ports {targets}",
+                                  f"map to the gateway port {model.port} (host:{model.port})"))
+    logs = r.run(["docker", "compose", "logs", "--no-color", "--tail", "200"])
+    results += signature_results("recent logs", logs.stdout + logs.stderr, "docker compose logs")
+    return results
+
+
+def live_kubernetes(live: Live) -> list[Result]:
+    r = live.runner
+    missing = _need(live, "kubectl", "install kubectl and select the cluster context")
+    if missing:
+        return [missing]
+    pods, bad = _json_or_fail(r.run(["kubectl", "get", "pods", "-o", "json"]), "pods",
+                              "check the kubectl context and namespace")
+    if bad:
+        return [bad]
+    facts = [f for f in kubectl_pod_facts(pods) if str(f["pod"]).startswith(live.app)]
+    if not facts:
+        return [Result("pods", FAIL, f"no pod named {live.app}-*", "`kubectl apply -k k8s/` (see README)")]
+    results = []
+    for f in facts:
+        bad = not f["ready"] or f["waiting"] or f["last_terminated"] == "OOMKilled"
+        fix = ""
+        if f["last_terminated"] == "OOMKilled":
+            fix = "raise the memory limit to 2048Mi and keep --max-old-space-size at 75% of it"
+        elif f["waiting"]:
+            fix = f"`kubectl logs {f['pod']} --previous --tail 200` for the exit reason"
+        results.append(Result(f"pod {f['pod']}", FAIL if bad else PASS,
+                              f"ready={f['ready']} restarts={f['restarts']} waiting={f['waiting']} "
+                              f"last={f['last_terminated']}({f['last_exit_code']})", fix))
+    logs = r.run(["kubectl", "logs", facts[0]["pod"], "--tail", "200"])
+    results += signature_results("recent logs", logs.stdout + logs.stderr, "kubectl logs")
+    return results
+
+
+RAILWAY_PLAIN = {"PORT", "OPENCLAW_STATE_DIR", "OPENCLAW_WORKSPACE_DIR", "NODE_OPTIONS", "RAILWAY_RUN_UID"}
+
+
+def scrub_variables(text: str) -> str:
+    """``railway variables --json`` prints values: keep names, hide every value
+    except a few non-secret settings the checks compare."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return "(not JSON; hidden)"
+    if not isinstance(data, dict):
+        return "(hidden)"
+    return json.dumps({k: (v if k in RAILWAY_PLAIN else "***") for k, v in data.items()}, sort_keys=True)
+
+
+def live_railway(live: Live) -> list[Result]:
+    r, model = live.runner, live.model
+    missing = _need(live, "railway", "install the Railway CLI and `railway link` this repo")
+    if missing:
+        return [missing]
+    status, bad = _json_or_fail(r.run(["railway", "status", "--json"]), "project linked (railway status)",
+                                "`railway login` and `railway link`")
+    if bad:
+        return [bad]
+    services = railway_services(status)
+    failing = [s for s in services if str(s["status"]).upper() not in ("SUCCESS", "RUNNING", "DEPLOYED")]
+    results = [Result("deployments", FAIL if failing or not services else PASS,
+                      ", ".join(f"{s['service']}={s['status']}" for s in services) or "no service",
+                      "`railway logs -n 200` for the failing service" if failing or not services else "")]
+    rec = r.run(["railway", "variables", "--json"], scrub=scrub_variables)
+    try:
+        variables = json.loads(rec.raw_stdout) if rec.exit_code == 0 else {}
+    except json.JSONDecodeError:
+        variables = {}
+    state = variables.get("OPENCLAW_STATE_DIR")
+    results.append(Result("OPENCLAW_STATE_DIR on the volume", PASS if state == model.state_dir else FAIL,
+                          f"OPENCLAW_STATE_DIR={state!r}; expected {model.state_dir}",
+                          "" if state == model.state_dir else f"railway variables --set OPENCLAW_STATE_DIR={model.state_dir}"))
+    for name in model.secret_names[:1]:
+        results.append(Result(f"secret {name} set", PASS if name in variables else FAIL,
+                              "present (value hidden)" if name in variables else "missing", "" if name in variables else "make secrets"))
+    logs = r.run(["railway", "logs", "-n", "200"])
+    results += signature_results("recent logs", logs.stdout + logs.stderr, "railway logs")
+    return results
+
+
+def openclaw_command(explicit: str | None, env: dict[str, str]) -> list[str] | None:
+    candidate = explicit or env.get("OPENCLAW_BIN")
+    if candidate:
+        if candidate.endswith((".mjs", ".js")):
+            node = shutil.which("node", path=env.get("PATH"))
+            return [node or "node", candidate]
+        return [candidate]
+    found = shutil.which("openclaw", path=env.get("PATH"))
+    return [found] if found else None
+
+
+def declared_gateway_args(repo: c.Repo) -> list[str]:
+    """The gateway's arguments as the platform file starts it (falls back to the model)."""
+    argv = repo.declared.command or list(repo.model.gateway_command)
+    if "gateway" in argv:
+        return argv[argv.index("gateway"):]
+    return list(repo.model.gateway_command[2:])
+
+
+def expected_port(repo: c.Repo) -> int:
+    """The port the platform sends traffic / health checks to."""
+    for where, port in repo.declared.ports.items():
+        if "internal_port" in where or "[checks." in where:
+            return int(port)
+    return repo.model.port
+
+
+def live_local(live: Live) -> list[Result]:
+    """The pinned OpenClaw from npm on this machine, started as the platform file says."""
+    r, repo, model = live.runner, live.repo, live.model
+    opts = live.options
+    cmd = openclaw_command(opts.get("openclaw_bin"), r.env)
+    if not cmd:
+        return [Result("OpenClaw installed", FAIL, "no openclaw on PATH and no OPENCLAW_BIN",
+                       f"npm install openclaw@{model.openclaw_version} (Node >= 24), then pass openclaw_bin")]
+    results: list[Result] = []
+    ver = r.run([*cmd, "--version"], timeout=60)
+    if ver.exit_code != 0:
+        return [Result("OpenClaw installed", FAIL, f"`{ver.command}` -> {ver.error or ver.exit_code}: {ver.stderr[:300]}",
+                       "check openclaw_bin / Node >= 24 on PATH")]
+    pinned = model.openclaw_version in ver.stdout
+    results.append(Result("OpenClaw installed (pinned version)", PASS if pinned else WARN, ver.stdout.strip()[:120],
+                          "" if pinned else f"npm install openclaw@{model.openclaw_version}"))
+    state = Path(opts.get("state_dir") or repo.root / "reports" / "local-state")
+    state.mkdir(parents=True, exist_ok=True)
+    locks = read_locks(state)
+    results.append(lock_result(locks, str(state)))
+    owners = [lk for lk in locks if lk.alive]
+    port = expected_port(repo)
+    path = model.startup_path
+    status, body, head = http_json(f"http://127.0.0.1:{port}{path}")
+    elsewhere = sorted({lk.port for lk in owners if lk.port and lk.port != port})
+    if isinstance(body, dict) and body.get("ok") is True:
+        results.append(Result(f"gateway answers on :{port}{path}", PASS, json.dumps(body)[:200]))
+    elif status is None and elsewhere:
+        results.append(Result(f"gateway answers on :{port}{path}", FAIL,
+                              f"nothing listens on {port} ({head}); the gateway owning {state} listens on {elsewhere}",
+                              f"the platform sends traffic and health checks to {port}: start the gateway with "
+                              f"--port {port} (gateway_port in .copier-answers.yml), then `copier update`"))
+    elif status is None:
+        results.append(Result(f"gateway answers on :{port}{path}", SKIP,
+                              f"no gateway running yet ({head}); the next step starts one"))
+    else:
+        results.append(Result(f"gateway answers on :{port}{path}", FAIL,
+                              f"HTTP {status}, not the gateway's JSON: {head[:120]!r}",
+                              "another program owns this port, or the path is wrong (unknown paths answer the "
+                              "Control UI's HTML)"))
+    if not opts.get("start_gateway", True):
+        results.append(Result("gateway starts as declared", SKIP, "start_gateway=False"))
+        return results
+    results.append(start_as_declared(live, cmd, state, port, owners))
+    return results
+
+
+def start_as_declared(live: Live, cmd: list[str], state: Path, port: int, owners: list[Lock]) -> Result:
+    r, repo, model = live.runner, live.repo, live.model
+    name = "gateway starts as declared"
+    config = state / "openclaw.json"
+    seed = repo.root / "config" / "openclaw.json"
+    if not config.exists() and seed.exists():  # as docker/entrypoint.sh does on first boot
+        shutil.copyfile(seed, config)
+    args = declared_gateway_args(repo)
+    flags = {a for a in args}
+    env_over = {**model.env, **{k: v for k, v in repo.declared.env.items()}}
+    env_over.update(OPENCLAW_STATE_DIR=str(state), OPENCLAW_WORKSPACE_DIR=str(state / "workspace"),
+                    OPENCLAW_CONFIG_PATH=str(config))
+    saved = dict(r.env)
+    r.env.update(env_over)
+    actual_port = int(args[args.index("--port") + 1]) if "--port" in flags and args.index("--port") + 1 < len(args) else port
+
+    def ready() -> bool:
+        return startup_ok(actual_port, model.startup_path)
+
+    try:
+        rec, became_ready = r.run_until([*cmd, *args], ready, timeout=float(live.options.get("start_timeout", 60)))
+    finally:
+        r.env.clear()
+        r.env.update(saved)
+    output = rec.stdout + "\n" + rec.stderr
+    hits = diagnose_output(output)
+    owner_text = ", ".join(f"pid {lk.pid} (port {lk.port})" for lk in owners)
+    if became_ready and actual_port == port:
+        return Result(name, PASS, f"`{' '.join(args)}` answered {model.startup_path} on :{port} "
+                                  f"after {rec.duration_s:.1f} s (then stopped)")
+    if became_ready:
+        return Result(f"{name}: listens on {actual_port}, platform expects {port}", FAIL,
+                      f"the declared command uses --port {actual_port}; the platform sends traffic and checks to "
+                      f"{port} -> 'connection refused' / 'no open ports'",
+                      f"make every place say {port}: --port in the command and the platform's internal port "
+                      "(`copier update` regenerates both)")
+    if hits:
+        line, what, fix = hits[0]
+        if owners and "second gateway" in what:
+            fix = (f"{owner_text} already owns {state} (checked: pid and start time): stop it "
+                   f"(`kill {owners[0].pid}`) or use another OPENCLAW_STATE_DIR; never delete its lock")
+        return Result(f"{name}: {what}", FAIL, f"exit {rec.exit_code}: {line}", fix)
+    if rec.exit_code is not None:
+        return Result(name, FAIL, f"exit {rec.exit_code}: {output.strip()[-400:]}",
+                      "read the output above; `openclaw doctor` on the state dir")
+    return Result(name, FAIL, f"not ready on :{actual_port} after {rec.duration_s:.0f} s: {output.strip()[-300:]}",
+                  "raise start_timeout, or read the output")
+
+
+def live_unsupported(live: Live) -> list[Result]:
+    label = m.platforms().get(live.model.platform, {}).get("label", live.model.platform)
+    return [Result(f"live checks for {label}", SKIP,
+                   f"no live checks for {label} yet: static checks only",
+                   "use static mode, and the platform's dashboard / CLI logs")]
+
+
+LIVE: dict[str, Callable[[Live], list[Result]]] = {
+    "fly": live_fly,
+    "docker": live_docker,
+    "kubernetes": live_kubernetes,
+    "railway": live_railway,
+    "local": live_local,
+}
+
+
+def run_live(repo_root: str | Path, target: str, app: str | None, runner: Runner,
+             **options: Any) -> list[Result]:
+    repo = c.load_repo(repo_root)
+    live = Live(repo, runner, app or repo.model.app_name, options)
+    return LIVE.get(target, live_unsupported)(live)
+
+
+# ------------------------------------------------------------------ report --
+
+
+def parameters(repo: str | Path, **given: Any) -> dict[str, Any]:
+    """Notebook parameters with ``None`` filled from the repo's answers."""
+    root = Path(repo).resolve()
+    answers = {}
+    if (root / ".copier-answers.yml").exists():
+        answers = m.answers_from_file(root / ".copier-answers.yml")
+    mode = given.get("mode") or "static"
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
+    return {"repo": str(root), "mode": mode,
+            "platform": given.get("platform") or answers.get("platform"),
+            "app": given.get("app") or answers.get("app_name"),
+            "fail_on_error": bool(given.get("fail_on_error"))}
+
+
+def run(params: dict[str, Any], runner: Runner | None = None, **options: Any) -> tuple[list[Result], Runner]:
+    runner = runner or Runner(timeout=float(options.pop("timeout", 60)))
+    if params["mode"] == "static":
+        return run_static(params["repo"]), runner
+    results = run_static(params["repo"]) if options.pop("with_static", False) else []
+    try:
+        results += run_live(params["repo"], params["platform"], params["app"], runner, **options)
+    except m.AnswerError as exc:
+        results.append(Result("answers valid", FAIL, "; ".join(exc.messages), "fix .copier-answers.yml"))
+    return results, runner
+
+
+def rows(results: list[Result]) -> list[dict[str, str]]:
+    return [{"step": r.check, "status": r.status, "seen": r.seen, "fix": r.fix if r.status in (FAIL, WARN) else ""}
+            for r in results]
+
+
+def summary(results: list[Result]) -> dict[str, int]:
+    return {s: sum(r.status == s for r in results) for s in (PASS, FAIL, WARN, SKIP)}
+
+
+def write_json(params: dict[str, Any], results: list[Result], runner: Runner, out_dir: str | Path) -> Path:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "troubleshooting.json"
+    path.write_text(json.dumps({
+        "parameters": params,
+        "summary": summary(results),
+        "results": [r.as_dict() for r in results],
+        "commands": [rec.as_dict() for rec in runner.records],
+        "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }, indent=2) + "\n")
+    return path
+
+
+def verdict(results: list[Result], fail_on_error: bool) -> str:
+    failed = [r for r in results if r.status == FAIL]
+    text = f"{len(failed)} failed step(s)" + (": " + "; ".join(r.check for r in failed) if failed else "")
+    if failed and fail_on_error:
+        raise RunbookFailed(text)
+    return text
+

@@ -1,0 +1,128 @@
+"""ops.troubleshoot: parsers of the CLI shapes the live runbook reads, lock
+judgement, failure signatures, verdict. Shapes follow the documented output
+(see the runbook notes): no network, no CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ops import troubleshoot as t
+from ops.checks import Result
+
+
+def test_json_stream_decodes_indented_objects_back_to_back():
+    text = json.dumps({"a": 1}, indent=2) + json.dumps({"b": [1, 2]}, indent=4) + "\nnot json\n" + '{"c": 3}'
+    assert t.parse_json_stream(text) == [{"a": 1}, {"b": [1, 2]}, {"c": 3}]
+
+
+def test_compose_ps_accepts_an_array_and_one_object_per_line():
+    services = [{"Service": "openclaw", "State": "running", "Health": "healthy", "ExitCode": 0},
+                {"Service": "caddy", "State": "exited", "Health": "", "ExitCode": 1}]
+    assert t.parse_compose_ps(json.dumps(services)) == services
+    assert t.parse_compose_ps("\n".join(json.dumps(s) for s in services)) == services
+    assert t.parse_compose_ps("") == []
+
+
+def test_fly_machine_facts_and_checks():
+    machine = {
+        "id": "148e", "state": "started",
+        "config": {"guest": {"memory_mb": 2048}, "services": [{"internal_port": 3000}],
+                   "mounts": [{"path": "/data", "volume": "vol_1"}]},
+        "checks": [{"name": "servicecheck-00-http-3000", "status": "passing", "output": "OK"}],
+        "events": [{"type": "exit", "request": {"exit_event": {"exit_code": 137, "oom_killed": True}}},
+                   {"type": "start", "request": {}}],
+    }
+    facts = t.fly_machine_facts(machine)
+    assert facts["memory_mb"] == 2048 and facts["internal_ports"] == [3000] and facts["mounts"] == ["/data"]
+    assert facts["oom_exit_codes"] == [137]
+    rows = t.fly_checks_from_list({"148e": [{"name": "c", "status": "critical", "output": "connection refused"}]})
+    assert rows == [{"machine": "148e", "name": "c", "status": "critical", "output": "connection refused"}]
+
+
+def test_railway_status_nesting():
+    status = {"name": "p", "environments": {"edges": [{"node": {"name": "production", "serviceInstances": {
+        "edges": [{"node": {"serviceName": "openclaw", "latestDeployment": {"status": "CRASHED"}}}]}}}]}}
+    assert t.railway_services(status) == [{"environment": "production", "service": "openclaw", "status": "CRASHED"}]
+
+
+def test_railway_variables_are_scrubbed():
+    text = json.dumps({"OPENCLAW_GATEWAY_TOKEN": "abc123secret", "PORT": "8080"})
+    scrubbed = json.loads(t.scrub_variables(text))
+    assert scrubbed == {"OPENCLAW_GATEWAY_TOKEN": "***", "PORT": "8080"}
+
+
+def test_kubectl_pod_facts():
+    pods = {"items": [{"metadata": {"name": "claw-5d9"}, "status": {"containerStatuses": [{
+        "name": "gateway", "ready": False, "restartCount": 4, "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+        "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}]}}]}
+    assert t.kubectl_pod_facts(pods) == [{"pod": "claw-5d9", "container": "gateway", "ready": False, "restarts": 4,
+                                         "waiting": "CrashLoopBackOff", "last_terminated": "OOMKilled",
+                                         "last_exit_code": 137}]
+
+
+@pytest.mark.parametrize(("text", "what"), [
+    ("2026-11-24T18:20:37Z Refusing to bind gateway to lan without auth.", "without a token"),
+    ("Gateway failed to start: StateDatabaseCoordinatorContentionError: another OpenClaw process owns "
+     "gateway-lifecycle", "second gateway"),
+    ("Error: EACCES: permission denied, mkdir '/data/tmp'", "permission denied"),
+    ("WARNING The app is not listening on the expected address", "proxy finds nothing"),
+])
+def test_signatures_name_the_failure_and_fix(text, what):
+    hits = t.diagnose_output("noise\n" + text + "\nmore noise")
+    assert len(hits) == 1 and what in hits[0][1] and hits[0][2]
+    assert t.diagnose_output("all fine\nlistening on 0.0.0.0:3000") == []
+
+
+def test_lock_judged_by_pid_and_start_time(tmp_path):
+    lockdir = tmp_path / "tmp" / "openclaw-1000"
+    lockdir.mkdir(parents=True)
+    # the real lock: indented JSON padded with whitespace
+    (lockdir / "gateway.state.lock").write_text(json.dumps({"pid": 7, "port": 3000, "startTime": 500}, indent=2) + "\n\t \t")
+    alive = t.read_locks(tmp_path, start_time_of=lambda pid: 500)
+    assert alive[0].alive and alive[0].port == 3000
+    reused = t.read_locks(tmp_path, start_time_of=lambda pid: 900)  # a container restart reused pid 7
+    assert reused[0].stale and "reused" in reused[0].reason
+    gone = t.read_locks(tmp_path, start_time_of=lambda pid: None)
+    assert gone[0].stale
+    res = t.lock_result(gone, str(tmp_path))
+    assert res.status == "WARN" and "rm " in res.fix and "not done here" in res.fix
+    assert t.lock_result(alive, str(tmp_path)).status == "PASS"
+    assert t.lock_result([], str(tmp_path)).status == "PASS"
+
+
+def test_proc_start_time_of_this_process():
+    import os
+    assert isinstance(t.proc_start_time(os.getpid()), int)
+    assert t.proc_start_time(2 ** 22 + 12345) is None
+
+
+def test_doctor_findings_become_steps():
+    from ops.runner import Record
+    report = {"schemaVersion": 1, "ok": False, "findings": [
+        {"checkId": "gateway.auth", "severity": "error", "message": "no token", "path": "gateway.auth",
+         "fixHint": "set OPENCLAW_GATEWAY_TOKEN"},
+        {"checkId": "x.y", "severity": "info", "message": "fine"}]}
+    rec = Record(["fly", "ssh"], 0, 0.1, "Connecting...\n" + json.dumps(report, indent=2), "")
+    res = t.doctor_results(rec)
+    assert [(r.check, r.status, r.fix) for r in res] == [("openclaw doctor: gateway.auth", "FAIL", "set OPENCLAW_GATEWAY_TOKEN")]
+    ok = Record(["fly"], 0, 0.1, json.dumps({"ok": True, "findings": []}), "")
+    assert t.doctor_results(ok)[0].status == "PASS"
+
+
+def test_verdict_raises_only_with_fail_on_error():
+    results = [Result("a", "PASS", ""), Result("b", "FAIL", "x", "y")]
+    assert "1 failed" in t.verdict(results, False)
+    with pytest.raises(t.RunbookFailed, match="b"):
+        t.verdict(results, True)
+    assert t.verdict(results[:1], True).startswith("0 failed")
+
+
+def test_parameters_fill_from_answers(tmp_path):
+    (tmp_path / ".copier-answers.yml").write_text("_commit: x\napp_name: claw\nplatform: fly\n")
+    p = t.parameters(tmp_path)
+    assert (p["mode"], p["platform"], p["app"], p["fail_on_error"]) == ("static", "fly", "claw", False)
+    assert t.parameters(tmp_path, platform="local", mode="live")["platform"] == "local"
+    with pytest.raises(ValueError):
+        t.parameters(tmp_path, mode="fix-everything")
