@@ -1,0 +1,702 @@
+"""Run a generated deploy repo's own process, the way its platform would, on this machine.
+
+No container engine runs on test machines, so the harness plays the platform:
+
+1. ``launch_spec(root, platform)`` reads what the repo declares — the process
+   command, environment, ports, volume mount, memory — from the platform's
+   files (``ops.declared``) and from the image the Dockerfile builds
+   (ENV, COPY, ENTRYPOINT, HEALTHCHECK). One function per platform, in
+   ``LAUNCHERS``; a new platform plugs in there.
+2. ``Plan`` maps the container's world onto this machine: the image's
+   ``node openclaw.mjs`` (WORKDIR /app) onto the npm package's Node 24 and
+   entry, the volume mount onto a temporary directory (everything else in the
+   container is a fresh directory per boot: lost on restart, like a redeploy),
+   files the Dockerfile COPYs onto the repo's own files, and every declared
+   port onto one free loopback-reachable port. The substitution is checked:
+   every place that declares a port must map to the same free port.
+3. ``Gateway`` boots it: the repo's own entrypoint (first-boot seeding) execs
+   the declared command, in its own session/process group. A sampler thread
+   follows every descendant (the gateway's spawn broker lives in a session of
+   its own) and records the tree's peak RSS; ``stop()`` sends SIGTERM, then
+   SIGKILL after a bound, to the group and to every descendant ever seen.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import re
+import secrets
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT / "template") not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT / "template"))
+
+from ops import declared as d  # noqa: E402
+from ops import model as m  # noqa: E402
+
+from tests.support.openclaw_npm import OpenClaw  # noqa: E402
+
+# Platform/privacy variants the e2e suite and bench/e2e.py boot. Add a platform
+# here once its reader is in LAUNCHERS.
+VARIANTS: list[tuple[str, str]] = [("fly", "public"), ("fly", "private")]
+
+STARTUP_TIMEOUT_S = 90.0
+STOP_TIMEOUT_S = 20.0
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class HarnessError(AssertionError):
+    """The deploy repo cannot be run as declared (or did not behave as declared)."""
+
+
+# --------------------------------------------------------------------------
+# What the repo declares
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Image:
+    """The parts of the Dockerfile's final stage that shape the running process."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    copies: dict[str, str] = field(default_factory=dict)  # destination in image -> repo path
+    entrypoint: list[str] = field(default_factory=list)
+    cmd: list[str] = field(default_factory=list)
+    healthcheck: list[str] = field(default_factory=list)
+    workdir: str = "/"
+
+
+def _dockerfile_instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of every line, continuations joined, comments dropped."""
+    lines: list[str] = []
+    buf = ""
+    for raw in text.splitlines():
+        if not buf and raw.lstrip().startswith("#"):
+            continue
+        if raw.rstrip().endswith("\\"):
+            buf += raw.rstrip()[:-1] + " "
+            continue
+        lines.append(buf + raw)
+        buf = ""
+    if buf:
+        lines.append(buf)
+    out = []
+    for line in lines:
+        parts = line.strip().split(None, 1)
+        if parts:
+            out.append((parts[0].upper(), parts[1] if len(parts) > 1 else ""))
+    return out
+
+
+def read_image(root: Path) -> Image:
+    """ENV, COPY, ENTRYPOINT, CMD and HEALTHCHECK of the Dockerfile's last stage.
+
+    The base image's own layout (WORKDIR, CMD) comes from ops/data/openclaw.yml.
+    """
+    facts = m.openclaw()
+    image = Image(workdir=facts["image_workdir"], entrypoint=list(facts["image_entrypoint"]),
+                  cmd=list(facts["image_cmd"]))
+    instructions = _dockerfile_instructions((root / "Dockerfile").read_text(encoding="utf-8"))
+    last_from = max(i for i, (op, _) in enumerate(instructions) if op == "FROM")
+    for op, args in instructions[last_from + 1:]:
+        if op == "ENV":
+            for token in shlex.split(args):
+                key, eq, value = token.partition("=")
+                if eq:
+                    image.env[key] = value
+        elif op == "COPY":
+            tokens = [t for t in shlex.split(args) if not t.startswith("--")]
+            if any(t.startswith("--from") for t in shlex.split(args)):
+                continue  # from another stage: not a repo file
+            *sources, dest = tokens
+            if len(sources) == 1 and not dest.endswith("/"):
+                image.copies[dest] = sources[0]
+        elif op == "ENTRYPOINT":
+            image.entrypoint = json.loads(args)
+        elif op == "CMD":
+            image.cmd = json.loads(args)
+        elif op == "WORKDIR":
+            image.workdir = args.strip()
+        elif op == "HEALTHCHECK":
+            match = re.search(r"\bCMD\s+(\[.*\])\s*$", args)
+            if match:
+                image.healthcheck = json.loads(match.group(1))
+    return image
+
+
+@dataclass
+class LaunchSpec:
+    """What one platform would run: declared values, with where each came from."""
+
+    platform: str
+    root: Path
+    command: list[str]               # the container's CMD as the platform overrides it
+    env: dict[str, str]              # image ENV overlaid by the platform's env
+    entrypoint: list[str]            # image ENTRYPOINT (tini stripped later)
+    ports: dict[str, int]            # every place that declares the gateway port
+    process_port_place: str          # which of `ports` the gateway process itself takes
+    probe_places: list[str]          # which of `ports` the platform probes / routes to
+    mount: str                       # volume mount path in the container
+    memory_mb: int                   # configured machine memory
+    healthcheck: list[str]           # image HEALTHCHECK CMD
+    copies: dict[str, str]           # image path -> repo path (Dockerfile COPY)
+    workdir: str
+    version: str                     # pinned OpenClaw version (image tag)
+    declared: d.Declared
+
+
+def _single(values: dict[str, Any], what: str, root: Path) -> Any:
+    distinct = set(values.values())
+    if len(distinct) != 1:
+        raise HarnessError(f"{root}: expected one {what}, found {values or 'none'}")
+    return distinct.pop()
+
+
+def launch_fly(root: Path) -> LaunchSpec:
+    """Fly: `[processes] app` replaces the image CMD (ENTRYPOINT stays), `[env]`
+    overlays the image ENV, `[mounts]` is the volume, `[[vm]] memory` the limit;
+    the proxy routes to `[http_service] internal_port`, private apps are probed
+    by `[checks]`."""
+    decl = d.read(root, "fly")
+    if decl.problems:
+        raise HarnessError(f"fly: {'; '.join(decl.problems)}")
+    image = read_image(root)
+    process_place = "fly.toml [processes] --port"
+    if process_place not in decl.ports:
+        raise HarnessError(f"fly: the process command declares no --port: {decl.command}")
+    probes = [p for p in decl.ports if p.startswith("fly.toml [http_service]") or p.startswith("fly.toml [checks.")]
+    return LaunchSpec(
+        platform="fly", root=root,
+        command=decl.command or image.cmd,
+        env={**image.env, **decl.env},
+        entrypoint=image.entrypoint,
+        ports=dict(decl.ports),
+        process_port_place=process_place,
+        probe_places=probes,
+        mount=_single(decl.mounts, "volume mount", root),
+        memory_mb=_single(decl.memory_mb, "machine memory", root),
+        healthcheck=image.healthcheck,
+        copies=image.copies,
+        workdir=image.workdir,
+        version=_single(decl.image_tags, "image tag", root),
+        declared=decl,
+    )
+
+
+# Per-platform extraction: platform name -> reader of its files.
+LAUNCHERS: dict[str, Callable[[Path], LaunchSpec]] = {"fly": launch_fly}
+
+
+def launch_spec(root: str | Path, platform: str | None = None) -> LaunchSpec:
+    root = Path(root)
+    if platform is None:
+        platform = m.answers_from_file(root / ".copier-answers.yml")["platform"]
+    if platform not in LAUNCHERS:
+        raise HarnessError(f"no e2e launcher for platform {platform!r}; add one to LAUNCHERS")
+    return LAUNCHERS[platform](root)
+
+
+# --------------------------------------------------------------------------
+# The container's world mapped onto this machine
+# --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A port nothing listens on, on every interface (the gateway binds lan = 0.0.0.0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("0.0.0.0", 0))
+        return sock.getsockname()[1]
+
+
+def gateway_token() -> str:
+    """What scripts/secrets.sh generates: 32 random bytes as hex."""
+    return secrets.token_bytes(32).hex()
+
+
+def _under(path: str, base: str) -> str | None:
+    """The part of `path` below `base`, or None."""
+    p, b = PurePosixPath(path), PurePosixPath(base)
+    if p == b:
+        return ""
+    try:
+        return str(p.relative_to(b))
+    except ValueError:
+        return None
+
+
+@dataclass
+class Plan:
+    """One boot's mapping: container paths and ports -> this machine's."""
+
+    spec: LaunchSpec
+    openclaw: OpenClaw
+    volume: Path                       # stands in for the volume: persists across boots
+    port_map: dict[int, int]           # declared port -> free port
+    token: str | None
+    ephemeral: Path                    # the container's own filesystem: new each boot
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    # ---- ports
+    @property
+    def ports(self) -> dict[str, int]:
+        """Every declared place with its substituted port."""
+        return {place: self.port_map[port] for place, port in self.spec.ports.items()}
+
+    @property
+    def process_port(self) -> int:
+        return self.ports[self.spec.process_port_place]
+
+    @property
+    def probe_port(self) -> int:
+        """Where the platform sends traffic and probes (the first probe place)."""
+        if not self.spec.probe_places:
+            raise HarnessError(f"{self.spec.platform}: no declared probe/route port")
+        return self.ports[self.spec.probe_places[0]]
+
+    def assert_consistent(self) -> None:
+        """Every place that declares the port got the same free port.
+
+        Fails when the repo's files disagree with each other (e.g. --port vs
+        internal_port): the platform would route to a port nothing listens on.
+        """
+        mapped = self.ports
+        if len(set(mapped.values())) != 1:
+            by_port: dict[int, list[str]] = {}
+            for place, port in self.spec.ports.items():
+                by_port.setdefault(port, []).append(place)
+            detail = "; ".join(f"{port}: {', '.join(places)}" for port, places in by_port.items())
+            raise HarnessError(f"{self.spec.platform}: declared gateway ports disagree ({detail})")
+        argv_port = d.parse_command(self.argv()).get("port")
+        if argv_port is not None and int(argv_port) != self.process_port:
+            raise HarnessError(f"--port in the mapped command is {argv_port}, expected {self.process_port}")
+        env_port = self.env().get("OPENCLAW_GATEWAY_PORT")
+        if env_port is not None and int(env_port) != self.process_port:
+            raise HarnessError(f"OPENCLAW_GATEWAY_PORT maps to {env_port}, expected {self.process_port}")
+
+    # ---- paths
+    def host_path(self, path: str) -> str:
+        """A container path on this machine."""
+        if path in self.spec.copies:
+            return str(self.spec.root / self.spec.copies[path])
+        rel = _under(path, self.spec.mount)
+        if rel is not None:
+            return str(self.volume / rel) if rel else str(self.volume)
+        rel = _under(path, self.spec.workdir)
+        if rel is not None:
+            return str(self.openclaw.entry.parent / rel)
+        if path.startswith("/"):
+            return str(self.ephemeral / "root" / path.lstrip("/"))
+        return path
+
+    @property
+    def state_dir(self) -> Path:
+        return Path(self.host_path(self.env_container().get("OPENCLAW_STATE_DIR", self.home_container() + "/.openclaw")))
+
+    @property
+    def config_path(self) -> Path:
+        env = self.env_container()
+        path = env.get("OPENCLAW_CONFIG_PATH") or f"{env.get('OPENCLAW_STATE_DIR', self.home_container() + '/.openclaw')}/openclaw.json"
+        return Path(self.host_path(path))
+
+    def home_container(self) -> str:
+        return f"/home/{m.openclaw()['image_user']}"
+
+    def env_container(self) -> dict[str, str]:
+        return dict(self.spec.env)
+
+    def seed_source(self) -> Path:
+        """The repo file the image seeds the config from (Dockerfile COPY of OPENCLAW_SEED_CONFIG)."""
+        seed = self.spec.env.get("OPENCLAW_SEED_CONFIG", "")
+        if seed not in self.spec.copies:
+            raise HarnessError(f"OPENCLAW_SEED_CONFIG={seed!r} is not a file the Dockerfile copies")
+        return self.spec.root / self.spec.copies[seed]
+
+    @property
+    def seed_path(self) -> Path:
+        """Where this boot's seed lives (the image path of OPENCLAW_SEED_CONFIG, mapped)."""
+        return self.ephemeral / "seed" / "openclaw.json"
+
+    def expected_seed(self) -> dict[str, Any]:
+        """The repo's generated config with the port substituted, nothing else."""
+        return substitute_config(json.loads(self.seed_source().read_text(encoding="utf-8")), self.port_map)
+
+    # ---- process
+    def argv(self) -> list[str]:
+        """ENTRYPOINT (minus tini, whose job the harness does) + the declared command, mapped."""
+        entry = list(self.spec.entrypoint)
+        if entry[:1] == ["tini"]:
+            entry = entry[entry.index("--") + 1:] if "--" in entry else entry[1:]
+        out: list[str] = []
+        if entry:
+            out += ["sh", self.host_path(entry[0]), *entry[1:]]
+        command = list(self.spec.command)
+        flags_with_port = {"--port"}
+        for i, arg in enumerate(command):
+            if i == 0 and arg == "node":
+                out.append(str(self.openclaw.node))
+            elif i > 0 and command[i - 1] in flags_with_port and arg.isdigit():
+                out.append(str(self.port_map.get(int(arg), int(arg))))
+            elif arg.startswith("--port="):
+                port = int(arg.split("=", 1)[1])
+                out.append(f"--port={self.port_map.get(port, port)}")
+            elif i == 1 and command[0] == "node" and not arg.startswith("-"):
+                script = arg if arg.startswith("/") else str(PurePosixPath(self.spec.workdir) / arg)
+                out.append(self.host_path(script))
+            else:
+                out.append(arg)
+        return out
+
+    def env(self) -> dict[str, str]:
+        """The process environment: a clean container-like base, the image ENV and
+        the platform env with paths and ports mapped, the token as a platform secret."""
+        env = {
+            "PATH": f"{self.openclaw.node.parent}:{SYSTEM_PATH}",
+            "HOME": self.host_path(self.home_container()),
+            "LANG": "C.UTF-8",
+        }
+        for key, value in self.spec.env.items():
+            if key == "OPENCLAW_GATEWAY_PORT" and value.isdigit():
+                value = str(self.port_map.get(int(value), int(value)))
+            elif key == "OPENCLAW_SEED_CONFIG":
+                value = str(self.seed_path)
+            elif value.startswith("/"):
+                value = self.host_path(value)
+            env[key] = value
+        if self.token is not None:
+            env[m.openclaw()["token_env"]] = self.token
+        # the entrypoint drops root to uid 1000 in the image; here it stays this user
+        env["OPENCLAW_RUN_AS"] = f"{os.getuid()}:{os.getgid()}"
+        env.update(self.extra_env)
+        return env
+
+    def prepare(self) -> None:
+        """A fresh container filesystem for this boot (the volume is kept)."""
+        import shutil
+
+        if self.ephemeral.exists():
+            shutil.rmtree(self.ephemeral)
+        (self.ephemeral / "seed").mkdir(parents=True)
+        Path(self.host_path(self.home_container())).mkdir(parents=True, exist_ok=True)
+        self.volume.mkdir(parents=True, exist_ok=True)
+        self.seed_path.write_text(json.dumps(self.expected_seed(), indent=2, ensure_ascii=False) + "\n",
+                                  encoding="utf-8")
+
+    def healthcheck_argv(self, port: int | None = None, path: str | None = None) -> list[str]:
+        """The image HEALTHCHECK command, mapped (optionally with another port/path)."""
+        hc = list(self.spec.healthcheck)
+        if not hc:
+            raise HarnessError("the Dockerfile declares no HEALTHCHECK CMD")
+        out = [str(self.openclaw.node) if hc[0] == "node" else hc[0], self.host_path(hc[1])]
+        args = hc[2:]
+        if args and args[0].isdigit():
+            args[0] = str(port if port is not None else self.port_map.get(int(args[0]), int(args[0])))
+        if path is not None and len(args) > 1:
+            args[1] = path
+        return out + args
+
+
+def substitute_config(config: dict[str, Any], port_map: dict[int, int]) -> dict[str, Any]:
+    """The config with gateway.port substituted (nothing else changes)."""
+    config = json.loads(json.dumps(config))
+    gateway = config.get("gateway")
+    if isinstance(gateway, dict) and isinstance(gateway.get("port"), int):
+        gateway["port"] = port_map.get(gateway["port"], gateway["port"])
+    return config
+
+
+def make_plan(spec: LaunchSpec, openclaw: OpenClaw, workdir: Path, *, token: str | None = "generate",
+              volume: Path | None = None, port_map: dict[int, int] | None = None) -> Plan:
+    """A plan with a fresh free port per distinct declared port and a new volume."""
+    if port_map is None:
+        port_map = {port: free_port() for port in sorted(set(spec.ports.values()))}
+    if token == "generate":
+        token = gateway_token()
+    return Plan(spec=spec, openclaw=openclaw, volume=volume or workdir / "volume", port_map=port_map,
+                token=token, ephemeral=workdir / "container")
+
+
+# --------------------------------------------------------------------------
+# HTTP
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Response:
+    status: int
+    content_type: str
+    text: str
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            return None
+
+
+def http_get(port: int, path: str, timeout: float = 3.0) -> Response | None:
+    """GET http://127.0.0.1:<port><path>; None when nothing answers."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as res:
+            return Response(res.status, res.headers.get("content-type", ""), res.read().decode("utf-8", "replace"))
+    except urllib.error.HTTPError as err:
+        return Response(err.code, err.headers.get("content-type", ""), err.read().decode("utf-8", "replace"))
+    except (OSError, urllib.error.URLError):
+        return None
+
+
+# --------------------------------------------------------------------------
+# Processes
+# --------------------------------------------------------------------------
+
+
+def _proc_stat(pid: int) -> tuple[int, int] | None:
+    """(ppid, starttime) of a live pid."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2:].split()
+    return int(fields[1]), int(fields[19])
+
+
+def _rss_kb(pid: int, key: str = "VmRSS") -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = _proc_stat(int(entry))
+            if st:
+                children.setdefault(st[0], []).append(int(entry))
+    return children
+
+
+_LIVE: set["Gateway"] = set()
+
+
+def _stop_all_live() -> None:
+    for gw in list(_LIVE):
+        gw.stop()
+
+
+atexit.register(_stop_all_live)
+
+
+class Gateway:
+    """One boot of the deploy: entrypoint -> gateway, in its own session.
+
+    Use as a context manager (or call stop()): it never outlives the test.
+    """
+
+    def __init__(self, plan: Plan, log_path: Path, name: str = "gateway"):
+        self.plan = plan
+        self.log_path = log_path
+        self.name = name
+        self.proc: subprocess.Popen | None = None
+        self.seen: dict[int, int] = {}          # descendant pid -> starttime
+        self.peak_tree_rss_kb = 0
+        self.started_at = 0.0
+        self._sampler: threading.Thread | None = None
+        self._halt = threading.Event()
+
+    # -- lifecycle
+    def start(self, *, check_consistent: bool = True) -> "Gateway":
+        if check_consistent:
+            self.plan.assert_consistent()
+        self.plan.prepare()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        log.write(f"\n=== {self.name}: {shlex.join(self.plan.argv())}\n".encode())
+        log.flush()
+        self.started_at = time.monotonic()
+        self.proc = subprocess.Popen(self.plan.argv(), env=self.plan.env(), cwd=self.plan.ephemeral,
+                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        log.close()
+        _LIVE.add(self)
+        self._halt.clear()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+        return self
+
+    def __enter__(self) -> "Gateway":
+        return self if self.proc else self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def _sample(self) -> None:
+        while not self._halt.is_set() and self.proc is not None:
+            self._scan()
+            self._halt.wait(0.5)
+
+    def _scan(self) -> None:
+        if self.proc is None:
+            return
+        children = _children_map()
+        todo, tree = [self.proc.pid], []
+        while todo:
+            pid = todo.pop()
+            st = _proc_stat(pid)
+            if st is None:
+                continue
+            tree.append(pid)
+            self.seen.setdefault(pid, st[1])
+            todo += children.get(pid, [])
+        total = sum(_rss_kb(pid) for pid in tree)
+        self.peak_tree_rss_kb = max(self.peak_tree_rss_kb, total)
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self, tail: int = 60) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        text = re.sub(r"\x1b\[[0-9;]*m", "", text)
+        return "\n".join(text.splitlines()[-tail:])
+
+    def wait_started(self, timeout: float = STARTUP_TIMEOUT_S, port: int | None = None) -> dict[str, Any]:
+        """Poll /startupz on the platform's probe port until it reports started."""
+        port = port or self.plan.probe_port
+        path = m.openclaw()["health"]["startup"]
+        deadline = time.monotonic() + timeout
+        last: Response | None = None
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise HarnessError(f"{self.name} exited with {self.proc.returncode} before {path} "
+                                   f"reported started:\n{self.log()}")
+            last = http_get(port, path, timeout=2.0)
+            body = last.json() if last else None
+            if isinstance(body, dict) and body.get("status") == "started":
+                self.startup_seconds = time.monotonic() - self.started_at
+                return body
+            time.sleep(0.5)
+        seen = f"{last.status} {last.text[:200]!r}" if last else "no answer"
+        raise HarnessError(f"{self.name}: {path} on 127.0.0.1:{port} not started within {timeout:.0f} s "
+                           f"(last: {seen}):\n{self.log()}")
+
+    def wait_exit(self, timeout: float = 120.0) -> int:
+        """For boots that must refuse: wait for the exit code (killed after the bound)."""
+        assert self.proc is not None
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise HarnessError(f"{self.name} still running after {timeout:.0f} s:\n{self.log()}")
+        finally:
+            self._halt.set()
+            self._kill_leftovers(signal.SIGKILL)
+
+    def rss_mb(self) -> dict[str, float]:
+        """Peak RSS: the gateway process (kernel high-water mark) and the sampled tree."""
+        self._scan()
+        return {"gateway_peak_mb": _rss_kb(self.pid, "VmHWM") / 1024,
+                "tree_peak_mb": self.peak_tree_rss_kb / 1024}
+
+    def _alive_seen(self) -> list[int]:
+        out = []
+        for pid, start in self.seen.items():
+            st = _proc_stat(pid)
+            if st and st[1] == start:
+                out.append(pid)
+        return out
+
+    def _kill_leftovers(self, sig: int) -> None:
+        for pid in self._alive_seen():
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def kill9(self) -> None:
+        """The machine dies (OOM kill, host crash): SIGKILL to everything at once."""
+        if self.proc is None:
+            return
+        self._scan()
+        self._signal_group(signal.SIGKILL)
+        self._kill_leftovers(signal.SIGKILL)
+        self.proc.wait(timeout=STOP_TIMEOUT_S)
+        self._halt.set()
+        _LIVE.discard(self)
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> int | None:
+        """SIGTERM the group, SIGKILL whatever remains after `timeout`."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self._scan()
+            self._signal_group(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._signal_group(signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self._halt.set()
+        # children in other sessions (the spawn broker) or orphaned ones
+        deadline = time.monotonic() + 5
+        while self._alive_seen() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self._kill_leftovers(signal.SIGKILL)
+        _LIVE.discard(self)
+        return self.proc.returncode
+
+
+def run_healthcheck(plan: Plan, port: int | None = None, path: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(plan.healthcheck_argv(port, path), capture_output=True, text=True, timeout=30,
+                          env={"PATH": f"{plan.openclaw.node.parent}:{SYSTEM_PATH}"})
+
+
+def read_state(state_dir: Path) -> dict[str, Any]:
+    """The gateway's state database, read-only: device identity and boot history.
+
+    Table names are OpenClaw 2026.9.x internals: re-check when the pin moves.
+    """
+    import sqlite3
+
+    db = state_dir / "state" / "openclaw.sqlite"
+    if not db.exists():
+        raise HarnessError(f"no state database at {db}")
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        devices = [r[0] for r in con.execute("select device_id from device_identities order by identity_key")]
+        boots = [dict(zip(("pid", "started_at_ms", "completed_at_ms", "outcome"), r)) for r in
+                 con.execute("select pid, started_at_ms, completed_at_ms, outcome from gateway_boot_lifecycle "
+                             "order by started_at_ms")]
+    finally:
+        con.close()
+    return {"devices": devices, "boots": boots}
