@@ -2,24 +2,31 @@
 
     python -m ops.verify [--repo DIR] [--openclaw PATH-TO-openclaw.mjs-or-bin]
 
-Runs the static consistency checks (ops.checks), the real linters
-(hadolint, shellcheck) and, when Node and OpenClaw are installed, the pinned
-release's own ``openclaw config validate`` on config/openclaw.json. A tool
-that is not installed is a SKIP with the line that installs it, never a PASS.
-Exit status: 1 when any check FAILs, else 0.
+Runs the static consistency checks (ops.checks, secret scan included), the
+real linters (hadolint, shellcheck, the GitHub workflow schema), a parse of
+every tracked TOML/YAML/JSON file, a look for update conflicts and, when
+Node and OpenClaw are installed, the pinned release's own ``openclaw config
+validate`` on config/openclaw.json. A tool that is not installed is a SKIP
+with the line that installs it, never a PASS. Exit status: 1 when any check
+FAILs, else 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
+import yaml
+
 from . import checks as c
+from . import conflicts
 
 TIMEOUT = 120
 
@@ -52,6 +59,55 @@ def check_shellcheck(root: Path) -> c.Result:
     if proc.returncode:
         return c.Result("shellcheck scripts", c.FAIL, proc.stdout.strip()[:2000], "fix the lines named")
     return c.Result("shellcheck scripts", c.PASS, ", ".join(scripts))
+
+
+def check_workflows(root: Path) -> c.Result:
+    name = "GitHub workflows match the schema"
+    files = sorted(str(p.relative_to(root)) for p in root.glob(".github/workflows/*.y*ml"))
+    if not files:
+        return c.Result(name, c.SKIP, "no .github/workflows/*.yml")
+    exe = _tool("check-jsonschema")
+    if not exe:
+        return c.Result(name, c.SKIP, "check-jsonschema not installed", "make venv")
+    proc = _run([exe, "--builtin-schema", "vendor.github-workflows", *files], root)
+    if proc.returncode:
+        return c.Result(name, c.FAIL, (proc.stdout + proc.stderr).strip()[-2000:], "fix the keys named")
+    return c.Result(name, c.PASS, ", ".join(files))
+
+
+PARSERS = {
+    ".toml": lambda text: tomllib.loads(text),
+    ".json": lambda text: json.loads(text),
+    ".yml": lambda text: list(yaml.safe_load_all(text)),
+    ".yaml": lambda text: list(yaml.safe_load_all(text)),
+}
+NOT_OURS = {".venv", "node_modules", ".git"}
+
+
+def check_data_files_parse(root: Path) -> c.Result:
+    """Every tracked TOML, JSON and YAML file parses (a bad merge or hand edit shows here)."""
+    name = "TOML/YAML/JSON files parse"
+    seen, bad = 0, []
+    for path in c.tracked_files(root):
+        parser = PARSERS.get(path.suffix)
+        if parser is None or NOT_OURS & set(path.relative_to(root).parts) or not path.is_file():
+            continue
+        seen += 1
+        try:
+            parser(path.read_text(encoding="utf-8"))
+        except (ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
+            bad.append(f"{path.relative_to(root)}: {' '.join(str(exc).split())[:300]}")
+    if bad:
+        return c.Result(name, c.FAIL, "; ".join(bad), "fix the syntax (or `git diff` the file against the last commit)")
+    return c.Result(name, c.PASS, f"{seen} files")
+
+
+def check_no_conflicts(root: Path) -> c.Result:
+    found = conflicts.find_conflicts(root)
+    if found:
+        return c.Result("no update conflicts left", c.FAIL, "; ".join(found),
+                        "resolve them (RUNBOOK.md, Upgrading), `git add` the files, then verify again")
+    return c.Result("no update conflicts left", c.PASS, "no conflict markers, unmerged files or .rej files")
 
 
 def find_openclaw(explicit: str | None) -> list[str] | None:
@@ -88,7 +144,8 @@ def check_config_validate(root: Path, openclaw_cmd: list[str] | None, version: s
 def run_all(root: Path, openclaw_cmd: list[str] | None = None) -> list[c.Result]:
     repo = c.load_repo(root)
     results = [check(repo) for check in c.CHECKS]
-    results += [check_hadolint(root), check_shellcheck(root),
+    results += [check_hadolint(root), check_shellcheck(root), check_workflows(root),
+                check_data_files_parse(root), check_no_conflicts(root),
                 check_config_validate(root, openclaw_cmd, repo.model.openclaw_version)]
     return results
 

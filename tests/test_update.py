@@ -1,0 +1,170 @@
+"""`copier update` of a generated deploy repo, across template releases written by the test.
+
+Each scenario: a throwaway clone of this template tagged v0.1.0, a deploy repo
+generated from it and committed, user edits committed on top, then a v0.2.0
+release that changes the template, and a real in-process `copier update`.
+copier exits 0 even when it leaves conflicts, so every scenario asks
+`ops.conflicts` (what `make update` and `make verify` run) what was left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from ops import checks, conflicts, verify
+from tests.support.template_history import (TemplateHistory, changed_files, commit_all, edit_file,
+                                            generate, update)
+
+FLY_TOML = "template/{% if platform == 'fly' %}fly.toml{% endif %}.jinja"
+UPGRADING = "template/_partials/upgrading.md.jinja"
+DEPENDABOT = "version: 2\nupdates:\n  - package-ecosystem: github-actions\n    directory: /\n    schedule:\n      interval: weekly\n"
+TEMPLATE_NOTE = "Take `openclaw backup create` before every `make update`."
+USER_NOTE = "On call: page Alice, never restart during business hours."
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory) -> TemplateHistory:
+    """v0.1.0 = this working tree; v0.2.0 = the same plus three template changes."""
+    h = TemplateHistory(tmp_path_factory.mktemp("history") / "openclaw-deploy", first_tag="v0.1.0")
+    h.edit(FLY_TOML, 'interval = "15s"', 'interval = "30s"')              # a changed line
+    h.edit(UPGRADING, "## Upgrading\n", f"## Upgrading\n\n{TEMPLATE_NOTE}\n")  # a changed doc
+    h.write("template/.github/dependabot.yml", DEPENDABOT)                 # a new file
+    h.release("v0.2.0")
+    return h
+
+
+def user_edits(repo: Path) -> None:
+    """What a user does after the first deploy, committed."""
+    edit_file(repo, "fly.toml", 'primary_region = "iad"\n', 'primary_region = "iad"\nswap_size_mb = 512\n')
+    edit_file(repo, "RUNBOOK.md", "\n", f"\n\n> {USER_NOTE}\n")  # under the title
+    path = repo / "config" / "openclaw.json"
+    config = json.loads(path.read_text())
+    config["logging"] = {"level": "debug"}
+    path.write_text(json.dumps(config, indent=2, ensure_ascii=False))
+    commit_all(repo, "our edits")
+
+
+def test_user_edits_survive_and_template_changes_arrive(history, tmp_path):
+    repo = generate(history, tmp_path / "deploy", {"app_name": "my-claw"}, tag="v0.1.0")
+    user_edits(repo)
+    update(repo)
+
+    assert conflicts.find_conflicts(repo) == []
+    fly = tomllib.loads((repo / "fly.toml").read_text())
+    assert fly["swap_size_mb"] == 512                                     # user's
+    assert fly["http_service"]["checks"][0]["interval"] == "30s"          # template's
+    runbook = (repo / "RUNBOOK.md").read_text()
+    assert USER_NOTE in runbook and TEMPLATE_NOTE in runbook
+    config = json.loads((repo / "config" / "openclaw.json").read_text())
+    assert config["logging"] == {"level": "debug"}
+    assert config["gateway"]["port"] == 3000
+    assert (repo / ".github" / "dependabot.yml").read_text() == DEPENDABOT  # new file arrives
+    assert "_commit: v0.2.0" in (repo / ".copier-answers.yml").read_text()
+    assert [r for r in checks.run_static(repo) if r.status == checks.FAIL] == []
+
+
+def test_true_conflict_leaves_inline_markers_and_fails_verify(history, tmp_path):
+    repo = generate(history, tmp_path / "deploy", {"app_name": "my-claw"}, tag="v0.1.0")
+    edit_file(repo, "fly.toml", 'interval = "15s"', 'interval = "20s"')   # the line v0.2.0 changes
+    commit_all(repo, "slower checks")
+    update(repo)                                                          # returns normally
+
+    text = (repo / "fly.toml").read_text()
+    assert "<<<<<<< before updating" in text and ">>>>>>> after updating" in text
+    ours, theirs = text.split("<<<<<<< before updating")[1].split(">>>>>>> after updating")[0].split("=======")
+    assert 'interval = "20s"' in ours and 'interval = "30s"' in theirs
+    found = conflicts.find_conflicts(repo)
+    assert "fly.toml: unmerged (git status UU)" in found
+    assert any(f.startswith("fly.toml:") and f.endswith("conflict markers") for f in found)
+    results = {r.check: r for r in verify.run_all(repo)}
+    assert results["no update conflicts left"].status == checks.FAIL
+    assert results["TOML/YAML/JSON files parse"].status == checks.FAIL
+    # the rest of the update still arrived
+    assert (repo / ".github" / "dependabot.yml").exists()
+
+
+def test_true_conflict_as_rej_file(history, tmp_path):
+    repo = generate(history, tmp_path / "deploy", {"app_name": "my-claw"}, tag="v0.1.0")
+    edit_file(repo, "fly.toml", 'interval = "15s"', 'interval = "20s"')
+    commit_all(repo, "slower checks")
+    update(repo, conflict="rej")
+
+    # copier replays the user's diff onto the new release: the file holds the template's
+    # new line, the .rej holds the user's change that did not apply
+    rej = repo / "fly.toml.rej"
+    assert rej.exists() and '+    interval = "20s"' in rej.read_text()
+    assert tomllib.loads((repo / "fly.toml").read_text())["http_service"]["checks"][0]["interval"] == "30s"
+    assert "fly.toml.rej: hunks copier could not apply" in conflicts.find_conflicts(repo)
+    assert {r.check: r.status for r in verify.run_all(repo)}["no update conflicts left"] == checks.FAIL
+
+
+def test_openclaw_version_bump_changes_the_image_tag_and_nothing_the_user_owns(history, tmp_path):
+    old, new = "2026.9.6", "2026.11.2"
+    repo = generate(history, tmp_path / "deploy", {"app_name": "my-claw", "openclaw_version": old}, tag="v0.1.0")
+    user_edits(repo)
+    before = {p: (repo / p).read_text() for p in subprocess.run(
+        ["git", "ls-files"], cwd=repo, capture_output=True, text=True, check=True).stdout.split()}
+    update(repo, data={"openclaw_version": new}, vcs_ref="v0.1.0")        # same template release
+
+    assert conflicts.find_conflicts(repo) == []
+    changed = changed_files(repo)
+    assert {"Dockerfile", ".copier-answers.yml"} <= changed
+    assert "config/openclaw.json" not in changed and "fly.toml" not in changed
+    for path in changed:  # every changed line is the version, nothing else
+        assert path in before, f"update created {path}"
+        assert (repo / path).read_text().replace(new, "@V@") == before[path].replace(old, "@V@"), path
+    assert f"FROM ghcr.io/openclaw/openclaw:{new}" in (repo / "Dockerfile").read_text()
+    assert USER_NOTE in (repo / "RUNBOOK.md").read_text()
+    assert tomllib.loads((repo / "fly.toml").read_text())["swap_size_mb"] == 512
+    assert {r.check: r.status for r in checks.run_static(repo)}["image pinned to openclaw_version"] == checks.PASS
+
+
+def test_deleted_file_is_not_recreated(history, tmp_path):
+    repo = generate(history, tmp_path / "deploy", {"app_name": "my-claw"}, tag="v0.1.0")
+    (repo / "RUNBOOK.md").unlink()
+    commit_all(repo, "we keep our runbook in the wiki")
+    update(repo)
+    assert not (repo / "RUNBOOK.md").exists()
+    assert conflicts.find_conflicts(repo) == []
+
+
+def _venv_shim(repo: Path) -> None:
+    """`make update` uses .venv/bin/{python,copier}: point them at this interpreter's
+    (fresh shims, so make's `$(PY): requirements-ops.txt` rule sees them as up to date)."""
+    bindir = repo / ".venv" / "bin"
+    bindir.mkdir(parents=True)
+    real = Path(sys.executable).parent
+    for name in ("python", "copier"):
+        shim = bindir / name
+        shim.write_text(f'#!/bin/sh\nexec "{real / name}" "$@"\n')
+        shim.chmod(0o755)
+
+
+@pytest.mark.parametrize("conflict", [False, True], ids=["clean", "conflict"])
+def test_make_update(history, tmp_path, conflict):
+    repo = generate(history, tmp_path / "deploy", {"app_name": "my-claw"}, tag="v0.1.0")
+    if conflict:
+        edit_file(repo, "fly.toml", 'interval = "15s"', 'interval = "20s"')
+    else:
+        user_edits(repo)
+    commit_all(repo, "our edits")
+    _venv_shim(repo)  # .venv/ is git-ignored in the deploy repo, so the tree stays clean
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    proc = subprocess.run(["make", "update"], cwd=repo, capture_output=True, text=True, env=env,
+                          stdin=subprocess.DEVNULL, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert "_commit: v0.2.0" in (repo / ".copier-answers.yml").read_text(), out
+    if conflict:
+        assert proc.returncode != 0, out
+        assert "the update left conflicts" in out and "fly.toml: unmerged" in out
+    else:
+        assert proc.returncode == 0, out
+        assert "no conflicts" in out
