@@ -174,10 +174,11 @@ class Runner:
         return record
 
     def run_until(self, argv: Sequence[str], ready, timeout: float | None = None,
-                  poll: float = 0.5) -> tuple[Record, bool]:
+                  poll: float = 0.5, give_up=None) -> tuple[Record, bool]:
         """Start a long-running program (a gateway), wait until ``ready()`` is
-        true or it exits or ``timeout`` passes, then stop it. Returns the record
-        and whether it became ready. An exit on its own keeps its exit code."""
+        true, or it exits, or ``give_up(output so far)`` is true, or ``timeout``
+        passes; then stop it. Returns the record and whether it became ready.
+        An exit on its own keeps its exit code; a stop says why in ``error``."""
         import tempfile
 
         argv = [str(a) for a in argv]
@@ -191,10 +192,14 @@ class Runner:
                 record = Record(self.redact_argv(argv), None, time.monotonic() - start, "", "", error=str(exc))
                 self.records.append(record)
                 return record, False
-            became_ready = timed_out = False
+            became_ready = timed_out = gave_up = False
             while True:
                 if proc.poll() is not None:
                     break
+                if give_up is not None:
+                    if give_up(_peek(out) + _peek(err)):
+                        gave_up = True
+                        break
                 try:
                     became_ready = bool(ready())
                 except Exception:  # a probe error is "not ready yet"
@@ -218,7 +223,8 @@ class Runner:
             out.seek(0)
             err.seek(0)
             note = ("ready; stopped by the runbook" if became_ready
-                    else f"not ready after {limit:g} s; stopped" if timed_out else "")
+                    else f"not ready after {limit:g} s; stopped" if timed_out
+                    else "stopped by the runbook after its failure line" if gave_up and not exited else "")
             record = Record(
                 argv=self.redact_argv(argv),
                 exit_code=proc.returncode if exited else None,
@@ -233,6 +239,12 @@ class Runner:
 
     def table(self) -> list[dict]:
         return [r.summary() for r in self.records]
+
+
+def _peek(fh) -> str:
+    """What a child wrote so far to ``fh``, read without moving the offset it shares."""
+    fd = fh.fileno()
+    return os.pread(fd, os.fstat(fd).st_size, 0).decode("utf-8", "replace")
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

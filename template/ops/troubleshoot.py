@@ -140,6 +140,13 @@ def kubectl_pod_facts(pods: Any) -> list[dict[str, Any]]:
 
 # Known failure signatures in gateway output / logs: (needle, what, fix).
 SIGNATURES: list[tuple[str, str, str]] = [
+    ("ingress-auth: secret reference was not found",
+     "the gateway token is not set (gateway.auth.token refers to OPENCLAW_GATEWAY_TOKEN)",
+     "set OPENCLAW_GATEWAY_TOKEN: `make secrets` (scripts/secrets.sh) on the platform; "
+     "locally `export OPENCLAW_GATEWAY_TOKEN=...`"),
+    ("required secrets are unavailable",
+     "a secret the config refers to is not set in the environment",
+     "set every secret the config names (`make secrets`); `openclaw secrets reload` after fixing"),
     ("Refusing to bind gateway to lan without auth",
      "the gateway refuses a lan bind without a token (exit 78)",
      "set OPENCLAW_GATEWAY_TOKEN: `make secrets` (scripts/secrets.sh) on the platform; "
@@ -634,7 +641,8 @@ def start_as_declared(live: Live, cmd: list[str], state: Path, port: int, owners
         return startup_ok(actual_port, model.startup_path)
 
     try:
-        rec, became_ready = r.run_until([*cmd, *args], ready, timeout=float(live.options.get("start_timeout", 60)))
+        rec, became_ready = r.run_until([*cmd, *args], ready, timeout=float(live.options.get("start_timeout", 60)),
+                                        give_up=lambda text: "Gateway failed to start" in text)
     finally:
         r.env.clear()
         r.env.update(saved)
