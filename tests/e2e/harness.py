@@ -483,6 +483,14 @@ def _rss_kb(pid: int, key: str = "VmRSS") -> int:
     return 0
 
 
+def _is_zombie(pid: int) -> bool:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return raw[raw.rindex(")") + 2:].startswith("Z")
+
+
 def _children_map() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
@@ -614,7 +622,8 @@ class Gateway:
             raise HarnessError(f"{self.name} still running after {timeout:.0f} s:\n{self.log()}")
         finally:
             self._halt.set()
-            self._kill_leftovers(signal.SIGKILL)
+            self._reap_leftovers()
+            _LIVE.discard(self)
 
     def rss_mb(self) -> dict[str, float]:
         """Peak RSS: the gateway process (kernel high-water mark) and the sampled tree."""
@@ -623,10 +632,11 @@ class Gateway:
                 "tree_peak_mb": self.peak_tree_rss_kb / 1024}
 
     def _alive_seen(self) -> list[int]:
+        """Descendants ever seen that still run (same start time: not a recycled pid; not a zombie)."""
         out = []
         for pid, start in self.seen.items():
             st = _proc_stat(pid)
-            if st and st[1] == start:
+            if st and st[1] == start and not _is_zombie(pid):
                 out.append(pid)
         return out
 
@@ -636,6 +646,20 @@ class Gateway:
                 os.kill(pid, sig)
             except ProcessLookupError:
                 pass
+
+    def _reap_leftovers(self, grace: float = 5.0) -> None:
+        """Children outside the process group (other sessions, orphans): TERM, then KILL."""
+        self._kill_leftovers(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while self._alive_seen() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._kill_leftovers(signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while self._alive_seen() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = self._alive_seen()
+        if left:
+            raise HarnessError(f"{self.name}: processes {left} survived SIGKILL")
 
     def _signal_group(self, sig: int) -> None:
         try:
@@ -652,6 +676,7 @@ class Gateway:
         self._kill_leftovers(signal.SIGKILL)
         self.proc.wait(timeout=STOP_TIMEOUT_S)
         self._halt.set()
+        self._reap_leftovers(grace=0)
         _LIVE.discard(self)
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> int | None:
@@ -667,12 +692,8 @@ class Gateway:
                 self._signal_group(signal.SIGKILL)
                 self.proc.wait(timeout=10)
         self._halt.set()
-        # children in other sessions (the spawn broker) or orphaned ones
-        deadline = time.monotonic() + 5
-        while self._alive_seen() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        self._kill_leftovers(signal.SIGKILL)
         _LIVE.discard(self)
+        self._reap_leftovers()
         return self.proc.returncode
 
 
