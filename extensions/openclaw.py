@@ -12,9 +12,13 @@ model from ``.copier-answers.yml``. This module only exposes them to Jinja:
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+import importlib.util
 import json
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -22,10 +26,27 @@ from jinja2 import pass_context
 from jinja2.ext import Extension
 
 _TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "template"
-if str(_TEMPLATE_DIR) not in sys.path:
-    sys.path.insert(0, str(_TEMPLATE_DIR))
 
-from ops import model as m  # noqa: E402
+
+def _load_ops_model(template_dir: Path) -> ModuleType:
+    """This template release's ``ops.model`` (and data files), never another's.
+
+    ``copier update`` renders the old and the new release in one process: a
+    plain ``import ops`` would give the new release the module, and so the
+    data files, of whichever release was imported first. Each template
+    directory gets its own copy of the package under a private name.
+    """
+    name = "_openclaw_deploy_ops_" + hashlib.sha256(str(template_dir).encode()).hexdigest()[:16]
+    if name + ".model" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, template_dir / "ops" / "__init__.py", submodule_search_locations=[str(template_dir / "ops")])
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[name] = package
+        spec.loader.exec_module(package)
+    return importlib.import_module(name + ".model")
+
+
+m = _load_ops_model(_TEMPLATE_DIR)
 
 
 def answers_of(context: Any) -> dict[str, Any]:

@@ -126,6 +126,19 @@ def test_openclaw_version_bump_changes_the_image_tag_and_nothing_the_user_owns(h
     assert {r.check: r.status for r in checks.run_static(repo)}["image pinned to openclaw_version"] == checks.PASS
 
 
+def test_data_file_change_in_a_release_reaches_the_deploy_repo(tmp_path):
+    """copier renders the old and the new release in one process: the new release's
+    template/ops/data must be the one used (extensions/openclaw.py loads ops per release)."""
+    h = TemplateHistory(tmp_path / "template", first_tag="v0.1.0")
+    repo = generate(h, tmp_path / "deploy", {"app_name": "my-claw"}, tag="v0.1.0")
+    assert "FROM ghcr.io/openclaw/openclaw:" in (repo / "Dockerfile").read_text()
+    h.edit("template/ops/data/openclaw.yml", "image: ghcr.io/openclaw/openclaw", "image: docker.io/openclaw/openclaw")
+    h.release("v0.2.0")
+    update(repo)
+    assert "FROM docker.io/openclaw/openclaw:" in (repo / "Dockerfile").read_text()
+    assert conflicts.find_conflicts(repo) == []
+
+
 def test_deleted_file_is_not_recreated(history, tmp_path):
     repo = generate(history, tmp_path / "deploy", {"app_name": "my-claw"}, tag="v0.1.0")
     (repo / "RUNBOOK.md").unlink()
