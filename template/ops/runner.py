@@ -175,7 +175,7 @@ class Runner:
 
     def run_until(self, argv: Sequence[str], ready, timeout: float | None = None,
                   poll: float = 0.5, give_up=None) -> tuple[Record, bool]:
-        """Start a long-running program (a gateway), wait until ``ready()`` is
+        """Start a long-running program (a gateway), wait until ``ready(pid)`` is
         true, or it exits, or ``give_up(output so far)`` is true, or ``timeout``
         passes; then stop it. Returns the record and whether it became ready.
         An exit on its own keeps its exit code; a stop says why in ``error``."""
@@ -201,7 +201,7 @@ class Runner:
                         gave_up = True
                         break
                 try:
-                    became_ready = bool(ready())
+                    became_ready = bool(ready(proc.pid))
                 except Exception:  # a probe error is "not ready yet"
                     became_ready = False
                 if became_ready:

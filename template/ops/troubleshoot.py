@@ -253,6 +253,29 @@ def judge_lock(path: str, data: dict[str, Any], start_time_of: Callable[[int], i
                 want if isinstance(want, int) else None, alive, reason)
 
 
+def parent_pid(pid: int, proc: Path = Path("/proc")) -> int | None:
+    try:
+        stat = (proc / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    try:
+        return int(stat[stat.rfind(")") + 2:].split()[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def descends_from(pid: int, ancestor: int) -> bool:
+    """``pid`` is ``ancestor`` or one of its descendants."""
+    for _ in range(64):
+        if pid == ancestor:
+            return True
+        parent = parent_pid(pid)
+        if not parent or parent == pid:
+            return False
+        pid = parent
+    return False
+
+
 def read_locks(state_dir: str | Path, start_time_of: Callable[[int], int | None] = proc_start_time) -> list[Lock]:
     """Gateway locks under ``$OPENCLAW_STATE_DIR/tmp/openclaw-<uid>/gateway.*.lock``."""
     locks = []
@@ -637,8 +660,11 @@ def start_as_declared(live: Live, cmd: list[str], state: Path, port: int, owners
     r.env.update(env_over)
     actual_port = int(args[args.index("--port") + 1]) if "--port" in flags and args.index("--port") + 1 < len(args) else port
 
-    def ready() -> bool:
-        return startup_ok(actual_port, model.startup_path)
+    def ready(pid: int) -> bool:
+        # ready = answering AND holding this state dir's lock: another gateway
+        # already answering on the same port must not count as this one
+        return startup_ok(actual_port, model.startup_path) and any(
+            lk.alive and lk.pid is not None and descends_from(lk.pid, pid) for lk in read_locks(state))
 
     try:
         rec, became_ready = r.run_until([*cmd, *args], ready, timeout=float(live.options.get("start_timeout", 60)),

@@ -191,3 +191,22 @@ def test_fail_on_error_makes_papermill_exit_nonzero(generated, broken, tmp_path)
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "1 failed step(s): port agreement" in stream_text(nbformat.read(str(out), as_version=4))
+
+
+def test_make_cost_and_troubleshoot_in_a_deploy_repo(generated, broken):
+    """The two make targets: executed notebooks, HTML reports and side files in reports/."""
+    repo = broken(generated("fly-public"), "make-targets")
+    py = sys.executable  # the pinned tools are installed here; -o: do not rebuild .venv
+    proc = subprocess.run(["make", "-o", py, f"PY={py}", "cost", "troubleshoot"], cwd=repo,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    reports = repo / "reports"
+    for name in ("cost_estimate.ipynb", "cost_estimate.html", "cost_estimate.png", "cost.json",
+                 "troubleshooting.ipynb", "troubleshooting.html", "troubleshooting.json"):
+        assert (reports / name).stat().st_size > 0, name
+    assert "11.54" in (reports / "cost_estimate.html").read_text()
+    assert "reports/" in (repo / ".gitignore").read_text()
+    _break_port(repo)
+    proc = subprocess.run(["make", "-o", py, f"PY={py}", "troubleshoot"], cwd=repo, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode != 0 and (reports / "troubleshooting.html").exists()

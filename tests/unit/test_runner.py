@@ -74,9 +74,9 @@ def test_run_until_ready_stops_the_program(tmp_path):
     flag = tmp_path / "ready"
     r = Runner(env={"PATH": "/usr/bin:/bin"})
     code = f"import pathlib, time; pathlib.Path({str(flag)!r}).write_text('1'); time.sleep(60)"
-    rec, ready = r.run_until([sys.executable, "-c", code], flag.exists, timeout=20)
+    rec, ready = r.run_until([sys.executable, "-c", code], lambda pid: flag.exists(), timeout=20)
     assert ready and rec.exit_code is None and "stopped by the runbook" in rec.error
-    rec, ready = r.run_until([sys.executable, "-c", "import sys; print('bye'); sys.exit(78)"], lambda: False, timeout=20)
+    rec, ready = r.run_until([sys.executable, "-c", "import sys; print('bye'); sys.exit(78)"], lambda pid: False, timeout=20)
     assert not ready and rec.exit_code == 78 and "bye" in rec.stdout
 
 
@@ -84,7 +84,7 @@ def test_run_until_gives_up_on_a_failure_line():
     r = Runner(env={"PATH": "/usr/bin:/bin"})
     code = "import sys, time; print('Gateway failed to start: x', flush=True); time.sleep(60)"
     start = time.monotonic()
-    rec, ready = r.run_until([sys.executable, "-c", code], lambda: False, timeout=30,
+    rec, ready = r.run_until([sys.executable, "-c", code], lambda pid: False, timeout=30,
                              give_up=lambda text: "failed to start" in text)
     assert time.monotonic() - start < 15
     assert not ready and "after its failure line" in rec.error and "failed to start" in rec.stdout

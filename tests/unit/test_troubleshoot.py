@@ -126,3 +126,10 @@ def test_parameters_fill_from_answers(tmp_path):
     assert t.parameters(tmp_path, platform="local", mode="live")["platform"] == "local"
     with pytest.raises(ValueError):
         t.parameters(tmp_path, mode="fix-everything")
+
+
+def test_descends_from():
+    import os
+    assert t.descends_from(os.getpid(), os.getpid())
+    assert t.descends_from(os.getpid(), os.getppid())
+    assert not t.descends_from(os.getppid(), os.getpid())
