@@ -90,7 +90,9 @@ def platform_default(key: str, answers: dict[str, Any]) -> Any:
         "region": facts.get("default_region"),
         "vm_size": facts.get("default_size"),
         "gateway_port": facts.get("default_port"),
-        "vm_memory_mb": m.openclaw()["memory"]["recommended_mb"],
+        "vm_memory_mb": m.default_memory_mb(answers.get("platform"), answers.get("vm_size")),
+        "volume_size_gb": (facts.get("volume") or {}).get("default_gb", 1),
+        "domain": m.default_domain(answers),
         "openclaw_version": m.openclaw()["default_version"],
     }[key]
 
@@ -114,6 +116,14 @@ class OpenClawExtension(Extension):
             return platform_default(key, answers_of(context))
 
         @pass_context
+        def oc_platform(context) -> dict:
+            return m.platforms().get(context.get("platform")) or {}
+
+        @pass_context
+        def oc_needs_domain(context) -> bool:
+            return m.needs_domain(answers_of(context))
+
+        @pass_context
         def oc_model(context) -> m.DeployModel:
             return _cached_model(answers_of(context))
 
@@ -125,6 +135,8 @@ class OpenClawExtension(Extension):
             oc_choices=oc_choices,
             oc_default=oc_default,
             oc_model=oc_model,
+            oc_needs_domain=oc_needs_domain,
+            oc_platform=oc_platform,
             oc_starter_config=m.starter_config,
             oc_warnings=m.warnings,
             oc_facts=m.openclaw,

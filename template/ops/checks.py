@@ -125,6 +125,11 @@ def check_memory(repo: Repo) -> Result:
     mem, heap = repo.declared.memory_mb, repo.declared.heap_mb
     facts = m.openclaw()["memory"]
     seen = f"{_places(mem)}; heap {_places(heap)}"
+    if not mem and not m.platforms().get(repo.model.platform, {}).get("declares_memory", True):
+        heap_ok = all(h < repo.model.memory_mb for h in heap.values())
+        return Result("memory and heap", PASS if heap_ok else FAIL,
+                      f"{repo.model.platform_label} sets memory outside these files; {seen}",
+                      "" if heap_ok else f"--max-old-space-size must stay below {repo.model.memory_mb} MB")
     if not mem:
         return Result("memory and heap", WARN, seen, "declare the machine memory (2048 MB recommended)")
     smallest = min(mem.values())

@@ -25,6 +25,7 @@ FIELDS = (
     "app_name",
     "platform",
     "privacy",
+    "domain",
     "region",
     "openclaw_version",
     "gateway_port",
@@ -39,6 +40,10 @@ FIELDS = (
 
 PRIVACY_CHOICES = ("public", "private")
 _DNS_LABEL = re.compile(r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+_HOSTNAME = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+# Names that can never get a public certificate (RFC 2606 / 6761): accepted so
+# `--defaults` works, but warned about after copy.
+PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org", ".example", ".invalid", ".test", ".localhost")
 _VERSION = re.compile(r"^20\d\d\.(?:[1-9]|1[0-2])\.(?:[1-9]|[12]\d|3[01])(?:-(?:beta\.)?\d+)?$")
 
 
@@ -116,6 +121,45 @@ def memory_range(platform: str, size: str) -> tuple[int, int]:
     return int(low), int(high)
 
 
+def default_memory_mb(platform: str | None, size: str | None) -> int:
+    """The recommended memory, moved into the size's range (fixed-memory sizes)."""
+    recommended = int(openclaw()["memory"]["recommended_mb"])
+    facts = platforms().get(platform) if isinstance(platform, str) else None
+    if not facts or size not in facts["sizes"]:
+        return recommended
+    low, high = memory_range(platform, size)
+    return min(max(recommended, low), high)
+
+
+def needs_domain(answers: Mapping[str, Any]) -> bool:
+    """The `domain` question applies: a public deploy on a platform whose HTTPS
+    name the user brings (Caddy on a VM, a Kubernetes Ingress)."""
+    facts = platforms().get(answers.get("platform")) if isinstance(answers.get("platform"), str) else None
+    return bool(facts and facts.get("needs_domain") and answers.get("privacy") == "public")
+
+
+def default_domain(answers: Mapping[str, Any]) -> str:
+    return f"{answers.get('app_name') or 'openclaw'}.example.com"
+
+
+def is_placeholder_domain(domain: str | None) -> bool:
+    return bool(domain) and (domain in PLACEHOLDER_DOMAINS[:3] or domain.endswith(
+        tuple(d if d.startswith(".") else "." + d for d in PLACEHOLDER_DOMAINS)))
+
+
+def _size_refusal(platform: str, size: str) -> str:
+    """Why a listed size can never run the gateway ("" when it can)."""
+    spec = platform_facts(platform)["sizes"][size]
+    if spec.get("refuse"):
+        return " ".join(str(spec["refuse"]).split())
+    floor = openclaw()["memory"]["refuse_below_mb"]
+    _, high = memory_range(platform, size)
+    if high < floor:
+        return (f"it has at most {high} MB and an idle OpenClaw gateway already uses about 810 MB "
+                f"(the floor is {floor} MB)")
+    return ""
+
+
 def validate_field(name: str, answers: Mapping[str, Any]) -> str:
     """Return "" when ``answers[name]`` is valid, else a message naming it."""
     value = answers.get(name)
@@ -141,6 +185,16 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
     if facts is None:
         # Platform-dependent fields are checked once the platform is valid.
         return ""
+    if name == "domain":
+        if not needs_domain(answers):
+            return ""
+        if not isinstance(value, str) or not _HOSTNAME.fullmatch(value):
+            return (
+                "domain: a public deploy on " + facts["label"] + " needs the DNS name its HTTPS "
+                "certificate is issued for: a lowercase hostname with at least one dot, "
+                f"no scheme, port or path (like claw.example.org); got {value!r}"
+            )
+        return ""
     if name == "region":
         regions = facts["regions"]
         if value not in regions:
@@ -163,6 +217,10 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
     if name == "vm_size":
         if value not in facts["sizes"]:
             return f"vm_size: must be one of: {_allowed(facts['sizes'])} on {facts['label']}; got {value!r}"
+        usable = [s for s in facts["sizes"] if not _size_refusal(platform, s)]
+        reason = _size_refusal(platform, value)
+        if reason:
+            return f"vm_size: {value} on {facts['label']} is refused: {reason}; choose one of: {_allowed(usable)}"
         return ""
     if name == "vm_memory_mb":
         mem = _as_int(value)
@@ -240,6 +298,7 @@ class DeployModel:
     app_name: str
     platform: str
     platform_label: str
+    kind: str
     privacy: str
     public: bool
     region: str
@@ -254,7 +313,7 @@ class DeployModel:
     volume_mount: str
     volume_size_gb: int
     vm_size: str
-    vcpu: int
+    vcpu: float
     memory_mb: int
     heap_mb: int
     node_options: str
@@ -272,6 +331,12 @@ class DeployModel:
     optional_env: tuple[str, ...]
     gateway_command: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
+    domain: str | None = None
+    workspace_volume_name: str | None = None
+    workspace_volume_mount: str | None = None
+    # The env var a platform (or our secrets script) sets to the public origin,
+    # substituted into the config at start ("" when the origin is literal).
+    origin_env: str = ""
 
     @property
     def gateway_command_line(self) -> str:
@@ -316,7 +381,10 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
         secrets += list(oc["channels"][c]["secrets"].values())
     secrets += tunnel_facts["secrets"]
 
-    origin = facts["public_origin"].format(**answers) if public and facts.get("public_origin") else None
+    domain = answers.get("domain") if needs_domain(answers) else None
+    origin = (facts["public_origin"].format(**{**answers, "domain": domain})
+              if public and facts.get("public_origin") else None)
+    origin_env_match = re.fullmatch(r"(?:https://)?\$\{([A-Z_][A-Z0-9_]*)\}", origin or "")
     allowed = (origin,) if origin else ()
     state_dir = facts["state_dir"]
     command = (
@@ -335,10 +403,14 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
         "OPENCLAW_WORKSPACE_DIR": facts["workspace_dir"],
         "NODE_OPTIONS": f"--max-old-space-size={heap}",
     }
+    # Platform variables (port the platform routes to, ...), formatted from the model.
+    for key, template in (facts.get("extra_env") or {}).items():
+        env[key] = str(template).format(port=port)
     return DeployModel(
         app_name=answers["app_name"],
         platform=answers["platform"],
         platform_label=facts["label"],
+        kind=facts.get("kind", answers["platform"]),
         privacy=answers["privacy"],
         public=public,
         region=answers["region"],
@@ -353,7 +425,7 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
         volume_mount=facts["volume"]["mount"],
         volume_size_gb=int(answers["volume_size_gb"]),
         vm_size=answers["vm_size"],
-        vcpu=int(facts["sizes"][answers["vm_size"]]["vcpu"]),
+        vcpu=facts["sizes"][answers["vm_size"]]["vcpu"],
         memory_mb=memory,
         heap_mb=heap,
         node_options=env["NODE_OPTIONS"],
@@ -371,6 +443,10 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
         optional_env=tuple(tunnel_facts.get("optional_env", ())),
         gateway_command=command,
         env=env,
+        domain=domain,
+        workspace_volume_name=(facts.get("workspace_volume") or {}).get("name"),
+        workspace_volume_mount=(facts.get("workspace_volume") or {}).get("mount"),
+        origin_env=origin_env_match.group(1) if origin_env_match else "",
     )
 
 
@@ -383,6 +459,11 @@ def warnings(model: DeployModel) -> list[str]:
             f"vm_memory_mb={model.memory_mb}: accepted, but an idle gateway uses ~810 MB and "
             f"{model.memory_mb} MB may be killed for running out of memory under load; "
             f"{oc['memory']['recommended_mb']} MB is recommended."
+        )
+    if model.domain and is_placeholder_domain(model.domain):
+        out.append(
+            f"domain={model.domain} is a placeholder: no certificate can be issued for it. Point a DNS "
+            f"A/AAAA record of a name you own at the machine, then `copier update --trust -d domain=<that name>`."
         )
     if not model.public and model.tunnel == "none":
         for ch in model.channels:

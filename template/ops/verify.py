@@ -26,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from . import checks as c
+from . import platform_verify
 from . import conflicts
 
 TIMEOUT = 120
@@ -147,6 +148,7 @@ def run_all(root: Path, openclaw_cmd: list[str] | None = None) -> list[c.Result]
     results += [check_hadolint(root), check_shellcheck(root), check_workflows(root),
                 check_data_files_parse(root), check_no_conflicts(root),
                 check_config_validate(root, openclaw_cmd, repo.model.openclaw_version)]
+    results += platform_verify.run(root, repo.model)
     return results
 
 
