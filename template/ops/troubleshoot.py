@@ -476,6 +476,7 @@ def live_docker(live: Live) -> list[Result]:
         return [Result("compose services", FAIL, f"`{rec.command}` -> {rec.error or rec.exit_code}: {rec.stderr[:300]}",
                        "run it in the deploy repo; is the Docker daemon running?")]
     services = parse_compose_ps(rec.raw_stdout)
+    gateway_service = m.platforms().get(model.platform, {}).get("service", "openclaw")
     results: list[Result] = []
     if not services:
         return [Result("compose services", FAIL, "no container", "`docker compose up -d`")]
@@ -488,7 +489,7 @@ def live_docker(live: Live) -> list[Result]:
                               f"`docker compose logs --no-color --tail 200 {name}`; exit 78 = refused config "
                               "(token/bind), 137 = killed (OOM?)" if bad else ""))
         targets = [p.get("TargetPort") for p in s.get("Publishers") or [] if p.get("TargetPort")]
-        if targets and model.port not in targets:
+        if name == gateway_service and targets and model.port not in targets:
             results.append(Result(f"service {name} port mapping", FAIL, f"container ports {targets}",
                                   f"map to the gateway port {model.port} (host:{model.port})"))
     logs = r.run(["docker", "compose", "logs", "--no-color", "--tail", "200"])
@@ -501,13 +502,14 @@ def live_kubernetes(live: Live) -> list[Result]:
     missing = _need(live, "kubectl", "install kubectl and select the cluster context")
     if missing:
         return [missing]
-    pods, bad = _json_or_fail(r.run(["kubectl", "get", "pods", "-o", "json"]), "pods",
-                              "check the kubectl context and namespace")
+    ns = live.options.get("namespace") or live.app  # k8s/ puts everything in a namespace named after the app
+    pods, bad = _json_or_fail(r.run(["kubectl", "get", "pods", "-n", ns, "-o", "json"]), "pods",
+                              f"check the kubectl context and the namespace {ns}")
     if bad:
         return [bad]
     facts = [f for f in kubectl_pod_facts(pods) if str(f["pod"]).startswith(live.app)]
     if not facts:
-        return [Result("pods", FAIL, f"no pod named {live.app}-*", "`kubectl apply -k k8s/` (see README)")]
+        return [Result("pods", FAIL, f"no pod named {live.app}-* in namespace {ns}", "`make deploy` (see README)")]
     results = []
     for f in facts:
         bad = not f["ready"] or f["waiting"] or f["last_terminated"] == "OOMKilled"
@@ -515,11 +517,11 @@ def live_kubernetes(live: Live) -> list[Result]:
         if f["last_terminated"] == "OOMKilled":
             fix = "raise the memory limit to 2048Mi and keep --max-old-space-size at 75% of it"
         elif f["waiting"]:
-            fix = f"`kubectl logs {f['pod']} --previous --tail 200` for the exit reason"
+            fix = f"`kubectl logs {f['pod']} -n {ns} --previous --tail 200` for the exit reason"
         results.append(Result(f"pod {f['pod']}", FAIL if bad else PASS,
                               f"ready={f['ready']} restarts={f['restarts']} waiting={f['waiting']} "
                               f"last={f['last_terminated']}({f['last_exit_code']})", fix))
-    logs = r.run(["kubectl", "logs", facts[0]["pod"], "--tail", "200"])
+    logs = r.run(["kubectl", "logs", facts[0]["pod"], "-n", ns, "--tail", "200"])
     results += signature_results("recent logs", logs.stdout + logs.stderr, "kubectl logs")
     return results
 
@@ -704,9 +706,12 @@ def live_unsupported(live: Live) -> list[Result]:
                    "use static mode, and the platform's dashboard / CLI logs")]
 
 
+# Live target -> its checks. gcp and vps run Docker Compose on the VM: run
+# the live notebook there (the repo is cloned on the VM; `make troubleshoot`).
 LIVE: dict[str, Callable[[Live], list[Result]]] = {
     "fly": live_fly,
-    "docker": live_docker,
+    "vps": live_docker,
+    "gcp": live_docker,
     "kubernetes": live_kubernetes,
     "railway": live_railway,
     "local": live_local,

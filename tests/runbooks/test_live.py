@@ -47,82 +47,161 @@ def fly_canned(model: m.DeployModel, broken: bool) -> dict[str, str]:
     doctor = {"schemaVersion": 1, "ok": not broken, "findings": [
         {"checkId": "gateway.auth.token", "severity": "error", "message": "gateway token is not set",
          "path": "gateway.auth.token", "fixHint": "set OPENCLAW_GATEWAY_TOKEN"}] if broken else []}
-    logs = "\n".join([
-        "2026-11-24T10:00:00Z app[d8d9e1] iad [info] [gateway] loading configuration…",
-        f"2026-11-24T10:00:00Z app[d8d9e1] iad [info] debug {LOG_SECRET}",
-        "2026-11-24T10:00:01Z app[d8d9e1] iad [info] Refusing to bind gateway to lan without auth."
-        if broken else "2026-11-24T10:00:09Z app[d8d9e1] iad [info] [gateway] listening",
-    ])
     return {
-        "status.json": json.dumps({"ID": APP, "Name": APP, "Status": "deployed", "Hostname": f"{APP}.fly.dev",
-                                   "Machines": [machine]}, indent=2),
-        "machine-list.json": json.dumps([machine], indent=2),
-        "checks-list.json": json.dumps({machine["id"]: [check]}, indent=2),
-        "ssh-console.json": "Connecting to fdaa::3... complete\n" + json.dumps(doctor, indent=2),
-        "logs.txt": logs + "\n",
+        "fly-status.json": json.dumps({"ID": APP, "Name": APP, "Status": "deployed", "Hostname": f"{APP}.fly.dev",
+                                       "Machines": [machine]}, indent=2),
+        "fly-machine-list.json": json.dumps([machine], indent=2),
+        "fly-checks-list.json": json.dumps({machine["id"]: [check]}, indent=2),
+        "fly-ssh-console.json": "Connecting to fdaa::3... complete\n" + json.dumps(doctor, indent=2),
+        "fly-logs.txt": gateway_log(broken, "Refusing to bind gateway to lan without auth."),
     }
 
 
+def gateway_log(broken: bool, failure: str) -> str:
+    return "\n".join([
+        "2026-11-24T10:00:00Z [gateway] loading configuration…",
+        f"2026-11-24T10:00:00Z debug {LOG_SECRET}",
+        f"2026-11-24T10:00:01Z {failure}" if broken else "2026-11-24T10:00:09Z [gateway] listening",
+    ]) + "\n"
+
+
+def compose_canned(model: m.DeployModel, broken: bool) -> dict[str, str]:
+    svc = m.platforms()[model.platform].get("service", "openclaw")
+    gateway = {"Service": svc, "Name": f"{model.app_name}-{svc}-1", "State": "restarting" if broken else "running",
+               "Health": "unhealthy" if broken else "healthy", "ExitCode": 78 if broken else 0,
+               "Publishers": [] if model.public else
+               [{"URL": "127.0.0.1", "TargetPort": model.port, "PublishedPort": model.port, "Protocol": "tcp"}]}
+    services = [gateway]
+    if model.public:
+        services.append({"Service": "caddy", "State": "running", "Health": "", "ExitCode": 0,
+                         "Publishers": [{"URL": "0.0.0.0", "TargetPort": 443, "PublishedPort": 443, "Protocol": "tcp"}]})
+    # Compose >= 2.21 prints one object per line, older versions one array: the broken case uses the old shape
+    ps = json.dumps(services) if broken else "\n".join(json.dumps(x) for x in services)
+    return {"docker-compose-ps.json": ps + "\n",
+            "docker-compose-logs.txt": gateway_log(broken, "Refusing to bind gateway to lan without auth.")}
+
+
+def kubectl_canned(model: m.DeployModel, broken: bool) -> dict[str, str]:
+    status = {"name": "gateway", "ready": not broken, "restartCount": 5 if broken else 0,
+              "state": {"waiting": {"reason": "CrashLoopBackOff"}} if broken else {"running": {}},
+              "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}} if broken else {}}
+    pods = {"apiVersion": "v1", "kind": "List", "items": [
+        {"metadata": {"name": f"{model.app_name}-7c9f8d-x2k4q", "namespace": model.app_name},
+         "status": {"phase": "Running", "containerStatuses": [status]}}]}
+    return {"kubectl-get-pods.json": json.dumps(pods, indent=2),
+            "kubectl-logs.txt": gateway_log(broken, "Error: EACCES: permission denied, mkdir '/home/node/.openclaw/tmp'")}
+
+
+RAILWAY_TOKEN_VALUE = "railway-secret-" + "z" * 24
+
+
+def railway_canned(model: m.DeployModel, broken: bool) -> dict[str, str]:
+    status = {"id": "p1", "name": model.app_name, "environments": {"edges": [{"node": {
+        "id": "e1", "name": "production", "serviceInstances": {"edges": [{"node": {
+            "serviceName": model.app_name, "latestDeployment": {"status": "CRASHED" if broken else "SUCCESS"}}}]}}}]}}
+    variables = {"PORT": str(model.port), "OPENCLAW_GATEWAY_TOKEN": RAILWAY_TOKEN_VALUE}
+    if not broken:
+        variables["OPENCLAW_STATE_DIR"] = model.state_dir
+    return {"railway-status.json": json.dumps(status, indent=2),
+            "railway-variables.json": json.dumps(variables, indent=2),
+            "railway-logs.txt": gateway_log(broken, "Error: EACCES: permission denied, open '/data/.openclaw/openclaw.json'")}
+
+
+CANNED = {"fly": fly_canned, "vps": compose_canned, "gcp": compose_canned, "kubernetes": kubectl_canned,
+          "railway": railway_canned}
+# platform -> failures the broken canned output must produce: (step, words of the fix)
+EXPECTED = {
+    "fly": [("machines running", "fly machine start"),
+            ("machine memory", "2048"),
+            ("volume mounted at the state dir", "fly volumes create openclaw_data"),
+            ("no out-of-memory kills", "raise memory"),
+            ("health checks passing", "connection refused"),
+            ("openclaw doctor: gateway.auth.token", "OPENCLAW_GATEWAY_TOKEN"),
+            ("recent logs: the gateway refuses a lan bind without a token (exit 78)", "OPENCLAW_GATEWAY_TOKEN")],
+    "compose": [("service {svc}", "exit 78"),
+                ("recent logs: the gateway refuses a lan bind without a token (exit 78)", "OPENCLAW_GATEWAY_TOKEN")],
+    "kubernetes": [("pod {app}-7c9f8d-x2k4q", "raise the memory limit"),
+                   ("recent logs: permission denied on the state dir (volume owned by root, gateway runs as uid 1000)",
+                    "chown")],
+    "railway": [("deployments", "railway logs -n 200"),
+                ("OPENCLAW_STATE_DIR on the volume", "OPENCLAW_STATE_DIR=/data/.openclaw"),
+                ("recent logs: permission denied on the state dir (volume owned by root, gateway runs as uid 1000)",
+                 "RAILWAY_RUN_UID=0")],
+}
+
+
 @pytest.fixture(scope="module")
-def fly_world(tmp_path_factory):
-    base = tmp_path_factory.mktemp("fly-standin")
+def standin_world(tmp_path_factory):
+    base = tmp_path_factory.mktemp("standins")
     canned, log = base / "canned", base / "argv.jsonl"
     canned.mkdir()
     env = {**os.environ, "PATH": f"{STANDINS}{os.pathsep}{os.environ['PATH']}",
-           "FLY_STANDIN_DIR": str(canned), "STANDIN_LOG": str(log)}
+           "STANDIN_DIR": str(canned), "STANDIN_LOG": str(log)}
     kernel = KernelBatch(cwd=base, env=env)
     yield canned, log, kernel
     kernel.close()
 
 
-@pytest.mark.parametrize("privacy", ["public", "private"])
-def test_live_fly_healthy_through_the_standin(privacy, generated, fly_world, tmp_path):
-    canned, log, kernel = fly_world
-    repo = generated(f"fly-{privacy}-live", app_name=APP, privacy=privacy)
+def run_standin(world, repo, broken, out):
+    canned, log, kernel = world
     model = m.build(m.answers_from_file(repo / ".copier-answers.yml"))
-    for name, text in fly_canned(model, broken=False).items():
+    for old in canned.iterdir():
+        old.unlink()
+    for name, text in CANNED[model.platform](model, broken=broken).items():
         (canned / name).write_text(text)
     log.write_text("")
-    nb = kernel.execute(TROUBLE_NB, {"repo": str(repo), "mode": "live", "output_dir": str(tmp_path)})
-    data = json.loads((tmp_path / "troubleshooting.json").read_text())
-    statuses = {r["check"]: r["status"] for r in data["results"]}
-    assert set(statuses.values()) == {"PASS"}, statuses
-    assert ("service internal_port" in statuses) == (privacy == "public")
+    nb = kernel.execute(TROUBLE_NB, {"repo": str(repo), "mode": "live", "output_dir": str(out)})
+    data = json.loads((out / "troubleshooting.json").read_text())
     argvs = [json.loads(line) for line in log.read_text().splitlines()]
-    assert ["fly", "logs", "-a", APP, "--no-tail"] in argvs
-    assert ["fly", "ssh", "console", "-a", APP, "-C", "openclaw doctor --json"] in argvs
-    assert not any(a[1] in ("deploy", "launch", "scale", "secrets", "volumes") for a in argvs)
-    commands = [c["argv"] for c in data["commands"]]
-    assert commands == argvs  # every command the notebook ran is recorded, in order
+    return model, data, argvs, stream_text(nb)
+
+
+@pytest.mark.parametrize("platform", sorted(m.platforms()))
+def test_live_mode_on_every_platform(platform, generated, standin_world, tmp_path):
+    """Each platform has live checks (exercised through stand-ins, healthy then broken)
+    or says plainly that it has none: no platform is skipped silently."""
+    repo = generated(f"{platform}-live", platform=platform, app_name=APP)
+    if platform not in t.LIVE:
+        nb = standin_world[2].execute(TROUBLE_NB, {"repo": str(repo), "mode": "live", "output_dir": str(tmp_path)})
+        data = json.loads((tmp_path / "troubleshooting.json").read_text())
+        assert [(r["status"], r["check"]) for r in data["results"]] == [
+            ("SKIP", f"live checks for {m.platforms()[platform]['label']}")]
+        assert "static checks only" in stream_text(nb)
+        return
+    model, data, argvs, text = run_standin(standin_world, repo, False, tmp_path / "ok")
+    statuses = {r["check"]: r["status"] for r in data["results"]}
+    assert set(statuses.values()) == {"PASS"}, data["results"]
+    assert [c["argv"] for c in data["commands"]] == argvs  # every command recorded, in order
     assert all(c["exit_code"] == 0 and c["duration_s"] >= 0 for c in data["commands"])
-    assert LOG_SECRET not in json.dumps(data) and "***" in json.dumps(data)  # redacted before recording
-    assert "Commands run (redacted)" in stream_text(nb)
+    assert LOG_SECRET not in json.dumps(data) and RAILWAY_TOKEN_VALUE not in json.dumps(data)
+    assert "Commands run (redacted)" in text
+    deploying = {"deploy", "launch", "scale", "up", "apply", "delete", "rm", "restart", "redeploy", "down"}
+    assert not any(deploying & set(a[1:3]) for a in argvs), argvs
+    assert not any("-f" in a or "--follow" in a for a in argvs)
 
-
-def test_live_fly_broken_names_each_failure(generated, fly_world, tmp_path):
-    canned, log, kernel = fly_world
-    repo = generated("fly-public-live", app_name=APP, privacy="public")
-    model = m.build(m.answers_from_file(repo / ".copier-answers.yml"))
-    for name, text in fly_canned(model, broken=True).items():
-        (canned / name).write_text(text)
-    kernel.execute(TROUBLE_NB, {"repo": str(repo), "mode": "live", "output_dir": str(tmp_path)})
-    data = json.loads((tmp_path / "troubleshooting.json").read_text())
+    model, data, argvs, text = run_standin(standin_world, repo, True, tmp_path / "broken")
     failed = {r["check"]: r for r in data["results"] if r["status"] == "FAIL"}
-    for step, fix in [
-        ("machines running", "fly machine start"),
-        ("machine memory", "2048"),
-        ("service internal_port", "never `fly launch`"),
-        ("volume mounted at the state dir", "fly volumes create openclaw_data"),
-        ("no out-of-memory kills", "raise memory"),
-        ("health checks passing", "connection refused"),
-        ("openclaw doctor: gateway.auth.token", "OPENCLAW_GATEWAY_TOKEN"),
-        ("recent logs: the gateway refuses a lan bind without a token (exit 78)", "OPENCLAW_GATEWAY_TOKEN"),
-    ]:
+    key = "compose" if platform in ("vps", "gcp") else platform
+    for step, fix in EXPECTED[key]:
+        step = step.format(svc=m.platforms()[platform].get("service", "openclaw"), app=APP)
         assert step in failed, f"{step!r} not among {list(failed)}"
         assert fix in failed[step]["fix"], (step, failed[step]["fix"])
+    assert RAILWAY_TOKEN_VALUE not in json.dumps(data)
 
 
-def test_live_fly_without_the_cli_fails_its_precondition(generated, batch, tmp_path, monkeypatch):
+def test_live_fly_checks_and_commands(generated, standin_world, tmp_path):
+    public = generated("fly-public-live", app_name=APP, privacy="public")
+    model, data, argvs, text = run_standin(standin_world, public, True, tmp_path / "pub")
+    failed = {r["check"]: r for r in data["results"] if r["status"] == "FAIL"}
+    assert "never `fly launch`" in failed["service internal_port"]["fix"]
+    assert ["fly", "logs", "-a", APP, "--no-tail"] in argvs
+    assert ["fly", "ssh", "console", "-a", APP, "-C", "openclaw doctor --json"] in argvs
+    private = generated("fly-private-live", app_name=APP, privacy="private")
+    model, data, argvs, text = run_standin(standin_world, private, False, tmp_path / "priv")
+    assert "service internal_port" not in {r["check"] for r in data["results"]}  # no [http_service] when private
+
+
+def test_live_without_the_cli_fails_its_precondition(generated, tmp_path):
     repo = generated("fly-public-live", app_name=APP, privacy="public")
     from ops.runner import Runner
     results, runner = t.run(t.parameters(repo, mode="live"), runner=Runner(env={"PATH": str(tmp_path)}))
