@@ -14,6 +14,7 @@ pure functions over CLI output so they are unit-tested on recorded shapes.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
 import time
@@ -289,6 +290,65 @@ def read_locks(state_dir: str | Path, start_time_of: Callable[[int], int | None]
     return locks
 
 
+def lock_probe_command(state_dir: str) -> str:
+    """One read-only shell line for a remote machine: every gateway lock under the
+    state dir, then every process's /proc stat (pid and start time), marked."""
+    script = (f'for f in {shlex.quote(state_dir)}/tmp/openclaw-*/gateway.*.lock; do [ -e "$f" ] || continue; '
+              'echo "@@lock $f"; cat "$f"; echo; done; '
+              'for s in /proc/[0-9]*/stat; do echo "@@stat $(cat "$s" 2>/dev/null)"; done')
+    return shlex.join(["sh", "-c", script])
+
+
+def parse_lock_probe(text: str) -> tuple[list[tuple[str, dict[str, Any]]], dict[int, int]]:
+    """(locks as (path, data), {pid: start time}) from ``lock_probe_command`` output."""
+    locks: list[tuple[str, dict[str, Any]]] = []
+    starts: dict[int, int] = {}
+    current: str | None = None
+    buf: list[str] = []
+
+    def flush() -> None:
+        if current is not None:
+            objs = parse_json_stream("\n".join(buf))
+            locks.append((current, objs[0] if objs and isinstance(objs[0], dict) else {}))
+
+    for line in text.splitlines():
+        if line.startswith("@@lock "):
+            flush()
+            current, buf = line[7:].strip(), []
+        elif line.startswith("@@stat "):
+            flush()
+            current, buf = None, []
+            stat = line[7:]
+            try:
+                pid = int(stat.split(" ", 1)[0])
+                starts[pid] = int(stat[stat.rfind(")") + 2:].split()[19])
+            except (ValueError, IndexError):
+                continue
+        elif current is not None:
+            buf.append(line)
+    flush()
+    return locks, starts
+
+
+def remote_lock_result(rec: Record, state_dir: str, shell: str, restart: str) -> Result:
+    """The lock procedure on a remote machine: judge each lock by pid AND start time
+    there; never remove a lock whose owner runs; removal is printed, not run."""
+    name = "gateway lock (in the machine)"
+    if rec.exit_code != 0:
+        return Result(name, WARN, f"`{rec.command}` -> {rec.error or rec.exit_code}: {rec.stderr.strip()[:200]}",
+                      "the machine must run for this check (a crash loop stops ssh): read the logs instead")
+    raw, starts = parse_lock_probe(rec.raw_stdout or rec.stdout)
+    locks = [judge_lock(path, data, starts.get) for path, data in raw]
+    result = lock_result(locks, state_dir)
+    if result.status == WARN:  # stale: the removal runs in the machine, by hand
+        stale = " ".join(shlex.quote(lk.path) for lk in locks if lk.stale)
+        result.fix = (f"stale lock (owner gone; checked by pid and start time in the machine). The gateway "
+                      f"normally recovers on restart ({restart}); if it hangs, remove it (not done here): "
+                      f"{shell} {shlex.quote('rm ' + stale)}")
+    result.check = name
+    return result
+
+
 def lock_result(locks: list[Lock], state_dir: str) -> Result:
     name = "gateway lock owners"
     if not locks:
@@ -438,6 +498,9 @@ def live_fly(live: Live) -> list[Result]:
         results.append(Result("health checks passing", FAIL if failing else (PASS if rows else WARN), seen, fix))
     doctor = r.run(["fly", "ssh", "console", "-a", app, "-C", "openclaw doctor --json"], timeout=90)
     results += doctor_results(doctor)
+    probe = r.run(["fly", "ssh", "console", "-a", app, "-C", lock_probe_command(model.state_dir)], timeout=90)
+    results.append(remote_lock_result(probe, model.state_dir,
+                                      f"fly ssh console -a {app} -C", f"`fly machine restart -a {app}`"))
     logs = r.run(["fly", "logs", "-a", app, "--no-tail"], timeout=60)
     if logs.exit_code == 0:
         results += signature_results("recent logs", logs.stdout + logs.stderr, "fly logs")
@@ -591,12 +654,24 @@ def declared_gateway_args(repo: c.Repo) -> list[str]:
     return list(repo.model.gateway_command[2:])
 
 
+PLATFORM_PORT_PLACES = ("internal_port", "[checks.", " PORT", "ports target", "expose", "internalPort",
+                        "targetPort", "containerPort")
+
+
 def expected_port(repo: c.Repo) -> int:
-    """The port the platform sends traffic / health checks to."""
+    """The port the platform sends traffic / health checks to (its own files say)."""
     for where, port in repo.declared.ports.items():
-        if "internal_port" in where or "[checks." in where:
-            return int(port)
+        if any(place in where for place in PLATFORM_PORT_PLACES) and isinstance(port, int):
+            return port
     return repo.model.port
+
+
+_ENV_DEFAULT = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::?-([^}]*))?\}")
+
+
+def expand_env(arg: str, env: dict[str, str]) -> str:
+    """``${VAR:-default}`` as compose expands it (for commands read from compose files)."""
+    return _ENV_DEFAULT.sub(lambda mt: env.get(mt.group(1)) or (mt.group(2) or ""), arg)
 
 
 def live_local(live: Live) -> list[Result]:
@@ -653,8 +728,8 @@ def start_as_declared(live: Live, cmd: list[str], state: Path, port: int, owners
     seed = repo.root / "config" / "openclaw.json"
     if not config.exists() and seed.exists():  # as docker/entrypoint.sh does on first boot
         shutil.copyfile(seed, config)
-    args = declared_gateway_args(repo)
-    flags = {a for a in args}
+    args = [expand_env(a, r.env) for a in declared_gateway_args(repo)]
+    flags = set(args)
     env_over = {**model.env, **{k: v for k, v in repo.declared.env.items()}}
     env_over.update(OPENCLAW_STATE_DIR=str(state), OPENCLAW_WORKSPACE_DIR=str(state / "workspace"),
                     OPENCLAW_CONFIG_PATH=str(config))

@@ -52,9 +52,25 @@ def fly_canned(model: m.DeployModel, broken: bool) -> dict[str, str]:
                                        "Machines": [machine]}, indent=2),
         "fly-machine-list.json": json.dumps([machine], indent=2),
         "fly-checks-list.json": json.dumps({machine["id"]: [check]}, indent=2),
-        "fly-ssh-console.json": "Connecting to fdaa::3... complete\n" + json.dumps(doctor, indent=2),
+        "fly-ssh-console~doctor.json": "Connecting to fdaa::3... complete\n" + json.dumps(doctor, indent=2),
+        "fly-ssh-console~proc.txt": lock_probe_output(model, broken),
         "fly-logs.txt": gateway_log(broken, "Refusing to bind gateway to lan without auth."),
     }
+
+
+def proc_stat(pid: int, start: int) -> str:
+    return f"@@stat {pid} (node) S " + " ".join(["0"] * 18) + f" {start} 0 0"
+
+
+def lock_probe_output(model: m.DeployModel, stale: bool) -> str:
+    """What `sh -c <lock probe>` prints in the machine: the lock (pid 7, the PID a
+    container gives the gateway on every boot) and /proc stats. Stale: pid 7 is
+    alive again but started later, i.e. a restarted machine reused it."""
+    lock = {"pid": 7, "ownerId": "3c1c", "configPath": f"{model.state_dir}/openclaw.json",
+            "stateDir": model.state_dir, "port": model.port, "startTime": 1200}
+    return "\n".join([f"@@lock {model.state_dir}/tmp/openclaw-1000/gateway.state.lock",
+                      json.dumps(lock, indent=2) + "\n\t \t", proc_stat(1, 1100),
+                      proc_stat(7, 98000 if stale else 1200)]) + "\n"
 
 
 def gateway_log(broken: bool, failure: str) -> str:
@@ -194,6 +210,10 @@ def test_live_fly_checks_and_commands(generated, standin_world, tmp_path):
     model, data, argvs, text = run_standin(standin_world, public, True, tmp_path / "pub")
     failed = {r["check"]: r for r in data["results"] if r["status"] == "FAIL"}
     assert "never `fly launch`" in failed["service internal_port"]["fix"]
+    lock = next(r for r in data["results"] if r["check"] == "gateway lock (in the machine)")
+    assert lock["status"] == "WARN" and "reused the pid" in lock["seen"]
+    assert "rm /data/tmp/openclaw-1000/gateway.state.lock" in lock["fix"] and "not done here" in lock["fix"]
+    assert not any("rm " in " ".join(a) for a in argvs)  # printed, never run
     assert ["fly", "logs", "-a", APP, "--no-tail"] in argvs
     assert ["fly", "ssh", "console", "-a", APP, "-C", "openclaw doctor --json"] in argvs
     private = generated("fly-private-live", app_name=APP, privacy="private")

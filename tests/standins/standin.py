@@ -7,7 +7,8 @@ It contacts nothing and deploys nothing. Called as `standin.py PROGRAM ARGS...`
 output $STANDIN_DIR/<PROGRAM>-<word>-<word>...{.json,.txt}, where the words are
 the arguments before the first flag, longest match first (`fly machine list -a
 x --json` -> fly-machine-list.json; `kubectl logs claw-5d9 --tail 9` ->
-kubectl-logs.txt). No canned file: exit 1 with an error, like a failing CLI.
+kubectl-logs.txt); <name>~<needle>.json wins when <needle> occurs in the
+arguments. No canned file: exit 1 with an error, like a failing CLI.
 """
 import json
 import os
@@ -26,9 +27,14 @@ for arg in args:
         break
     words.append(arg)
 base = Path(os.environ.get("STANDIN_DIR", "."))
+line = " ".join(args)
 for n in range(len(words), -1, -1):
-    for suffix in (".json", ".txt"):
-        path = base / ("-".join([program, *words[:n]]) + suffix)
+    key = "-".join([program, *words[:n]])
+    # <key>~<needle>.json: used when <needle> occurs in the arguments (e.g. which
+    # command `fly ssh console -C ...` runs), before the plain <key>.json
+    variants = sorted(base.glob(f"{key}~*"))
+    variants = [p for p in variants if p.stem.split("~", 1)[1] in line]
+    for path in variants + [base / f"{key}{suffix}" for suffix in (".json", ".txt")]:
         if path.exists():
             sys.stdout.write(path.read_text(encoding="utf-8"))
             sys.exit(0)

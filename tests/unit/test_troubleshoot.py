@@ -133,3 +133,28 @@ def test_descends_from():
     assert t.descends_from(os.getpid(), os.getpid())
     assert t.descends_from(os.getpid(), os.getppid())
     assert not t.descends_from(os.getppid(), os.getpid())
+
+
+def test_remote_lock_probe_parsing_and_judgement():
+    from ops.runner import Record
+    cmd = t.lock_probe_command("/data")
+    assert cmd.startswith("sh -c ") and "/data/tmp/openclaw-*/gateway.*.lock" in cmd
+    stat = lambda pid, start: f"@@stat {pid} (node x) S " + " ".join(["0"] * 18) + f" {start} 0"  # noqa: E731
+    text = "\n".join(["@@lock /data/tmp/openclaw-1000/gateway.state.lock", json.dumps({"pid": 7, "startTime": 50}, indent=2),
+                      stat(1, 10), stat(7, 50)])
+    locks, starts = t.parse_lock_probe(text)
+    assert locks == [("/data/tmp/openclaw-1000/gateway.state.lock", {"pid": 7, "startTime": 50})]
+    assert starts == {1: 10, 7: 50}
+    ok = t.remote_lock_result(Record(["fly"], 0, 0.1, text, ""), "/data", "fly ssh console -C", "restart")
+    assert ok.status == "PASS" and "pid 7" in ok.seen
+    stale = t.remote_lock_result(Record(["fly"], 0, 0.1, text.replace(stat(7, 50), stat(7, 99)), ""), "/data",
+                                 "fly ssh console -a x -C", "`fly machine restart`")
+    assert stale.status == "WARN" and "fly ssh console -a x -C 'rm /data/tmp/openclaw-1000/gateway.state.lock'" in stale.fix
+    down = t.remote_lock_result(Record(["fly"], 1, 0.1, "", "machine not running"), "/data", "x", "y")
+    assert down.status == "WARN"
+
+
+def test_expand_env_like_compose():
+    assert t.expand_env("${OPENCLAW_GATEWAY_PORT:-18789}", {}) == "18789"
+    assert t.expand_env("${OPENCLAW_GATEWAY_PORT:-18789}", {"OPENCLAW_GATEWAY_PORT": "3000"}) == "3000"
+    assert t.expand_env("--bind", {}) == "--bind"
