@@ -721,3 +721,22 @@ def read_state(state_dir: Path) -> dict[str, Any]:
     finally:
         con.close()
     return {"devices": devices, "boots": boots}
+
+
+def gateway_probe(plan: Plan, token: str | None) -> dict[str, Any]:
+    """`openclaw gateway probe --json` against the running gateway's probe port with
+    `token`; returns the explicit target's report (connect, auth, server)."""
+    argv = plan.openclaw.argv("gateway", "probe", "--json", "--timeout", "8000",
+                              "--url", f"ws://127.0.0.1:{plan.probe_port}")
+    if token is not None:
+        argv += ["--token", token]
+    env = {"PATH": f"{plan.openclaw.node.parent}:{SYSTEM_PATH}", "HOME": str(plan.ephemeral / "probe-home")}
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError:
+        raise HarnessError(f"gateway probe printed no JSON (exit {proc.returncode}): {proc.stdout[-500:]}{proc.stderr[-500:]}")
+    targets = [t for t in report.get("targets", []) if t.get("id") == "explicit"]
+    if not targets:
+        raise HarnessError(f"gateway probe reported no explicit target: {proc.stdout[-500:]}")
+    return targets[0]

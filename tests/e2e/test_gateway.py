@@ -72,6 +72,15 @@ def _assert_healthcheck(plan: h.Plan) -> None:
     assert html.returncode == 1, f"a 200 HTML answer must not pass the health check: {html.stdout}{html.stderr}"
 
 
+def _assert_token_auth(plan: h.Plan, version: str) -> None:
+    """The gateway takes the generated token (and only it) over its WebSocket."""
+    good = h.gateway_probe(plan, plan.token)
+    assert good["connect"]["ok"] and good["auth"]["role"] == "operator", good
+    assert good["server"]["version"] == version, good
+    bad = h.gateway_probe(plan, h.gateway_token())
+    assert bad["auth"]["role"] is None and "token mismatch" in (bad["connect"]["error"] or ""), bad
+
+
 def _boot_row(state: dict, pid: int) -> dict:
     rows = [b for b in state["boots"] if b["pid"] == pid]
     assert rows, f"no boot of pid {pid} in the state database: {state['boots']}"
@@ -104,6 +113,7 @@ def test_gateway_lifecycle(render, openclaw, boot, tmp_path, record_property, pl
         "unknown paths are expected to answer 200 with HTML (why every check asserts JSON)")
 
     _assert_healthcheck(plan)
+    _assert_token_auth(plan, model.openclaw_version)
 
     seeded = json.loads(plan.config_path.read_text(encoding="utf-8"))
     assert seeded == plan.expected_seed(), "the live config is not the generated config/openclaw.json"
