@@ -27,6 +27,7 @@ from typing import Iterable, Sequence
 from .checks import SECRET_PATTERNS
 
 REDACTED = "***"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 SECRET_FLAGS = {"--token", "--password", "--auth-key", "--authtoken", "--api-key"}
 SECRET_ENV = re.compile(r"(TOKEN|SECRET|PASSWORD|API_KEY|AUTHKEY|AUTH_KEY)$")
 MAX_OUTPUT = 20_000
@@ -104,6 +105,8 @@ class Runner:
             self.secrets.sort(key=len, reverse=True)
 
     def redact(self, text: str) -> str:
+        """Secrets hidden (and terminal colour codes dropped) before anything is stored."""
+        text = ANSI.sub("", text)
         for value in self.secrets:
             text = text.replace(value, REDACTED)
         for pattern in SECRET_PATTERNS:

@@ -766,7 +766,8 @@ def start_as_declared(live: Live, cmd: list[str], state: Path, port: int, owners
         if owners and "second gateway" in what:
             fix = (f"{owner_text} already owns {state} (checked: pid and start time): stop it "
                    f"(`kill {owners[0].pid}`) or use another OPENCLAW_STATE_DIR; never delete its lock")
-        return Result(f"{name}: {what}", FAIL, f"exit {rec.exit_code}: {line}", fix)
+        how = f"exit {rec.exit_code}" if rec.exit_code is not None else rec.error or "stopped"
+        return Result(f"{name}: {what}", FAIL, f"{how}: {line}", fix)
     if rec.exit_code is not None:
         return Result(name, FAIL, f"exit {rec.exit_code}: {output.strip()[-400:]}",
                       "read the output above; `openclaw doctor` on the state dir")

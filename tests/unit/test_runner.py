@@ -88,3 +88,9 @@ def test_run_until_gives_up_on_a_failure_line():
                              give_up=lambda text: "failed to start" in text)
     assert time.monotonic() - start < 15
     assert not ready and "after its failure line" in rec.error and "failed to start" in rec.stdout
+
+
+def test_colour_codes_are_dropped():
+    r = Runner(env={"PATH": "/usr/bin:/bin"})
+    rec = r.run([sys.executable, "-c", "print('\\x1b[31m[gateway]\\x1b[39m up')"])
+    assert rec.stdout.strip() == "[gateway] up"
