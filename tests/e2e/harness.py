@@ -50,12 +50,24 @@ from ops import model as m  # noqa: E402
 
 from tests.support.openclaw_npm import OpenClaw  # noqa: E402
 
-# Platform/privacy variants the e2e suite and bench/e2e.py boot. Add a platform
-# here once its reader is in LAUNCHERS.
-VARIANTS: list[tuple[str, str]] = [("fly", "public"), ("fly", "private")]
+# Which platform/privacy variants boot how (see tests/e2e/test_gateway.py):
+# the long lifecycle story (3 boots on one volume) on one variant per platform
+# (both for Fly, whose private variant swaps the proxy for machine checks), a
+# single checked boot on every other variant. Add a platform here once its
+# launcher is in LAUNCHERS.
+LIFECYCLE_VARIANTS: list[tuple[str, str]] = [
+    ("fly", "public"), ("fly", "private"), ("gcp", "public"), ("railway", "public"),
+    ("render", "public"), ("northflank", "public"),
+]
+BOOT_VARIANTS: list[tuple[str, str]] = [
+    ("gcp", "private"), ("vps", "public"), ("vps", "private"), ("railway", "private"),
+    ("render", "private"), ("northflank", "private"),
+]
+VARIANTS: list[tuple[str, str]] = LIFECYCLE_VARIANTS + BOOT_VARIANTS
 
 STARTUP_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 20.0
+PORT_ENV = ("OPENCLAW_GATEWAY_PORT", "PORT")  # env variables that carry the gateway port
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -150,8 +162,9 @@ class LaunchSpec:
     ports: dict[str, int]            # every place that declares the gateway port
     process_port_place: str          # which of `ports` the gateway process itself takes
     probe_places: list[str]          # which of `ports` the platform probes / routes to
-    mount: str                       # volume mount path in the container
+    mounts: list[str]                # persistent volume mount paths in the container
     memory_mb: int                   # configured machine memory
+    memory_place: str                # where that memory is declared
     healthcheck: list[str]           # image HEALTHCHECK CMD
     copies: dict[str, str]           # image path -> repo path (Dockerfile COPY)
     workdir: str
@@ -166,29 +179,38 @@ def _single(values: dict[str, Any], what: str, root: Path) -> Any:
     return distinct.pop()
 
 
-def launch_fly(root: Path) -> LaunchSpec:
-    """Fly: `[processes] app` replaces the image CMD (ENTRYPOINT stays), `[env]`
-    overlays the image ENV, `[mounts]` is the volume, `[[vm]] memory` the limit;
-    the proxy routes to `[http_service] internal_port`, private apps are probed
-    by `[checks]`."""
-    decl = d.read(root, "fly")
+def _from_declared(root: Path, platform: str, *, process_place: str, probe_markers: tuple[str, ...],
+                   entrypoint: list[str] | None = None) -> LaunchSpec:
+    """The common part: the platform's command and env (over the image's), its
+    ports, mounts and memory, from ``ops.declared``; COPY/HEALTHCHECK from the image.
+
+    ``process_place`` names the port place the gateway process takes (its --port);
+    ``probe_markers`` pick the places the platform routes to / probes, first wins.
+    """
+    decl = d.read(root, platform)
     if decl.problems:
-        raise HarnessError(f"fly: {'; '.join(decl.problems)}")
+        raise HarnessError(f"{platform}: {'; '.join(decl.problems)}")
     image = read_image(root)
-    process_place = "fly.toml [processes] --port"
-    if process_place not in decl.ports:
-        raise HarnessError(f"fly: the process command declares no --port: {decl.command}")
-    probes = [p for p in decl.ports if p.startswith("fly.toml [http_service]") or p.startswith("fly.toml [checks.")]
+    places = [place for place in decl.ports if place.startswith(process_place)]
+    if not places:
+        raise HarnessError(f"{platform}: the gateway command declares no --port ({process_place}): {decl.command}")
+    probes = [place for marker in probe_markers for place in decl.ports if marker in place]
+    if decl.memory_mb:
+        memory_place, memory = next(iter(decl.memory_mb.items()))
+        _single(decl.memory_mb, "machine memory", root)
+    else:  # not in the platform's files (e.g. a Railway plan): the answer the files were made from
+        memory_place, memory = ".copier-answers.yml vm_memory_mb", int(
+            m.answers_from_file(root / ".copier-answers.yml")["vm_memory_mb"])
     return LaunchSpec(
-        platform="fly", root=root,
+        platform=platform, root=root,
         command=decl.command or image.cmd,
         env={**image.env, **decl.env},
-        entrypoint=image.entrypoint,
+        entrypoint=image.entrypoint if entrypoint is None else entrypoint,
         ports=dict(decl.ports),
-        process_port_place=process_place,
-        probe_places=probes,
-        mount=_single(decl.mounts, "volume mount", root),
-        memory_mb=_single(decl.memory_mb, "machine memory", root),
+        process_port_place=places[0],
+        probe_places=list(dict.fromkeys(probes)),
+        mounts=sorted(set(decl.mounts.values())),
+        memory_mb=memory, memory_place=memory_place,
         healthcheck=image.healthcheck,
         copies=image.copies,
         workdir=image.workdir,
@@ -197,8 +219,62 @@ def launch_fly(root: Path) -> LaunchSpec:
     )
 
 
+def launch_fly(root: Path) -> LaunchSpec:
+    """Fly: `[processes] app` replaces the image CMD (ENTRYPOINT stays), `[env]`
+    overlays the image ENV, `[mounts]` is the volume, `[[vm]] memory` the limit;
+    the proxy routes to `[http_service] internal_port`, private apps are probed
+    by `[checks]`."""
+    return _from_declared(root, "fly", process_place="fly.toml [processes] --port",
+                          probe_markers=("fly.toml [http_service]", "fly.toml [checks."))
+
+
+def launch_compose(platform: str) -> Callable[[Path], LaunchSpec]:
+    """Docker Compose (gcp, vps): `command` replaces CMD, `environment` overlays ENV,
+    named volumes persist; Caddy (public) proxies to the gateway, a private deploy
+    publishes the port on the host's loopback."""
+    def launch(root: Path) -> LaunchSpec:
+        return _from_declared(root, platform, process_place="docker-compose.yml openclaw-gateway command --port",
+                              probe_markers=("caddy/Caddyfile reverse_proxy", "ports target", "healthcheck port"))
+    return launch
+
+
+def launch_railway(root: Path) -> LaunchSpec:
+    """Railway: startCommand replaces ENTRYPOINT and CMD (so it names the entrypoint
+    itself); the service variables (config/railway.env) overlay ENV; traffic and the
+    health check go to $PORT."""
+    import json as _json
+
+    start = _json.loads((root / "railway.json").read_text(encoding="utf-8"))["deploy"].get("startCommand")
+    argv = shlex.split(start) if start else None
+    wrappers = argv[:next(i for i, a in enumerate(argv) if a == "node")] if argv else None
+    return _from_declared(root, "railway", process_place="railway.json startCommand --port" if argv
+                          else "Dockerfile CMD --port",
+                          probe_markers=("config/railway.env PORT",), entrypoint=wrappers)
+
+
+def launch_render(root: Path) -> LaunchSpec:
+    """Render: the image runs as built (ENTRYPOINT + CMD), envVars overlay ENV, the
+    disk persists; Render routes to $PORT and checks healthCheckPath there."""
+    return _from_declared(root, "render", process_place="Dockerfile CMD --port",
+                          probe_markers=("render.yaml envVars PORT",))
+
+
+def launch_northflank(root: Path) -> LaunchSpec:
+    """Northflank: the image runs as built, runtimeEnvironment overlays ENV; the
+    service port and its probes name the port."""
+    return _from_declared(root, "northflank", process_place="Dockerfile CMD --port",
+                          probe_markers=("northflank.json port ", "northflank.json startupProbe port"))
+
+
 # Per-platform extraction: platform name -> reader of its files.
-LAUNCHERS: dict[str, Callable[[Path], LaunchSpec]] = {"fly": launch_fly}
+LAUNCHERS: dict[str, Callable[[Path], LaunchSpec]] = {
+    "fly": launch_fly,
+    "gcp": launch_compose("gcp"),
+    "vps": launch_compose("vps"),
+    "railway": launch_railway,
+    "render": launch_render,
+    "northflank": launch_northflank,
+}
 
 
 def launch_spec(root: str | Path, platform: str | None = None) -> LaunchSpec:
@@ -283,18 +359,19 @@ class Plan:
         argv_port = d.parse_command(self.argv()).get("port")
         if argv_port is not None and int(argv_port) != self.process_port:
             raise HarnessError(f"--port in the mapped command is {argv_port}, expected {self.process_port}")
-        env_port = self.env().get("OPENCLAW_GATEWAY_PORT")
-        if env_port is not None and int(env_port) != self.process_port:
-            raise HarnessError(f"OPENCLAW_GATEWAY_PORT maps to {env_port}, expected {self.process_port}")
+        for key in PORT_ENV:
+            value = self.env().get(key)
+            if value is not None and int(value) != self.process_port:
+                raise HarnessError(f"{key} maps to {value}, expected {self.process_port}")
 
     # ---- paths
     def host_path(self, path: str) -> str:
         """A container path on this machine."""
         if path in self.spec.copies:
             return str(self.spec.root / self.spec.copies[path])
-        rel = _under(path, self.spec.mount)
-        if rel is not None:
-            return str(self.volume / rel) if rel else str(self.volume)
+        for mount in sorted(self.spec.mounts, key=len, reverse=True):
+            if _under(path, mount) is not None:
+                return str(self.volume / path.lstrip("/"))
         rel = _under(path, self.spec.workdir)
         if rel is not None:
             return str(self.openclaw.entry.parent / rel)
@@ -369,7 +446,7 @@ class Plan:
             "LANG": "C.UTF-8",
         }
         for key, value in self.spec.env.items():
-            if key == "OPENCLAW_GATEWAY_PORT" and value.isdigit():
+            if key in PORT_ENV and value.isdigit():
                 value = str(self.port_map.get(int(value), int(value)))
             elif key == "OPENCLAW_SEED_CONFIG":
                 value = str(self.seed_path)
@@ -392,6 +469,8 @@ class Plan:
         (self.ephemeral / "seed").mkdir(parents=True)
         Path(self.host_path(self.home_container())).mkdir(parents=True, exist_ok=True)
         self.volume.mkdir(parents=True, exist_ok=True)
+        for mount in self.spec.mounts:  # a platform volume exists (empty) before the first boot
+            Path(self.host_path(mount)).mkdir(parents=True, exist_ok=True)
         self.seed_path.write_text(json.dumps(self.expected_seed(), indent=2, ensure_ascii=False) + "\n",
                                   encoding="utf-8")
 

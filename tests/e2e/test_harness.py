@@ -25,7 +25,7 @@ def test_fly_launch_spec_and_plan(render, tmp_path, privacy):
     spec = h.launch_spec(repo)
     assert spec.platform == "fly"
     assert spec.command[:3] == ["node", "openclaw.mjs", "gateway"]
-    assert spec.mount == "/data" and spec.memory_mb == 2048 and spec.version == "2026.9.6"
+    assert spec.mounts == ["/data"] and spec.memory_mb == 2048 and spec.version == "2026.9.6"
     assert set(spec.ports.values()) == {8443}
     assert spec.env["OPENCLAW_STATE_DIR"] == "/data"
     assert spec.copies[spec.env["OPENCLAW_SEED_CONFIG"]] == "config/openclaw.json"
@@ -41,14 +41,31 @@ def test_fly_launch_spec_and_plan(render, tmp_path, privacy):
     assert argv[2:5] == [str(FAKE_OPENCLAW.node), str(FAKE_OPENCLAW.entry), "gateway"]
     assert argv[argv.index("--port") + 1] == str(free) and argv[argv.index("--bind") + 1] == "lan"
     env = plan.env()
-    assert env["OPENCLAW_STATE_DIR"] == str(tmp_path / "volume")
-    assert env["OPENCLAW_WORKSPACE_DIR"] == str(tmp_path / "volume" / "workspace")
+    assert env["OPENCLAW_STATE_DIR"] == str(tmp_path / "volume" / "data")
+    assert env["OPENCLAW_WORKSPACE_DIR"] == str(tmp_path / "volume" / "data" / "workspace")
     assert env["NODE_OPTIONS"] == "--max-old-space-size=1536"
     assert re.fullmatch(r"[0-9a-f]{64}", env["OPENCLAW_GATEWAY_TOKEN"])
     assert env["HOME"].startswith(str(plan.ephemeral))
     assert plan.expected_seed()["gateway"]["port"] == free
     hc = plan.healthcheck_argv()
     assert hc == [str(FAKE_OPENCLAW.node), str(repo / "docker" / "healthcheck.mjs"), str(free), "/healthz"]
+
+
+@pytest.mark.parametrize(("platform", "privacy"), h.VARIANTS, ids=[f"{p}-{v}" for p, v in h.VARIANTS])
+def test_every_variant_maps_consistently(render, tmp_path, platform, privacy):
+    """Every launcher finds one process port, a probe port, a volume holding the state dir."""
+    spec = h.launch_spec(render(platform=platform, privacy=privacy))
+    plan = h.make_plan(spec, FAKE_OPENCLAW, tmp_path)
+    plan.assert_consistent()
+    assert spec.probe_places, f"{platform}: no place the platform routes to"
+    assert plan.state_dir.is_relative_to(plan.volume) and plan.config_path.is_relative_to(plan.volume)
+    assert plan.argv()[0] == "sh" and plan.argv()[1].endswith("docker/entrypoint.sh")
+    assert d_port(plan.argv()) == plan.probe_port
+    assert spec.memory_mb >= 1024 and spec.env["OPENCLAW_SEED_CONFIG"] in spec.copies
+
+
+def d_port(argv):
+    return int(argv[argv.index("--port") + 1])
 
 
 def test_unknown_platform_is_an_error(tmp_path):

@@ -18,6 +18,10 @@ from tests.e2e import harness as h
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 PLATFORMS = sorted({platform for platform, _ in h.VARIANTS})
+# The refusal is the gateway's reaction to (bind, auth config), which every
+# platform declares the same way (lan; gateway.auth.token -> OPENCLAW_GATEWAY_TOKEN):
+# checked per platform from the files, booted once (each refusal costs a start).
+LIVE_PLATFORMS = ["fly"]
 
 NO_AUTH = "Refusing to bind gateway to lan without auth"
 SECRET_MISSING = "required secrets are unavailable"
@@ -28,6 +32,15 @@ def _assert_nothing_listens(plan: h.Plan) -> None:
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
+def test_every_platform_declares_lan_and_the_token_ref(render, platform):
+    spec = h.launch_spec(render(platform=platform), platform)
+    assert set(spec.declared.binds.values()) == {"lan"}, spec.declared.binds
+    auth = spec.declared.config["gateway"]["auth"]
+    assert auth["mode"] == "token"
+    assert auth["token"] == {"source": "env", "provider": "default", "id": "OPENCLAW_GATEWAY_TOKEN"}
+
+
+@pytest.mark.parametrize("platform", LIVE_PLATFORMS)
 def test_lan_bind_without_token_refuses(render, openclaw, boot, tmp_path, platform):
     repo = render(platform=platform)
     spec = h.launch_spec(repo, platform)
