@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ops import checks, conflicts, verify
+from ops import checks, conflicts, model as m, verify
 from tests.support.template_history import (TemplateHistory, changed_files, commit_all, edit_file,
                                             generate, update)
 
@@ -67,6 +67,22 @@ def test_user_edits_survive_and_template_changes_arrive(history, tmp_path):
     assert config["gateway"]["port"] == 3000
     assert (repo / ".github" / "dependabot.yml").read_text() == DEPENDABOT  # new file arrives
     assert "_commit: v0.2.0" in (repo / ".copier-answers.yml").read_text()
+    assert [r for r in checks.run_static(repo) if r.status == checks.FAIL] == []
+
+
+@pytest.mark.parametrize("platform", sorted(m.platforms()))
+def test_update_keeps_edits_on_every_platform(history, tmp_path, platform):
+    data = {"app_name": "my-claw", "platform": platform}
+    if m.platforms()[platform].get("needs_domain"):
+        data["domain"] = "claw.example.org"
+    repo = generate(history, tmp_path / "deploy", data, tag="v0.1.0")
+    edit_file(repo, "RUNBOOK.md", "\n", f"\n\n> {USER_NOTE}\n")
+    commit_all(repo, "our note")
+    update(repo)
+    assert conflicts.find_conflicts(repo) == []
+    runbook = (repo / "RUNBOOK.md").read_text()
+    assert USER_NOTE in runbook and TEMPLATE_NOTE in runbook
+    assert (repo / ".github" / "dependabot.yml").exists()
     assert [r for r in checks.run_static(repo) if r.status == checks.FAIL] == []
 
 
