@@ -51,17 +51,19 @@ from ops import model as m  # noqa: E402
 from tests.support.openclaw_npm import OpenClaw  # noqa: E402
 
 # Which platform/privacy variants boot how (see tests/e2e/test_gateway.py):
-# the long lifecycle story (3 boots on one volume) on one variant per platform
-# (both for Fly, whose private variant swaps the proxy for machine checks), a
-# single checked boot on every other variant. Add a platform here once its
+# the long lifecycle story (3 boots on one volume) once per distinct way of
+# starting and persisting — Fly (image ENTRYPOINT, /data; private swaps the
+# proxy for machine checks), Compose (two named volumes under HOME), Railway
+# (startCommand naming the entrypoint, /data/.openclaw) — and a single checked
+# boot on every other variant (Render and Northflank run the image as built,
+# like Fly, on /data/.openclaw like Railway). Add a platform here once its
 # launcher is in LAUNCHERS.
 LIFECYCLE_VARIANTS: list[tuple[str, str]] = [
     ("fly", "public"), ("fly", "private"), ("gcp", "public"), ("railway", "public"),
-    ("render", "public"), ("northflank", "public"),
 ]
 BOOT_VARIANTS: list[tuple[str, str]] = [
     ("gcp", "private"), ("vps", "public"), ("vps", "private"), ("railway", "private"),
-    ("render", "private"), ("northflank", "private"),
+    ("render", "public"), ("render", "private"), ("northflank", "public"), ("northflank", "private"),
 ]
 VARIANTS: list[tuple[str, str]] = LIFECYCLE_VARIANTS + BOOT_VARIANTS
 
