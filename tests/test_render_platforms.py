@@ -75,6 +75,9 @@ def assert_compose(repo: Path, model: m.DeployModel) -> None:
         tokens = d.caddyfile_tokens((repo / "caddy/Caddyfile").read_text())
         assert [model.domain, "{"] in tokens
         assert ["reverse_proxy", f"openclaw-gateway:{model.port}"] in tokens
+        address = m.platforms()[model.platform]["proxy"]["address"]
+        assert caddy["networks"] == {"gateway": {"ipv4_address": address}}
+        assert compose["networks"]["gateway"]["ipam"]["config"] == [{"subnet": m.platforms()[model.platform]["proxy"]["subnet"]}]
     else:
         assert "caddy" not in compose["services"] and not (repo / "caddy").exists()
         assert gw["ports"] == [f"127.0.0.1:${{OPENCLAW_GATEWAY_PORT:-{model.port}}}:${{OPENCLAW_GATEWAY_PORT:-{model.port}}}"]
@@ -194,8 +197,11 @@ def test_platform_renders_and_agrees(render, platform, privacy):
     assert config["gateway"]["bind"] == "lan"
     if model.public:
         assert config["gateway"]["controlUi"]["allowedOrigins"] == [model.public_origin]
+        # the gateway refuses forwarded headers (403) from a proxy it does not trust
+        proxy = facts.get("proxy") or {}
+        assert config["gateway"]["trustedProxies"] == ([proxy["address"]] if proxy else facts["trusted_proxies"])
     else:
-        assert "controlUi" not in config["gateway"]
+        assert "controlUi" not in config["gateway"] and "trustedProxies" not in config["gateway"]
 
     generated = {p.name for p in repo.iterdir()}
     others = set().union(*(f for p, f in PLATFORM_FILES.items() if p != platform)) - PLATFORM_FILES[platform]
@@ -294,6 +300,9 @@ BREAKS = [
     ("vps", "private", "docker-compose.yml", '"127.0.0.1:${OPENCLAW_GATEWAY_PORT', '"${OPENCLAW_GATEWAY_PORT',
      "public ingress matches privacy"),
     ("gcp", "private", "docker-compose.yml", '"/healthz"]', '"/"]', "health checks probe JSON endpoints"),
+    ("gcp", "public", "docker-compose.yml", "ipv4_address: 172.29.163.10", "ipv4_address: 172.29.163.11",
+     "reverse proxy is trusted"),
+    ("render", "public", "config/openclaw.json", '"trustedProxies"', '"untrustedProxies"', "reverse proxy is trusted"),
     ("vps", "public", "docker-compose.yml", "openclaw-state:/home/node/.openclaw\n",
      "openclaw-state:/srv/state\n", "state dir on the volume"),
     ("railway", "public", "config/railway.env", "PORT=8080\nOPENCLAW", "PORT=3000\nOPENCLAW", "port agreement"),

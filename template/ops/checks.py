@@ -184,6 +184,42 @@ def check_allowed_origins(repo: Repo) -> Result:
     return Result("Control UI allowed origins", PASS, f"allowedOrigins = {origins}")
 
 
+def _covered(address: str, trusted: list[str]) -> bool:
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for entry in trusted:
+        try:
+            if ip in ipaddress.ip_network(str(entry), strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def check_trusted_proxies(repo: Repo) -> Result:
+    """A proxy in front of the gateway must be in gateway.trustedProxies: the gateway
+    answers 403 proxy_attribution_required to forwarded headers from anyone else."""
+    name = "reverse proxy is trusted"
+    if not repo.model.public:
+        return Result(name, SKIP, "private deploy: no proxy forwards client headers")
+    trusted = (repo.declared.config or {}).get("gateway", {}).get("trustedProxies") or []
+    sources = repo.declared.proxy_sources
+    untrusted = {k: v for k, v in sources.items() if not _covered(v, trusted)}
+    missing = [p for p in repo.model.trusted_proxies if p not in trusted]
+    if untrusted or missing:
+        return Result(name, FAIL, f"gateway.trustedProxies = {trusted}; proxy sources: {_places(sources)}",
+                      f"set gateway.trustedProxies to {list(repo.model.trusted_proxies)}: requests with "
+                      "X-Forwarded-For from any other sender get 403 proxy_attribution_required")
+    if not trusted and not sources:
+        return Result(name, WARN, "no gateway.trustedProxies and no proxy declared",
+                      "a public deploy behind a proxy needs the proxy's address in gateway.trustedProxies")
+    return Result(name, PASS, f"gateway.trustedProxies = {trusted}; proxy sources: {_places(sources)}")
+
+
 def check_image_tag(repo: Repo) -> Result:
     tags = repo.declared.image_tags
     want = repo.model.openclaw_version
@@ -260,6 +296,7 @@ CHECKS: list[Callable[[Repo], Result]] = [
     check_auth,
     check_public_ingress,
     check_allowed_origins,
+    check_trusted_proxies,
     check_image_tag,
     check_webhooks_reachable,
     check_no_secrets,

@@ -43,6 +43,8 @@ class Declared:
     # Published host ports (compose) as "host_ip:published->target".
     published: list[str] = field(default_factory=list)
     sites: list[str] = field(default_factory=list)  # Caddy site addresses
+    # Where forwarded-client headers come from (a reverse proxy's source address).
+    proxy_sources: dict[str, str] = field(default_factory=dict)
     k8s_objects: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -398,6 +400,12 @@ def read_compose(root: Path, declared: Declared) -> None:
     if proxy and proxy in services:
         public = public or bool(services[proxy].get("ports"))
         _read_caddyfile(root, declared, name)
+        networks = services[proxy].get("networks") or {}
+        for net, conf in (networks.items() if isinstance(networks, dict) else []):
+            if isinstance(conf, dict) and conf.get("ipv4_address"):
+                declared.proxy_sources[f"{COMPOSE_FILE} {proxy} networks.{net}.ipv4_address"] = conf["ipv4_address"]
+        if not declared.proxy_sources:
+            declared.proxy_sources[f"{COMPOSE_FILE} {proxy}"] = "any address on the compose network"
     declared.public_ingress = public
 
 

@@ -40,6 +40,9 @@ FIELDS = (
 
 PRIVACY_CHOICES = ("public", "private")
 _DNS_LABEL = re.compile(r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+# DNS labels that a YAML 1.1 reader (Kubernetes, PyYAML) turns into null or a
+# boolean wherever a platform file prints the name unquoted.
+YAML_WORDS = ("null", "true", "false", "yes", "no", "on", "off")
 _HOSTNAME = re.compile(r"^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 # Names that can never get a public certificate (RFC 2606 / 6761): accepted so
 # `--defaults` works, but warned about after copy.
@@ -173,6 +176,9 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
                 "app_name: must be a DNS label of 2-63 characters: lowercase letters, "
                 f"digits and '-', starting with a letter and not ending with '-'; got {value!r}"
             )
+        if value in YAML_WORDS:
+            return (f"app_name: {value!r} reads as a YAML null or boolean in the generated "
+                    f"platform files; choose another name (for example {value}-claw)")
         return ""
     if name == "platform":
         if value not in plats:
@@ -337,6 +343,8 @@ class DeployModel:
     # The env var a platform (or our secrets script) sets to the public origin,
     # substituted into the config at start ("" when the origin is literal).
     origin_env: str = ""
+    # Addresses whose forwarded-client headers the gateway accepts (public only).
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def gateway_command_line(self) -> str:
@@ -447,7 +455,15 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
         workspace_volume_name=(facts.get("workspace_volume") or {}).get("name"),
         workspace_volume_mount=(facts.get("workspace_volume") or {}).get("mount"),
         origin_env=origin_env_match.group(1) if origin_env_match else "",
+        trusted_proxies=_trusted_proxies(facts) if public else (),
     )
+
+
+def _trusted_proxies(facts: Mapping[str, Any]) -> tuple[str, ...]:
+    proxy = facts.get("proxy") or {}
+    if proxy.get("address"):
+        return (str(proxy["address"]),)
+    return tuple(str(r) for r in facts.get("trusted_proxies") or ())
 
 
 def warnings(model: DeployModel) -> list[str]:
@@ -495,6 +511,8 @@ def starter_config(model: DeployModel) -> dict[str, Any]:
     }
     if model.allowed_origins:
         gateway["controlUi"] = {"allowedOrigins": list(model.allowed_origins)}
+    if model.trusted_proxies:
+        gateway["trustedProxies"] = list(model.trusted_proxies)
     config: dict[str, Any] = {"gateway": gateway}
     if model.model_providers:
         config["auth"] = {
