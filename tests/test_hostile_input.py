@@ -205,9 +205,11 @@ PAYLOADS = [
     "$(id)", "`id`", "a;rm -rf /", "a && b", "a|b", "a # c", "a: b", "- a", "[a]", "a = 1", "{a: 1}",
     "a\tb", "a\x00b", "\u202eclaw", "ｃｌａｗ", "claw\u200b", "../../etc/passwd", "a/b", "<script>", "a b",
     "&anchor", "*alias", "!!python/object:os.system", "%TAG", '"""', "'''", "0x10", "1e3",
+    # valid DNS labels that a YAML 1.1 reader turns into null / booleans when printed unquoted
+    "null", "true", "false", "yes", "no", "on", "off",
 ]
-# Valid DNS labels that YAML 1.1 / TOML / JSON readers turn into other types when unquoted.
-TYPE_SHIFTERS = ["null", "true", "false", "yes", "no", "on", "off", "nan", "inf"]
+# Accepted names next to those words: every file must keep its meaning with them.
+TYPE_SHIFTERS = ["nan", "inf", "null-claw", "no-x", "on1", "yes-2", "true0", "off-off"]
 FREE_TEXT = ["app_name", "openclaw_version"] + (["domain"] if "domain" in QUESTIONS and DOMAIN_PLATFORMS else [])
 
 
