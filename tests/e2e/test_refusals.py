@@ -74,8 +74,6 @@ def test_runbook_names_lan_without_auth(render, platform):
     assert "78" in runbook
 
 
-@pytest.mark.xfail(strict=True, reason="RUNBOOK.md does not yet name the generated-config refusal "
-                                       f"({SECRET_MISSING!r}, exit 1): reported to the lead")
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_runbook_names_missing_token_secret(render, platform):
     runbook = (render(platform=platform) / "RUNBOOK.md").read_text(encoding="utf-8")
