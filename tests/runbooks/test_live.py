@@ -244,7 +244,7 @@ def local_env(openclaw, home: Path, token: str | None) -> dict[str, str]:
 def local_run(kernel, repo, openclaw, state, out):
     nb = kernel.execute(TROUBLE_NB, {"repo": str(repo), "mode": "live", "platform": "local",
                                      "openclaw_bin": str(openclaw.entry), "state_dir": str(state),
-                                     "output_dir": str(out)}, timeout=240)
+                                     "output_dir": str(out), "start_timeout": 240}, timeout=400)
     data = json.loads((out / "troubleshooting.json").read_text())
     return data, {r["check"]: r for r in data["results"]}, stream_text(nb)
 
@@ -294,7 +294,11 @@ def test_local_gateway_with_token_starts_and_wrong_port_and_second_instance(open
             data, steps, text = local_run(kernel, repo, openclaw, state, tmp_path / "second")
         finally:
             os.killpg(first.pid, signal.SIGTERM)
-            first.wait(timeout=30)
+            try:
+                first.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(first.pid, signal.SIGKILL)
+                first.wait(timeout=30)
         owners = steps["gateway lock owners"]
         assert owners["status"] == "PASS" and f"pid {first.pid}" in owners["seen"]
         assert steps[f"gateway answers on :{port}/startupz"]["status"] == "PASS"
