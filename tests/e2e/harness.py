@@ -54,16 +54,19 @@ from tests.support.openclaw_npm import OpenClaw  # noqa: E402
 # the long lifecycle story (3 boots on one volume) once per distinct way of
 # starting and persisting — Fly (image ENTRYPOINT, /data; private swaps the
 # proxy for machine checks), Compose (two named volumes under HOME), Railway
-# (startCommand naming the entrypoint, /data/.openclaw) — and a single checked
+# (startCommand naming the entrypoint, /data/.openclaw), Kubernetes (the official
+# image, an init container seeding from a ConfigMap) — and a single checked
 # boot on every other variant (Render and Northflank run the image as built,
 # like Fly, on /data/.openclaw like Railway). Add a platform here once its
 # launcher is in LAUNCHERS.
 LIFECYCLE_VARIANTS: list[tuple[str, str]] = [
     ("fly", "public"), ("fly", "private"), ("gcp", "public"), ("railway", "public"),
+    ("kubernetes", "public"),
 ]
 BOOT_VARIANTS: list[tuple[str, str]] = [
     ("gcp", "private"), ("vps", "public"), ("vps", "private"), ("railway", "private"),
     ("render", "public"), ("render", "private"), ("northflank", "public"), ("northflank", "private"),
+    ("kubernetes", "private"),
 ]
 VARIANTS: list[tuple[str, str]] = LIFECYCLE_VARIANTS + BOOT_VARIANTS
 
@@ -172,6 +175,10 @@ class LaunchSpec:
     workdir: str
     version: str                     # pinned OpenClaw version (image tag)
     declared: d.Declared
+    own_image: bool = True           # runs the repo's Dockerfile (else the official image as is)
+    seed: str = ""                   # container path of the seed config
+    files: dict[str, str] = field(default_factory=dict)  # container path -> content (ConfigMaps)
+    init: list[tuple[list[str], dict[str, str]]] = field(default_factory=list)  # init containers
 
 
 def _single(values: dict[str, Any], what: str, root: Path) -> Any:
@@ -182,17 +189,21 @@ def _single(values: dict[str, Any], what: str, root: Path) -> Any:
 
 
 def _from_declared(root: Path, platform: str, *, process_place: str, probe_markers: tuple[str, ...],
-                   entrypoint: list[str] | None = None) -> LaunchSpec:
+                   entrypoint: list[str] | None = None, own_image: bool = True) -> LaunchSpec:
     """The common part: the platform's command and env (over the image's), its
     ports, mounts and memory, from ``ops.declared``; COPY/HEALTHCHECK from the image.
 
     ``process_place`` names the port place the gateway process takes (its --port);
     ``probe_markers`` pick the places the platform routes to / probes, first wins.
+    ``own_image``: the platform runs the repo's Dockerfile (its ENV, COPY, HEALTHCHECK,
+    ENTRYPOINT); otherwise the official image as is.
     """
     decl = d.read(root, platform)
     if decl.problems:
         raise HarnessError(f"{platform}: {'; '.join(decl.problems)}")
-    image = read_image(root)
+    image = read_image(root) if own_image else Image(
+        workdir=m.openclaw()["image_workdir"], entrypoint=list(m.openclaw()["image_entrypoint"]),
+        cmd=list(m.openclaw()["image_cmd"]))
     places = [place for place in decl.ports if place.startswith(process_place)]
     if not places:
         raise HarnessError(f"{platform}: the gateway command declares no --port ({process_place}): {decl.command}")
@@ -218,6 +229,8 @@ def _from_declared(root: Path, platform: str, *, process_place: str, probe_marke
         workdir=image.workdir,
         version=_single(decl.image_tags, "image tag", root),
         declared=decl,
+        seed={**image.env, **decl.env}.get("OPENCLAW_SEED_CONFIG", ""),
+        own_image=own_image,
     )
 
 
@@ -268,6 +281,30 @@ def launch_northflank(root: Path) -> LaunchSpec:
                           probe_markers=("northflank.json port ", "northflank.json startupProbe port"))
 
 
+def launch_kubernetes(root: Path) -> LaunchSpec:
+    """Kubernetes: the official image as is (tini stays: `args`, not `command`), the
+    container env, the PVC mount; an init container seeds the config from the
+    ConfigMap; the Service's targetPort and the probes name the port."""
+    spec = _from_declared(root, "kubernetes", process_place="k8s/base/deployment.yaml gateway args --port",
+                          probe_markers=("targetPort", "startupProbe port"), own_image=False)
+    deployment = next(o for o in spec.declared.k8s_objects if o.get("kind") == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    config_maps = {o["metadata"]["name"]: o.get("data") or {} for o in spec.declared.k8s_objects
+                   if o.get("kind") == "ConfigMap"}
+    volumes = {v["name"]: v for v in pod.get("volumes") or []}
+    for container in [*pod.get("initContainers", []), *pod.get("containers", [])]:
+        for mount in container.get("volumeMounts") or []:
+            source = (volumes.get(mount["name"]) or {}).get("configMap")
+            if source:
+                for key, text in config_maps.get(source["name"], {}).items():
+                    spec.files[f"{mount['mountPath'].rstrip('/')}/{key}"] = text
+    for init in pod.get("initContainers") or []:
+        env = {e["name"]: str(e["value"]) for e in init.get("env") or [] if "value" in e}
+        spec.init.append(([*init.get("command", []), *init.get("args", [])], env))
+        spec.seed = env.get("OPENCLAW_SEED_CONFIG", spec.seed)
+    return spec
+
+
 # Per-platform extraction: platform name -> reader of its files.
 LAUNCHERS: dict[str, Callable[[Path], LaunchSpec]] = {
     "fly": launch_fly,
@@ -276,6 +313,7 @@ LAUNCHERS: dict[str, Callable[[Path], LaunchSpec]] = {
     "railway": launch_railway,
     "render": launch_render,
     "northflank": launch_northflank,
+    "kubernetes": launch_kubernetes,
 }
 
 
@@ -369,6 +407,8 @@ class Plan:
     # ---- paths
     def host_path(self, path: str) -> str:
         """A container path on this machine."""
+        if path == self.spec.seed:  # written substituted by prepare()
+            return str(self.ephemeral / "root" / path.lstrip("/"))
         if path in self.spec.copies:
             return str(self.spec.root / self.spec.copies[path])
         for mount in sorted(self.spec.mounts, key=len, reverse=True):
@@ -397,21 +437,22 @@ class Plan:
     def env_container(self) -> dict[str, str]:
         return dict(self.spec.env)
 
-    def seed_source(self) -> Path:
-        """The repo file the image seeds the config from (Dockerfile COPY of OPENCLAW_SEED_CONFIG)."""
-        seed = self.spec.env.get("OPENCLAW_SEED_CONFIG", "")
-        if seed not in self.spec.copies:
-            raise HarnessError(f"OPENCLAW_SEED_CONFIG={seed!r} is not a file the Dockerfile copies")
-        return self.spec.root / self.spec.copies[seed]
-
-    @property
-    def seed_path(self) -> Path:
-        """Where this boot's seed lives (the image path of OPENCLAW_SEED_CONFIG, mapped)."""
-        return self.ephemeral / "seed" / "openclaw.json"
+    def seed_text(self) -> str:
+        """The seed config as the image/platform ships it (a Dockerfile COPY or a ConfigMap)."""
+        seed = self.spec.seed
+        if seed in self.spec.files:
+            return self.spec.files[seed]
+        if seed in self.spec.copies:
+            return (self.spec.root / self.spec.copies[seed]).read_text(encoding="utf-8")
+        raise HarnessError(f"the seed config {seed!r} is neither a file the Dockerfile copies nor a ConfigMap key")
 
     def expected_seed(self) -> dict[str, Any]:
-        """The repo's generated config with the port substituted, nothing else."""
-        return substitute_config(json.loads(self.seed_source().read_text(encoding="utf-8")), self.port_map)
+        """The generated seed with the port substituted, nothing else."""
+        return substitute_config(json.loads(self.seed_text()), self.port_map)
+
+    def init_steps(self) -> list[tuple[list[str], dict[str, str]]]:
+        """Init containers, mapped like the main container."""
+        return [(argv, self._map_env(env)) for argv, env in self.spec.init]
 
     # ---- process
     def argv(self) -> list[str]:
@@ -439,22 +480,24 @@ class Plan:
                 out.append(arg)
         return out
 
-    def env(self) -> dict[str, str]:
-        """The process environment: a clean container-like base, the image ENV and
-        the platform env with paths and ports mapped, the token as a platform secret."""
+    def _map_env(self, declared_env: dict[str, str]) -> dict[str, str]:
         env = {
             "PATH": f"{self.openclaw.node.parent}:{SYSTEM_PATH}",
             "HOME": self.host_path(self.home_container()),
             "LANG": "C.UTF-8",
         }
-        for key, value in self.spec.env.items():
+        for key, value in declared_env.items():
             if key in PORT_ENV and value.isdigit():
                 value = str(self.port_map.get(int(value), int(value)))
-            elif key == "OPENCLAW_SEED_CONFIG":
-                value = str(self.seed_path)
             elif value.startswith("/"):
                 value = self.host_path(value)
             env[key] = value
+        return env
+
+    def env(self) -> dict[str, str]:
+        """The process environment: a clean container-like base, the image ENV and
+        the platform env with paths and ports mapped, the token as a platform secret."""
+        env = self._map_env(self.spec.env)
         if self.token is not None:
             env[m.openclaw()["token_env"]] = self.token
         # the entrypoint drops root to uid 1000 in the image; here it stays this user
@@ -468,13 +511,16 @@ class Plan:
 
         if self.ephemeral.exists():
             shutil.rmtree(self.ephemeral)
-        (self.ephemeral / "seed").mkdir(parents=True)
         Path(self.host_path(self.home_container())).mkdir(parents=True, exist_ok=True)
         self.volume.mkdir(parents=True, exist_ok=True)
         for mount in self.spec.mounts:  # a platform volume exists (empty) before the first boot
             Path(self.host_path(mount)).mkdir(parents=True, exist_ok=True)
-        self.seed_path.write_text(json.dumps(self.expected_seed(), indent=2, ensure_ascii=False) + "\n",
-                                  encoding="utf-8")
+        for path, text in self.spec.files.items():  # ConfigMap volumes
+            Path(self.host_path(path)).parent.mkdir(parents=True, exist_ok=True)
+            Path(self.host_path(path)).write_text(text, encoding="utf-8")
+        seed = Path(self.host_path(self.spec.seed))
+        seed.parent.mkdir(parents=True, exist_ok=True)
+        seed.write_text(json.dumps(self.expected_seed(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
     def healthcheck_argv(self, port: int | None = None, path: str | None = None) -> list[str]:
         """The image HEALTHCHECK command, mapped (optionally with another port/path)."""
@@ -617,6 +663,14 @@ class Gateway:
         self.plan.prepare()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
+        for i, (argv, env) in enumerate(getattr(self.plan, "init_steps", list)()):
+            log.write(f"\n=== {self.name} init #{i + 1}: {shlex.join(argv)}\n".encode())
+            log.flush()
+            init = subprocess.run(argv, env=env, cwd=self.plan.ephemeral, stdin=subprocess.DEVNULL,
+                                  stdout=log, stderr=subprocess.STDOUT, timeout=60)
+            if init.returncode:
+                log.close()
+                raise HarnessError(f"{self.name}: init container #{i + 1} exited {init.returncode}:\n{self.log()}")
         log.write(f"\n=== {self.name}: {shlex.join(self.plan.argv())}\n".encode())
         log.flush()
         self.started_at = time.monotonic()

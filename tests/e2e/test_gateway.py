@@ -119,7 +119,8 @@ def _first_boot(boot, plan, model) -> h.Gateway:
     assert unknown is not None and unknown.status == 200 and unknown.json() is None, (
         "unknown paths are expected to answer 200 with HTML (why every check asserts JSON)")
 
-    _assert_healthcheck(plan)
+    if plan.spec.own_image:  # the repo's image HEALTHCHECK (Kubernetes probes over HTTP instead)
+        _assert_healthcheck(plan)
     _assert_token_auth(plan, model.openclaw_version)
 
     seeded = json.loads(plan.config_path.read_text(encoding="utf-8"))

@@ -5,6 +5,7 @@ Fast (no OpenClaw boot), so not marked e2e.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -59,9 +60,15 @@ def test_every_variant_maps_consistently(render, tmp_path, platform, privacy):
     plan.assert_consistent()
     assert spec.probe_places, f"{platform}: no place the platform routes to"
     assert plan.state_dir.is_relative_to(plan.volume) and plan.config_path.is_relative_to(plan.volume)
-    assert plan.argv()[0] == "sh" and plan.argv()[1].endswith("docker/entrypoint.sh")
+    if spec.own_image:  # the repo's entrypoint seeds from the file the Dockerfile copies
+        assert plan.argv()[0] == "sh" and plan.argv()[1].endswith("docker/entrypoint.sh")
+        assert spec.seed in spec.copies and not spec.init
+    else:  # an init container seeds from a ConfigMap
+        assert plan.argv()[0] == str(FAKE_OPENCLAW.node) and spec.init and spec.seed in spec.files
+    assert plan.expected_seed() == h.substitute_config(json.loads((spec.root / "config" / "openclaw.json").read_text()),
+                                                       plan.port_map)
     assert d_port(plan.argv()) == plan.probe_port
-    assert spec.memory_mb >= 1024 and spec.env["OPENCLAW_SEED_CONFIG"] in spec.copies
+    assert spec.memory_mb >= 1024
 
 
 def d_port(argv):
