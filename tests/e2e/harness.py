@@ -332,7 +332,26 @@ def launch_spec(root: str | Path, platform: str | None = None) -> LaunchSpec:
 
 
 def free_port() -> int:
-    """A port nothing listens on, on every interface (the gateway binds lan = 0.0.0.0)."""
+    """A port nothing listens on, on every interface (the gateway binds lan = 0.0.0.0).
+
+    Drawn below the kernel's ephemeral range, so an outgoing connection of a
+    parallel test cannot take it between this check and the gateway's bind.
+    """
+    import random
+
+    low = 20000
+    try:
+        low_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low_ephemeral = 32768
+    for _ in range(50):
+        port = random.randrange(low, max(low + 1000, low_ephemeral))
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("0.0.0.0", 0))
         return sock.getsockname()[1]
