@@ -442,3 +442,50 @@ def test_railway_secrets_script_keeps_values_out_of_argv(render, tmp_path):
     for value in stdin_sets.values():
         assert not any(value in a for a in argvs), "a secret value reached argv"
         assert value not in out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_answers_flow_into_every_platform_file(render, platform):
+    """A non-default port and memory reach every place that declares them."""
+    facts = m.platforms()[platform]
+    size = max(facts["sizes"], key=lambda s: facts["sizes"][s]["memory_mb"][1])
+    memory = facts["sizes"][size]["memory_mb"][1]
+    repo = render(platform=platform, privacy="public", gateway_port=9123, vm_size=size, vm_memory_mb=memory,
+                  domain="claw.example.org")
+    declared = d.read(repo, platform)
+    assert declared.problems == []
+    assert set(declared.ports.values()) == {9123}, declared.ports
+    assert declared.command[declared.command.index("--port") + 1] == "9123"
+    assert set(declared.heap_mb.values()) == {m.heap_mb(memory)}
+    if facts.get("declares_memory", True):
+        assert set(declared.memory_mb.values()) == {memory}
+    assert not [r for r in checks.run_static(repo) if r.status == checks.FAIL]
+
+
+# --------------------------------------------------------------------------
+# the readers' parsing helpers
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "variables", "expected"), [
+    ("${P:-18789}", {}, "18789"),
+    ("${P:-18789}", {"P": ""}, "18789"),
+    ("${P-18789}", {"P": ""}, ""),
+    ("${P:-18789}", {"P": "9000"}, "9000"),
+    ("127.0.0.1:${P:-1}:${P:-1}", {"P": "2"}, "127.0.0.1:2:2"),
+    ("$$HOME and $P", {"P": "x"}, "$HOME and x"),
+])
+def test_compose_interpolation(value, variables, expected):
+    assert d.interpolate(value, variables) == expected
+
+
+def test_dotenv_and_sizes():
+    env = d.parse_dotenv("# c\nA=1\nB='x y'\nexport C=\"q\"\n\nbad line\nD=\n")
+    assert env == {"A": "1", "B": "x y", "C": "q", "D": ""}
+    assert [d._memory_mb(v) for v in ("2048m", "2g", "2Gi", "2048Mi", "1.5G", 2 * 1024 ** 3, "lots")] == [
+        2048, 2048, 2048, 2048, 1536, 2048, None]
+
+
+def test_caddyfile_tokens_skip_comments_and_keep_quotes():
+    text = '# head\nclaw.example.org {\n\treverse_proxy "gw:1" # tail\n}\n'
+    assert d.caddyfile_tokens(text) == [["claw.example.org", "{"], ["reverse_proxy", "gw:1"], ["}"]]
