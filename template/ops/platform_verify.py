@@ -9,7 +9,9 @@ that names how to get it, never a PASS. The tools are real programs:
 - Caddy (public compose): ``caddy adapt`` parses the Caddyfile into Caddy's JSON
   config, whose reverse-proxy upstream must be the gateway's service and port;
 - Kubernetes: ``kubernetes-validate`` against the bundled API schemas, on every
-  object the kustomization lists.
+  object the kustomization lists;
+- Fly: ``check-jsonschema`` against SchemaStore's fly.toml schema, vendored in
+  ``ops/schemas/fly.json`` (source and licence in ``ops/schemas/README.md``).
 """
 
 from __future__ import annotations
@@ -119,6 +121,22 @@ def check_kubernetes_validate(root: Path) -> c.Result:
     return c.Result(name, c.PASS, ", ".join(files))
 
 
+FLY_SCHEMA = Path(__file__).resolve().parent / "schemas" / "fly.json"
+
+
+def check_fly_schema(root: Path) -> c.Result:
+    name = "fly.toml matches the schema"
+    exe = _tool("check-jsonschema")
+    if not exe:
+        return c.Result(name, c.SKIP, "check-jsonschema not installed", "make venv")
+    if not FLY_SCHEMA.is_file():
+        return c.Result(name, c.FAIL, f"{FLY_SCHEMA} is missing", "restore ops/schemas/ with `make update`")
+    proc = _run([exe, "--schemafile", str(FLY_SCHEMA), "fly.toml"], root)
+    if proc.returncode:
+        return c.Result(name, c.FAIL, _out(proc), "fix the keys named in fly.toml")
+    return c.Result(name, c.PASS, "fly.toml matches ops/schemas/fly.json (SchemaStore)")
+
+
 def run(root: Path, model: m.DeployModel) -> list[c.Result]:
     """The validators that apply to this deploy's platform."""
     kind = model.kind
@@ -129,4 +147,6 @@ def run(root: Path, model: m.DeployModel) -> list[c.Result]:
         return results
     if kind == "kubernetes":
         return [check_kubernetes_validate(root)]
+    if kind == "fly":
+        return [check_fly_schema(root)]
     return []
