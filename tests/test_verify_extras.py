@@ -89,3 +89,72 @@ def test_unparsable_tracked_file_fails(render, name, text):
     assert code == 1
     found = line(out, "TOML/YAML/JSON files parse")
     assert found.startswith("FAIL") and name in found, out
+
+
+def test_fresh_copy_before_git_init_passes(render):
+    """Right after `copier copy`, before `git init`: the .venv that `make verify` made and a
+    git-ignored .env are not "tracked files"; a file git would track still is."""
+    repo = render(app_name="claw-fresh")
+    assert not (repo / ".git").exists()
+    site = repo / ".venv" / "lib" / "python3.11" / "site-packages" / "somepkg"
+    site.mkdir(parents=True)
+    (site / "test_keys.py").write_text(f'EXAMPLE = "{FAKE_KEY}"\n')  # third-party test data
+    (repo / ".env").write_text(f"ANTHROPIC_API_KEY={FAKE_KEY}\n")
+    code, out, _ = verify(repo)
+    assert code == 0, out
+    assert line(out, "no secrets in tracked files").startswith("PASS"), out
+    assert line(out, "fly.toml matches the schema").startswith("PASS"), out
+
+    (repo / "NOTES.md").write_text(f"temporary: ANTHROPIC_API_KEY={FAKE_KEY}\n")  # not ignored: would be tracked
+    code, out, _ = verify(repo)
+    assert code == 1 and "NOTES.md:1" in line(out, "no secrets in tracked files"), out
+    assert ".env" not in line(out, "no secrets in tracked files") and ".venv" not in out
+
+
+def test_git_repo_scans_tracked_and_would_be_tracked_files_only(render):
+    repo = committed(render)
+    (repo / "notes").mkdir()
+    (repo / "notes" / "draft.md").write_text(f"key: {FAKE_KEY}\n")  # untracked, not ignored
+    (repo / "reports").mkdir(exist_ok=True)
+    (repo / "reports" / "run.json").write_text(f'{{"token": "{FAKE_KEY}"}}\n')  # git-ignored
+    code, out, _ = verify(repo)
+    found = line(out, "no secrets in tracked files")
+    assert code == 1 and "notes/draft.md:1" in found and "reports" not in found, out
+
+
+def test_deploy_repo_inside_another_git_repo_uses_its_own_gitignore(render, tmp_path):
+    """demo-deploy lives inside the template's checkout: the outer repo's index must not decide."""
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    subprocess.run(["git", "init", "-q", str(outer)], check=True)
+    (outer / ".gitignore").write_text("inner/\n")
+    repo = render()
+    inner = outer / "inner"
+    repo.rename(inner)
+    (inner / "NOTES.md").write_text(f"ANTHROPIC_API_KEY={FAKE_KEY}\n")
+    code, out, _ = verify(inner)
+    assert code == 1 and "NOTES.md:1" in line(out, "no secrets in tracked files"), out
+
+
+def test_fly_toml_is_checked_against_the_vendored_schema(render):
+    repo = committed(render)
+    assert (repo / "ops" / "schemas" / "fly.json").is_file()
+    assert "Apache" in (repo / "ops" / "schemas" / "README.md").read_text()
+    fly = repo / "fly.toml"
+    fly.write_text(fly.read_text().replace("[mounts]\n", "[mounts]\n  snapshot_retention = \"daily\"\n", 1))
+    commit_all(repo, "bad retention")
+    code, out, _ = verify(repo)
+    assert code == 1 and line(out, "fly.toml matches the schema").startswith("FAIL"), out
+
+
+def test_gitignore_matcher_without_git_agrees_with_git(render):
+    from ops import checks
+
+    repo = render(platform="vps")
+    for name in (".venv/bin/x", ".env", ".env.local", "reports/a.html", "ops/__pycache__/m.pyc",
+                 "secrets/k", "k.secret", "NOTES.md", "node_modules/p/i.js"):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text("x\n")
+    by_git = sorted(p.relative_to(repo).as_posix() for p in checks.tracked_files(repo))
+    assert "NOTES.md" in by_git and ".env.example" in by_git and ".env" not in by_git
+    assert sorted(checks._walk_unignored(repo)) == by_git

@@ -8,8 +8,10 @@ render the same list. A new failure mode is one new function here.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import subprocess
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -255,13 +257,87 @@ SECRET_PATTERNS = [
 ]
 
 
-def tracked_files(root: Path) -> list[Path]:
+NEVER_SCANNED = {".git", ".venv", "node_modules"}  # tools and git's own data, never the repo's content
+
+
+def _git_files(root: Path, *args: str) -> list[str] | None:
     try:
-        out = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True, timeout=20)
-        names = [n for n in out.stdout.decode().split("\0") if n]
+        out = subprocess.run(["git", *args, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                             cwd=root, capture_output=True, check=True, timeout=20)
     except (OSError, subprocess.SubprocessError):
-        names = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".git" not in p.parts]
-    return [root / n for n in names]
+        return None
+    return [n for n in out.stdout.decode().split("\0") if n]
+
+
+def _is_git_root(root: Path) -> bool:
+    try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True,
+                             text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return top.returncode == 0 and Path(top.stdout.strip()).resolve() == root.resolve()
+
+
+def _ignore_match(rel: str, is_dir: bool, patterns: list[tuple[str, bool]]) -> bool:
+    """A small .gitignore matcher (no git on this machine): last matching pattern wins."""
+    ignored = False
+    name = rel.rsplit("/", 1)[-1]
+    for pattern, negate in patterns:
+        dir_only = pattern.endswith("/")
+        pat = pattern.rstrip("/")
+        if dir_only and not is_dir:
+            continue
+        anchored = "/" in pat
+        hit = fnmatch.fnmatchcase(rel, pat.lstrip("/")) if anchored else fnmatch.fnmatchcase(name, pat)
+        if hit:
+            ignored = not negate
+    return ignored
+
+
+def _walk_unignored(root: Path) -> list[str]:
+    patterns: list[tuple[str, bool]] = []
+    gitignore = root / ".gitignore"
+    if gitignore.is_file():
+        for raw in gitignore.read_text(encoding="utf-8", errors="replace").splitlines():
+            line = raw.strip()
+            if line and not line.startswith("#"):
+                patterns.append((line[1:], True) if line.startswith("!") else (line, False))
+    names: list[str] = []
+
+    def walk(folder: Path) -> None:
+        for entry in sorted(folder.iterdir()):
+            rel = entry.relative_to(root).as_posix()
+            if entry.name in NEVER_SCANNED or _ignore_match(rel, entry.is_dir(), patterns):
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                walk(entry)
+            elif entry.is_file():
+                names.append(rel)
+
+    walk(root)
+    return names
+
+
+def tracked_files(root: Path) -> list[Path]:
+    """The files git tracks or would track here: tracked ones plus untracked ones that
+    .gitignore does not exclude. Outside a git repo (right after `copier copy`) the
+    repo's own .gitignore decides, read by git itself (a throwaway index) or, without
+    git, by a small matcher. .git, .venv and node_modules are never listed."""
+    root = Path(root)
+    if _is_git_root(root):
+        names = _git_files(root)
+    else:
+        names = None
+        with tempfile.TemporaryDirectory() as scratch:
+            try:
+                made = subprocess.run(["git", "init", "-q", scratch], capture_output=True, timeout=20).returncode == 0
+            except (OSError, subprocess.SubprocessError):
+                made = False
+            if made:
+                names = _git_files(root, "--git-dir", f"{scratch}/.git", "--work-tree", str(root))
+    if names is None:
+        names = _walk_unignored(root)
+    return [root / n for n in names if not NEVER_SCANNED & set(Path(n).parts)]
 
 
 def find_secrets(root: Path) -> list[str]:
