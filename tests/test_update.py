@@ -166,7 +166,7 @@ def test_deleted_file_is_not_recreated(history, tmp_path):
 
 def _venv_shim(repo: Path) -> None:
     """`make update` uses .venv/bin/{python,copier}: point them at this interpreter's
-    (fresh shims, so make's `$(PY): requirements-ops.txt` rule sees them as up to date)."""
+    (ops.tools finds every pin of requirements-update.txt met there: nothing is installed)."""
     bindir = repo / ".venv" / "bin"
     bindir.mkdir(parents=True)
     real = Path(sys.executable).parent
