@@ -63,6 +63,7 @@ def find_uv() -> str | None:
     scratch = home.parent / f".uv-{UV_VERSION}.{os.getpid()}"
     env = {**os.environ, "PIP_ROOT_USER_ACTION": "ignore", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     errors = []
+    say(f"getting uv {UV_VERSION} (once per machine) into {home}")
     for python in _bootstrap_pythons():
         proc = subprocess.run([python, "-m", "pip", "install", "-q", "--target", str(scratch), f"uv=={UV_VERSION}"],
                               capture_output=True, text=True, env=env)

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Generate a deploy repo from this checkout (its newest release tag, else HEAD; -r HEAD for the
+# working copy): bash scripts/new.sh DEST [copier options], e.g.
+#   bash scripts/new.sh my-gateway --defaults -d app_name=my-claw -d privacy=private
+# It runs copier's own CLI (template/ops/copier_cli.py), except that an answer copier
+# refuses (wrong type, not a choice, failed validator) prints one line,
+# `error: <field>: <reason>`, instead of a Python traceback, and exits 1; nothing is written.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ $# -lt 1 ] || [[ "$1" == -* ]]; then
+  echo "usage: bash scripts/new.sh DEST [copier options, e.g. --defaults -d app_name=my-claw]" >&2
+  exit 2
+fi
+dest="$1"; shift
+# shellcheck source=scripts/setup.sh
+source "$ROOT/scripts/setup.sh"
+# --trust: the template loads its Jinja extension (extensions/openclaw.py).
+exec python -c 'import sys; sys.path.append(sys.argv.pop(1)); from ops.copier_cli import main; sys.exit(main())' \
+  "$ROOT/template" copy --trust "$@" "$ROOT" "$dest"
