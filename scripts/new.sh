@@ -12,6 +12,7 @@ if [ $# -lt 1 ] || [[ "$1" == -* ]]; then
   exit 2
 fi
 dest="$1"; shift
+SETUP_LOCK=requirements-copier.lock  # copier and the extension only: the tests' stack is not needed
 # shellcheck source=scripts/setup.sh
 source "$ROOT/scripts/setup.sh"
 # --trust: the template loads its Jinja extension (extensions/openclaw.py).

@@ -124,7 +124,7 @@ def default_venv() -> Path:
 
 def ensure(venv: Path, files: list[Path], stamp: bool = False) -> int:
     python = venv / "bin" / "python"
-    stamp_file = venv / ".openclaw-tools.sha256"
+    stamp_file = venv / f".openclaw-tools.{'+'.join(p.name for p in files)}.sha256"
     if python.exists():
         if stamp:
             if stamp_file.exists() and stamp_file.read_text().strip() == _digest(files):
