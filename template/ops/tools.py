@@ -9,9 +9,10 @@ Standard library only: it runs before any venv exists. `make venv` (the tools
 run never downloads matplotlib. --python names the venv by its interpreter (made
 when missing); without it, the venv this runs in, else ``.venv``.
 
-uv: $UV if set, else uv <UV_VERSION> from a per-user tool cache
-(``${XDG_CACHE_HOME:-~/.cache}/openclaw-deploy/uv-<version>``, installed there
-once with ``python3 -m pip install --target``), else a ``uv`` on PATH. When none
+uv: $UV if set, else uv <UV_VERSION> from a per-user tool directory
+(``${XDG_DATA_HOME:-~/.local/share}/openclaw-deploy/uv-<version>``), else a ``uv``
+on PATH, else that pinned uv installed there once with ``python3 -m pip install
+--target`` (the one slow step of a first setup: a ~20 MB wheel). When none
 works it says so and uses pip (slower). Nothing is installed when every pin is
 already met (``name==version`` lines are compared with the venv's installed
 versions) or, with --stamp, when the files' sha256 matches the last install.
@@ -35,8 +36,8 @@ def say(message: str) -> None:
     print(f"tools: {message}", file=sys.stderr, flush=True)
 
 
-def _cache_home() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+def _data_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
 
 
 def _bootstrap_pythons() -> list[str]:
@@ -52,7 +53,7 @@ def find_uv() -> str | None:
     explicit = os.environ.get("UV")
     if explicit:
         return explicit
-    home = _cache_home() / "openclaw-deploy" / f"uv-{UV_VERSION}"
+    home = _data_home() / "openclaw-deploy" / f"uv-{UV_VERSION}"
     exe = home / "bin" / "uv"
     if exe.exists():
         return str(exe)
