@@ -197,3 +197,19 @@ def test_make_update(history, tmp_path, conflict):
     else:
         assert proc.returncode == 0, out
         assert "no conflicts" in out
+
+
+def test_make_update_prints_a_refused_answer_as_one_line(history, tmp_path):
+    """`make update ARGS="-d vm_memory_mb=2048"` on a machine type that fixes memory."""
+    repo = generate(history, tmp_path / "deploy", {"app_name": "my-claw", "platform": "gcp", "vm_size": "e2-micro"},
+                    tag="v0.1.0")
+    _venv_shim(repo)
+    proc = subprocess.run(["make", "update", "ARGS=-d vm_memory_mb=2048"], cwd=repo, capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL, timeout=300,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert "Traceback" not in out
+    assert [l for l in out.splitlines() if l.startswith("error: ")] == [
+        next(l for l in out.splitlines() if l.startswith("error: vm_memory_mb: e2-micro"))], out
+    assert "_commit: v0.1.0" in (repo / ".copier-answers.yml").read_text()

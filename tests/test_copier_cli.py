@@ -1,0 +1,67 @@
+"""A refused answer given on the command line is one line, not copier's traceback.
+
+copier 9.19.1's CLI prints a 40-60 line traceback for a wrong type, a value outside
+the choices or a failed validator given with -d (its `_handle_exceptions` catches only
+UserMessageError). ops/copier_cli.py runs the same CLI and prints `error: <field>:
+<reason>`; scripts/new.sh (README's non-interactive example) and `make update` use it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+REFUSED = [
+    ({"gateway_port": "abc"}, "error: gateway_port: 'abc' is not a whole number (int)"),
+    ({"platform": "railway", "region": "iad"}, "error: region: 'iad' is not one of us-west2, "),
+    ({"vm_memory_mb": "512"}, "error: vm_memory_mb: 512 MB is refused"),
+    ({"platform": "gcp", "vm_size": "e2-micro", "vm_memory_mb": "2048"}, "error: vm_memory_mb: e2-micro"),
+]
+
+
+def run_wrapper(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "template"), "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([sys.executable, "-m", "ops.copier_cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+
+
+def data_args(data: dict[str, str]) -> list[str]:
+    return [arg for key, value in data.items() for arg in ("-d", f"{key}={value}")]
+
+
+@pytest.mark.parametrize(("data", "expected"), REFUSED, ids=[next(iter(d)) + "-" + "-".join(d) for d, _ in REFUSED])
+def test_refused_answer_is_one_line(template_repo, tmp_path, data, expected):
+    dest = tmp_path / "out"
+    proc = run_wrapper(["copy", "--trust", "--defaults", "--quiet", *data_args(data), str(template_repo), str(dest)],
+                       tmp_path)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()], proc.stderr
+    assert proc.stderr.startswith(expected), proc.stderr
+    assert not dest.exists()
+
+
+def test_good_answers_pass_through(template_repo, tmp_path):
+    dest = tmp_path / "out"
+    proc = run_wrapper(["copy", "--trust", "--defaults", "--quiet", "-d", "gateway_port=8080",
+                        str(template_repo), str(dest)], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "gateway_port: 8080" in (dest / ".copier-answers.yml").read_text()
+
+
+def test_new_sh_prints_the_reason(tmp_path):
+    """README's non-interactive example, as a user runs it (sets up .venv with copier's set)."""
+    dest = tmp_path / "my-gateway"
+    proc = subprocess.run(["bash", str(ROOT / "scripts" / "new.sh"), str(dest), "--defaults",
+                           "-d", "gateway_port=abc"], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=600)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "error: gateway_port: 'abc' is not a whole number (int)"
+    assert not dest.exists()

@@ -1,0 +1,76 @@
+"""Pins: the locks match requirements*.txt, the deploy repo's requirement files match the
+project's, and ops.tools installs nothing when every pin is met."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from ops import tools
+
+ROOT = Path(__file__).resolve().parents[2]
+PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s;\\]+)", re.M)
+
+
+def pins(path: Path) -> dict[str, str]:
+    text = path.read_text()
+    found = {norm(n): v for n, v in PIN.findall(text)}
+    for include in re.findall(r"^-r\s+(\S+)", text, re.M):
+        found |= pins(path.parent / include)
+    return found
+
+
+def norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_locks_hold_every_direct_pin_at_its_version():
+    for source, lock in (("requirements.txt", "requirements.lock"),
+                         ("requirements-copier.txt", "requirements-copier.lock")):
+        direct, locked = pins(ROOT / source), pins(ROOT / lock)
+        assert direct and {n: locked.get(n) for n in direct} == direct, lock
+        assert "--hash=sha256:" in (ROOT / lock).read_text()
+
+
+def test_copier_lock_agrees_with_the_full_lock():
+    full, small = pins(ROOT / "requirements.lock"), pins(ROOT / "requirements-copier.lock")
+    assert {n: full.get(n) for n in small} == small
+    assert "matplotlib" not in small and "pytest" not in small
+
+
+def test_deploy_repo_requirements_use_the_project_pins():
+    project = pins(ROOT / "requirements.txt")
+    template = ROOT / "template"
+    for name in ("requirements-ops.txt.jinja", "requirements-notebooks.txt", "requirements-update.txt"):
+        found = pins(template / name)
+        assert found and {n: project.get(n) for n in found} == found, name
+    verify_only = pins(template / "requirements-ops.txt.jinja")
+    assert not {"matplotlib", "papermill", "nbconvert", "copier"} & set(verify_only)
+
+
+def test_pins_met_means_nothing_to_install(tmp_path):
+    import yaml
+
+    have = tmp_path / "have.txt"
+    have.write_text(f"# comment\npyyaml=={yaml.__version__}\n")
+    assert tools._pins([have]) == {"pyyaml": yaml.__version__}
+    assert tools.missing_pins(Path(sys.executable), {"pyyaml": yaml.__version__}) == []
+    assert tools.missing_pins(Path(sys.executable), {"pyyaml": "0.0.1"}) == ["pyyaml==0.0.1"]
+    marker = tmp_path / "marker.txt"
+    marker.write_text("colorama==0.4.6 ; sys_platform == 'win32'\n")
+    assert tools._pins([marker]) is None  # not plain pins: only a stamp can tell
+
+
+def test_ensure_skips_a_venv_that_has_every_pin(tmp_path, monkeypatch):
+    import yaml
+
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    shim = venv / "bin" / "python"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    shim.chmod(0o755)
+    req = tmp_path / "req.txt"
+    req.write_text(f"pyyaml=={yaml.__version__}\n")
+    monkeypatch.setattr(tools, "find_uv", lambda: (_ for _ in ()).throw(AssertionError("tried to install")))
+    assert tools.ensure(venv, [req]) == 0
