@@ -243,6 +243,43 @@ def check_webhooks_reachable(repo: Repo) -> Result:
                   f"channels={list(repo.model.channels) or 'none'}")
 
 
+def read_lock(path: Path) -> dict[tuple[str, str, str], str]:
+    """binaries.lock as {(name, version, arch): sha256}; comments skipped."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    out = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and not parts[0].startswith("#"):
+            out[(parts[0], parts[1], parts[2])] = parts[3]
+    return out
+
+
+def check_binaries_locked(repo: Repo) -> Result:
+    name = "baked-in CLIs pinned in binaries.lock"
+    if not repo.model.binaries:
+        return Result(name, PASS, "no CLI selected")
+    lock = read_lock(repo.root / "binaries.lock")
+    arches = m.binaries_meta()["arches"]
+    missing, bad = [], []
+    for b in repo.model.binaries:
+        for arch in arches:
+            sha = lock.get((b.name, b.version, arch))
+            if sha is None:
+                missing.append(f"{b.name} {b.version} {arch} ({b.asset_name(arch)})")
+            elif not re.fullmatch(r"[0-9a-f]{64}", sha):
+                bad.append(f"{b.name} {b.version} {arch}")
+    if missing or bad:
+        seen = "; ".join(filter(None, [
+            f"no sha256 for {', '.join(missing)}" if missing else "",
+            f"not a sha256: {', '.join(bad)}" if bad else ""]))
+        return Result(name, FAIL, seen, "scripts/pin-binaries.sh   (then commit binaries.lock)")
+    return Result(name, PASS, ", ".join(f"{b.name} {b.version}" for b in repo.model.binaries)
+                  + f" ({'/'.join(arches)})")
+
+
 # Secret-shaped strings: provider key prefixes and long high-entropy tokens.
 SECRET_PATTERNS = [
     re.compile(r"sk-(?:ant-|proj-|or-)?[A-Za-z0-9_-]{20,}"),
@@ -299,6 +336,7 @@ CHECKS: list[Callable[[Repo], Result]] = [
     check_trusted_proxies,
     check_image_tag,
     check_webhooks_reachable,
+    check_binaries_locked,
     check_no_secrets,
 ]
 

@@ -66,7 +66,34 @@ def openclaw() -> dict[str, Any]:
 
 
 def binaries_catalog() -> dict[str, Any]:
-    return load("binaries")
+    return load("binaries")["binaries"]
+
+
+def binaries_meta() -> dict[str, Any]:
+    """Release host, architectures and date read (binaries.yml top level)."""
+    return {k: v for k, v in load("binaries").items() if k != "binaries"}
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in str(version).split("."))
+
+
+def binary_naming(name: str, entry: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The release naming of the pinned version of CLI ``name`` (binaries.yml).
+
+    Raises ValueError when the pinned version is in no recorded range or in a
+    range without Linux assets: a build would download nothing.
+    """
+    entry = entry if entry is not None else binaries_catalog()[name]
+    version = _version_key(entry["version"])
+    for rng in entry.get("naming") or ():
+        if _version_key(rng["from"]) <= version <= _version_key(rng["to"]):
+            if not rng.get("linux"):
+                raise ValueError(f"binaries: {name} {entry['version']} has no Linux release assets "
+                                 f"({' '.join(str(rng.get('why', '')).split())}); pin a later version")
+            return rng
+    raise ValueError(f"binaries: no release naming recorded for {name} {entry['version']} "
+                     f"(binaries.yml: add a naming range read from its goreleaser config)")
 
 
 def platform_facts(platform: str) -> dict[str, Any]:
@@ -262,13 +289,23 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
     if name == "channels":
         return _check_multi(name, value, openclaw()["channels"])
     if name == "binaries":
-        return _check_multi(name, value, binaries_catalog())
+        return _check_multi(name, value, binaries_catalog()) or _check_binary_releases(value)
     if name == "tunnel":
         tunnels = openclaw()["tunnels"]
         if value not in tunnels:
             return f"tunnel: must be one of: {_allowed(tunnels)}; got {value!r}"
         return ""
     raise KeyError(f"unknown field {name!r}")
+
+
+def _check_binary_releases(value: Any) -> str:
+    """A selected CLI whose pinned version has no Linux asset cannot be baked in."""
+    for name in _as_list(value) or ():
+        try:
+            binary_naming(name)
+        except ValueError as exc:
+            return str(exc)
+    return ""
 
 
 def errors(answers: Mapping[str, Any]) -> list[str]:
@@ -297,6 +334,18 @@ class Binary:
     asset: str
     checksums: str
     binary: str
+    secrets: tuple[str, ...] = ()
+    # Environment the CLI needs in the image (Dockerfile ENV), already formatted.
+    env: tuple[tuple[str, str], ...] = ()
+    lock_source: str = ""
+
+    @property
+    def release_path(self) -> str:
+        """Release download path below the release host (``{arch}`` left in)."""
+        return f"{self.repo}/releases/download/v{self.version}"
+
+    def asset_name(self, arch: str) -> str:
+        return self.asset.replace("{arch}", arch)
 
 
 @dataclass(frozen=True)
@@ -354,6 +403,17 @@ class DeployModel:
         return asdict(self)
 
 
+def _binary(name: str, entry: Mapping[str, Any], state_dir: str) -> Binary:
+    naming = binary_naming(name, entry)
+    version = str(entry["version"])
+    return Binary(name=name, repo=entry["repo"], version=version,
+                  asset=naming["asset"].replace("{version}", version),
+                  checksums=naming["checksums"].replace("{version}", version),
+                  binary=entry["binary"], secrets=tuple(entry.get("secrets") or ()),
+                  env=tuple((k, str(v).format(state_dir=state_dir)) for k, v in (entry.get("env") or {}).items()),
+                  lock_source=str(entry.get("lock_source") or ""))
+
+
 def heap_mb(memory_mb: int) -> int:
     """V8 old-space size that leaves room for the rest of the process."""
     return int(memory_mb * openclaw()["memory"]["heap_fraction"])
@@ -374,11 +434,7 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
     channels = tuple(_as_list(answers.get("channels")) or ())
     chosen_bins = _as_list(answers.get("binaries")) or []
     catalog = binaries_catalog()
-    bins = tuple(
-        Binary(name=n, **{k: str(catalog[n][k]) for k in ("repo", "version", "asset", "checksums", "binary")})
-        for n in catalog
-        if n in chosen_bins
-    )
+    bins = tuple(_binary(n, catalog[n], facts["state_dir"]) for n in catalog if n in chosen_bins)
     tunnel = answers["tunnel"]
     tunnel_facts = oc["tunnels"][tunnel]
 
@@ -388,6 +444,8 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
     for c in channels:
         secrets += list(oc["channels"][c]["secrets"].values())
     secrets += tunnel_facts["secrets"]
+    for b in bins:
+        secrets += list(b.secrets)
 
     domain = answers.get("domain") if needs_domain(answers) else None
     origin = (facts["public_origin"].format(**{**answers, "domain": domain})
