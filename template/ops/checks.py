@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+import yaml
+
 from . import declared as d
 from . import model as m
 
@@ -280,6 +282,58 @@ def check_binaries_locked(repo: Repo) -> Result:
                   + f" ({'/'.join(arches)})")
 
 
+def _k8s_images(repo: Repo) -> dict[str, str]:
+    """Every container image of the Deployment, after the kustomizations' `images:`."""
+    overrides: dict[str, dict] = {}
+    for rel in ("k8s/base", "k8s/overlays/public"):
+        try:
+            doc = yaml.safe_load((repo.root / rel / "kustomization.yaml").read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue
+        for entry in (doc if isinstance(doc, dict) else {}).get("images") or []:
+            if isinstance(entry, dict) and entry.get("name"):
+                overrides[str(entry["name"])] = entry
+    out = {}
+    for obj in repo.declared.k8s_objects:
+        if obj.get("kind") != "Deployment":
+            continue
+        spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+        for group in ("initContainers", "containers"):
+            for c in spec.get(group) or []:
+                ref = str(c.get("image", ""))
+                image, sep, tag = ref.rpartition(":")
+                if not sep or "/" in tag:
+                    image, tag = ref, ""
+                o = overrides.get(image) or {}
+                image, tag = str(o.get("newName", image)), str(o.get("newTag", tag))
+                out[f"{obj.get('_file', 'Deployment')} {group}/{c.get('name')}"] = f"{image}:{tag}" if tag else image
+    return out
+
+
+def check_k8s_image_registry(repo: Repo) -> Result:
+    name = "Kubernetes image from a registry"
+    if repo.model.platform != "kubernetes":
+        return Result(name, SKIP, f"platform={repo.model.platform} builds and runs its own image")
+    images = _k8s_images(repo)
+    if not images:
+        return Result(name, FAIL, "no Deployment container image found", "restore k8s/base/deployment.yaml")
+    bare = {k: v for k, v in images.items() if not m.image_has_registry(v)}
+    if bare:
+        return Result(name, FAIL, f"no registry in {_places(bare)}: the cluster would pull it from Docker Hub, "
+                      "where nobody pushed it",
+                      "copier update --trust -d image_registry=<registry>/<owner>/<repo>, then `make image` "
+                      "before `make deploy`")
+    want = repo.model.pushed_image or repo.model.image
+    other = {k: v for k, v in images.items() if v != want}
+    if other:
+        return Result(name, FAIL, f"{_places(other)}; expected {want}",
+                      "`make image` pushes the expected reference; keep the manifests on it (`copier update`)")
+    if f"/{m.PLACEHOLDER_REGISTRY_OWNER}/" in want:
+        return Result(name, WARN, f"{want} is the placeholder repository",
+                      "copier update --trust -d image_registry=<registry>/<owner>/<repo>")
+    return Result(name, PASS, _places(images))
+
+
 # Secret-shaped strings: provider key prefixes and long high-entropy tokens.
 SECRET_PATTERNS = [
     re.compile(r"sk-(?:ant-|proj-|or-)?[A-Za-z0-9_-]{20,}"),
@@ -337,6 +391,7 @@ CHECKS: list[Callable[[Repo], Result]] = [
     check_image_tag,
     check_webhooks_reachable,
     check_binaries_locked,
+    check_k8s_image_registry,
     check_no_secrets,
 ]
 

@@ -36,6 +36,7 @@ FIELDS = (
     "channels",
     "binaries",
     "tunnel",
+    "image_registry",
 )
 
 PRIVACY_CHOICES = ("public", "private")
@@ -168,6 +169,32 @@ def needs_domain(answers: Mapping[str, Any]) -> bool:
     return bool(facts and facts.get("needs_domain") and answers.get("privacy") == "public")
 
 
+# An image repository a cluster can pull from: registry host (with a dot or a
+# port, or localhost), then at least one lowercase path component; no tag.
+_IMAGE_REPO = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+(?::\d{1,5})?"
+    r"|localhost(?::\d{1,5})?|[a-z0-9-]+:\d{1,5})"
+    r"(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)+$")
+PLACEHOLDER_REGISTRY_OWNER = "your-github-user"
+
+
+def needs_image_registry(answers: Mapping[str, Any]) -> bool:
+    """Kubernetes runs a custom image (baked CLIs or a tunnel agent): someone
+    must build and push it, so the deploy needs a repository in a registry."""
+    return answers.get("platform") == "kubernetes" and bool(
+        (_as_list(answers.get("binaries")) or []) or answers.get("tunnel") not in (None, "", "none"))
+
+
+def default_image_registry(answers: Mapping[str, Any]) -> str:
+    return f"ghcr.io/{PLACEHOLDER_REGISTRY_OWNER}/{answers.get('app_name') or 'openclaw'}-gateway"
+
+
+def image_has_registry(reference: str) -> bool:
+    """``reference`` names a registry host (else a runtime pulls it from Docker Hub)."""
+    first, _, rest = str(reference).partition("/")
+    return bool(rest) and ("." in first or ":" in first or first == "localhost")
+
+
 def default_domain(answers: Mapping[str, Any]) -> str:
     return f"{answers.get('app_name') or 'openclaw'}.example.com"
 
@@ -290,6 +317,16 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
         return _check_multi(name, value, openclaw()["channels"])
     if name == "binaries":
         return _check_multi(name, value, binaries_catalog()) or _check_binary_releases(value)
+    if name == "image_registry":
+        if not needs_image_registry(answers):
+            return ""
+        if not isinstance(value, str) or not _IMAGE_REPO.fullmatch(value):
+            return (
+                "image_registry: must be an image repository your cluster can pull from, "
+                "registry host first and no tag, e.g. ghcr.io/<owner>/"
+                f"{answers.get('app_name') or 'openclaw'}-gateway; got {value!r}"
+            )
+        return ""
     if name == "tunnel":
         tunnels = openclaw()["tunnels"]
         if value not in tunnels:
@@ -394,6 +431,9 @@ class DeployModel:
     origin_env: str = ""
     # Addresses whose forwarded-client headers the gateway accepts (public only).
     trusted_proxies: tuple[str, ...] = ()
+    # Kubernetes with a custom image: the reference `make image` pushes and the
+    # Deployment pulls (registry/repository:openclaw_version); "" elsewhere.
+    pushed_image: str = ""
 
     @property
     def gateway_command_line(self) -> str:
@@ -514,6 +554,8 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
         workspace_volume_mount=(facts.get("workspace_volume") or {}).get("mount"),
         origin_env=origin_env_match.group(1) if origin_env_match else "",
         trusted_proxies=_trusted_proxies(facts) if public else (),
+        pushed_image=(f"{answers['image_registry']}:{answers['openclaw_version']}"
+                      if needs_image_registry(answers) else ""),
     )
 
 
@@ -538,6 +580,12 @@ def warnings(model: DeployModel) -> list[str]:
         out.append(
             f"domain={model.domain} is a placeholder: no certificate can be issued for it. Point a DNS "
             f"A/AAAA record of a name you own at the machine, then `copier update --trust -d domain=<that name>`."
+        )
+    if f"/{PLACEHOLDER_REGISTRY_OWNER}/" in model.pushed_image:
+        out.append(
+            f"image_registry={model.pushed_image.rsplit(':', 1)[0]} is a placeholder: `make image` cannot push "
+            f"there. `copier update --trust -d image_registry=<registry>/<owner>/<repo>` with a repository "
+            "you can push to and your cluster can pull from."
         )
     if not model.public and model.tunnel == "none":
         for ch in model.channels:
