@@ -140,6 +140,8 @@ class OpenClawExtension(Extension):
             oc_starter_config=m.starter_config,
             oc_warnings=m.warnings,
             oc_facts=m.openclaw,
+            oc_binaries_meta=m.binaries_meta,
+            oc_channel_setup=lambda: m.load("channel_setup"),
         )
         environment.filters["oc_json"] = to_json
         environment.filters["toml_str"] = toml_string

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+import yaml
+
 from . import declared as d
 from . import model as m
 
@@ -245,6 +247,95 @@ def check_webhooks_reachable(repo: Repo) -> Result:
                   f"channels={list(repo.model.channels) or 'none'}")
 
 
+def read_lock(path: Path) -> dict[tuple[str, str, str], str]:
+    """binaries.lock as {(name, version, arch): sha256}; comments skipped."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    out = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and not parts[0].startswith("#"):
+            out[(parts[0], parts[1], parts[2])] = parts[3]
+    return out
+
+
+def check_binaries_locked(repo: Repo) -> Result:
+    name = "baked-in CLIs pinned in binaries.lock"
+    if not repo.model.binaries:
+        return Result(name, PASS, "no CLI selected")
+    lock = read_lock(repo.root / "binaries.lock")
+    arches = m.binaries_meta()["arches"]
+    missing, bad = [], []
+    for b in repo.model.binaries:
+        for arch in arches:
+            sha = lock.get((b.name, b.version, arch))
+            if sha is None:
+                missing.append(f"{b.name} {b.version} {arch} ({b.asset_name(arch)})")
+            elif not re.fullmatch(r"[0-9a-f]{64}", sha):
+                bad.append(f"{b.name} {b.version} {arch}")
+    if missing or bad:
+        seen = "; ".join(filter(None, [
+            f"no sha256 for {', '.join(missing)}" if missing else "",
+            f"not a sha256: {', '.join(bad)}" if bad else ""]))
+        return Result(name, FAIL, seen, "scripts/pin-binaries.sh   (then commit binaries.lock)")
+    return Result(name, PASS, ", ".join(f"{b.name} {b.version}" for b in repo.model.binaries)
+                  + f" ({'/'.join(arches)})")
+
+
+def _k8s_images(repo: Repo) -> dict[str, str]:
+    """Every container image of the Deployment, after the kustomizations' `images:`."""
+    overrides: dict[str, dict] = {}
+    for rel in ("k8s/base", "k8s/overlays/public"):
+        try:
+            doc = yaml.safe_load((repo.root / rel / "kustomization.yaml").read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue
+        for entry in (doc if isinstance(doc, dict) else {}).get("images") or []:
+            if isinstance(entry, dict) and entry.get("name"):
+                overrides[str(entry["name"])] = entry
+    out = {}
+    for obj in repo.declared.k8s_objects:
+        if obj.get("kind") != "Deployment":
+            continue
+        spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+        for group in ("initContainers", "containers"):
+            for c in spec.get(group) or []:
+                ref = str(c.get("image", ""))
+                image, sep, tag = ref.rpartition(":")
+                if not sep or "/" in tag:
+                    image, tag = ref, ""
+                o = overrides.get(image) or {}
+                image, tag = str(o.get("newName", image)), str(o.get("newTag", tag))
+                out[f"{obj.get('_file', 'Deployment')} {group}/{c.get('name')}"] = f"{image}:{tag}" if tag else image
+    return out
+
+
+def check_k8s_image_registry(repo: Repo) -> Result:
+    name = "Kubernetes image from a registry"
+    if repo.model.platform != "kubernetes":
+        return Result(name, SKIP, f"platform={repo.model.platform} builds and runs its own image")
+    images = _k8s_images(repo)
+    if not images:
+        return Result(name, FAIL, "no Deployment container image found", "restore k8s/base/deployment.yaml")
+    bare = {k: v for k, v in images.items() if not m.image_has_registry(v)}
+    if bare:
+        return Result(name, FAIL, f"no registry in {_places(bare)}: the cluster would pull it from Docker Hub, "
+                      "where nobody pushed it",
+                      "copier update --trust -d image_registry=<registry>/<owner>/<repo>, then `make image` "
+                      "before `make deploy`")
+    want = repo.model.pushed_image or repo.model.image
+    other = {k: v for k, v in images.items() if v != want}
+    if other:
+        return Result(name, FAIL, f"{_places(other)}; expected {want}",
+                      "`make image` pushes the expected reference; keep the manifests on it (`copier update`)")
+    if f"/{m.PLACEHOLDER_REGISTRY_OWNER}/" in want:
+        return Result(name, WARN, f"{want} is the placeholder repository",
+                      "copier update --trust -d image_registry=<registry>/<owner>/<repo>")
+    return Result(name, PASS, _places(images))
+
+
 # Secret-shaped strings: provider key prefixes and long high-entropy tokens.
 SECRET_PATTERNS = [
     re.compile(r"sk-(?:ant-|proj-|or-)?[A-Za-z0-9_-]{20,}"),
@@ -375,6 +466,8 @@ CHECKS: list[Callable[[Repo], Result]] = [
     check_trusted_proxies,
     check_image_tag,
     check_webhooks_reachable,
+    check_binaries_locked,
+    check_k8s_image_registry,
     check_no_secrets,
 ]
 

@@ -36,6 +36,7 @@ FIELDS = (
     "channels",
     "binaries",
     "tunnel",
+    "image_registry",
 )
 
 PRIVACY_CHOICES = ("public", "private")
@@ -66,7 +67,34 @@ def openclaw() -> dict[str, Any]:
 
 
 def binaries_catalog() -> dict[str, Any]:
-    return load("binaries")
+    return load("binaries")["binaries"]
+
+
+def binaries_meta() -> dict[str, Any]:
+    """Release host, architectures and date read (binaries.yml top level)."""
+    return {k: v for k, v in load("binaries").items() if k != "binaries"}
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in str(version).split("."))
+
+
+def binary_naming(name: str, entry: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The release naming of the pinned version of CLI ``name`` (binaries.yml).
+
+    Raises ValueError when the pinned version is in no recorded range or in a
+    range without Linux assets: a build would download nothing.
+    """
+    entry = entry if entry is not None else binaries_catalog()[name]
+    version = _version_key(entry["version"])
+    for rng in entry.get("naming") or ():
+        if _version_key(rng["from"]) <= version <= _version_key(rng["to"]):
+            if not rng.get("linux"):
+                raise ValueError(f"binaries: {name} {entry['version']} has no Linux release assets "
+                                 f"({' '.join(str(rng.get('why', '')).split())}); pin a later version")
+            return rng
+    raise ValueError(f"binaries: no release naming recorded for {name} {entry['version']} "
+                     f"(binaries.yml: add a naming range read from its goreleaser config)")
 
 
 def platform_facts(platform: str) -> dict[str, Any]:
@@ -139,6 +167,32 @@ def needs_domain(answers: Mapping[str, Any]) -> bool:
     name the user brings (Caddy on a VM, a Kubernetes Ingress)."""
     facts = platforms().get(answers.get("platform")) if isinstance(answers.get("platform"), str) else None
     return bool(facts and facts.get("needs_domain") and answers.get("privacy") == "public")
+
+
+# An image repository a cluster can pull from: registry host (with a dot or a
+# port, or localhost), then at least one lowercase path component; no tag.
+_IMAGE_REPO = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+(?::\d{1,5})?"
+    r"|localhost(?::\d{1,5})?|[a-z0-9-]+:\d{1,5})"
+    r"(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)+$")
+PLACEHOLDER_REGISTRY_OWNER = "your-github-user"
+
+
+def needs_image_registry(answers: Mapping[str, Any]) -> bool:
+    """Kubernetes runs a custom image (baked CLIs or a tunnel agent): someone
+    must build and push it, so the deploy needs a repository in a registry."""
+    return answers.get("platform") == "kubernetes" and bool(
+        (_as_list(answers.get("binaries")) or []) or answers.get("tunnel") not in (None, "", "none"))
+
+
+def default_image_registry(answers: Mapping[str, Any]) -> str:
+    return f"ghcr.io/{PLACEHOLDER_REGISTRY_OWNER}/{answers.get('app_name') or 'openclaw'}-gateway"
+
+
+def image_has_registry(reference: str) -> bool:
+    """``reference`` names a registry host (else a runtime pulls it from Docker Hub)."""
+    first, _, rest = str(reference).partition("/")
+    return bool(rest) and ("." in first or ":" in first or first == "localhost")
 
 
 def default_domain(answers: Mapping[str, Any]) -> str:
@@ -262,13 +316,33 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
     if name == "channels":
         return _check_multi(name, value, openclaw()["channels"])
     if name == "binaries":
-        return _check_multi(name, value, binaries_catalog())
+        return _check_multi(name, value, binaries_catalog()) or _check_binary_releases(value)
+    if name == "image_registry":
+        if not needs_image_registry(answers):
+            return ""
+        if not isinstance(value, str) or not _IMAGE_REPO.fullmatch(value):
+            return (
+                "image_registry: must be an image repository your cluster can pull from, "
+                "registry host first and no tag, e.g. ghcr.io/<owner>/"
+                f"{answers.get('app_name') or 'openclaw'}-gateway; got {value!r}"
+            )
+        return ""
     if name == "tunnel":
         tunnels = openclaw()["tunnels"]
         if value not in tunnels:
             return f"tunnel: must be one of: {_allowed(tunnels)}; got {value!r}"
         return ""
     raise KeyError(f"unknown field {name!r}")
+
+
+def _check_binary_releases(value: Any) -> str:
+    """A selected CLI whose pinned version has no Linux asset cannot be baked in."""
+    for name in _as_list(value) or ():
+        try:
+            binary_naming(name)
+        except ValueError as exc:
+            return str(exc)
+    return ""
 
 
 def errors(answers: Mapping[str, Any]) -> list[str]:
@@ -297,6 +371,18 @@ class Binary:
     asset: str
     checksums: str
     binary: str
+    secrets: tuple[str, ...] = ()
+    # Environment the CLI needs in the image (Dockerfile ENV), already formatted.
+    env: tuple[tuple[str, str], ...] = ()
+    lock_source: str = ""
+
+    @property
+    def release_path(self) -> str:
+        """Release download path below the release host (``{arch}`` left in)."""
+        return f"{self.repo}/releases/download/v{self.version}"
+
+    def asset_name(self, arch: str) -> str:
+        return self.asset.replace("{arch}", arch)
 
 
 @dataclass(frozen=True)
@@ -345,6 +431,9 @@ class DeployModel:
     origin_env: str = ""
     # Addresses whose forwarded-client headers the gateway accepts (public only).
     trusted_proxies: tuple[str, ...] = ()
+    # Kubernetes with a custom image: the reference `make image` pushes and the
+    # Deployment pulls (registry/repository:openclaw_version); "" elsewhere.
+    pushed_image: str = ""
 
     @property
     def gateway_command_line(self) -> str:
@@ -352,6 +441,17 @@ class DeployModel:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _binary(name: str, entry: Mapping[str, Any], state_dir: str) -> Binary:
+    naming = binary_naming(name, entry)
+    version = str(entry["version"])
+    return Binary(name=name, repo=entry["repo"], version=version,
+                  asset=naming["asset"].replace("{version}", version),
+                  checksums=naming["checksums"].replace("{version}", version),
+                  binary=entry["binary"], secrets=tuple(entry.get("secrets") or ()),
+                  env=tuple((k, str(v).format(state_dir=state_dir)) for k, v in (entry.get("env") or {}).items()),
+                  lock_source=str(entry.get("lock_source") or ""))
 
 
 def heap_mb(memory_mb: int) -> int:
@@ -374,11 +474,7 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
     channels = tuple(_as_list(answers.get("channels")) or ())
     chosen_bins = _as_list(answers.get("binaries")) or []
     catalog = binaries_catalog()
-    bins = tuple(
-        Binary(name=n, **{k: str(catalog[n][k]) for k in ("repo", "version", "asset", "checksums", "binary")})
-        for n in catalog
-        if n in chosen_bins
-    )
+    bins = tuple(_binary(n, catalog[n], facts["state_dir"]) for n in catalog if n in chosen_bins)
     tunnel = answers["tunnel"]
     tunnel_facts = oc["tunnels"][tunnel]
 
@@ -388,6 +484,8 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
     for c in channels:
         secrets += list(oc["channels"][c]["secrets"].values())
     secrets += tunnel_facts["secrets"]
+    for b in bins:
+        secrets += list(b.secrets)
 
     domain = answers.get("domain") if needs_domain(answers) else None
     origin = (facts["public_origin"].format(**{**answers, "domain": domain})
@@ -456,6 +554,8 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
         workspace_volume_mount=(facts.get("workspace_volume") or {}).get("mount"),
         origin_env=origin_env_match.group(1) if origin_env_match else "",
         trusted_proxies=_trusted_proxies(facts) if public else (),
+        pushed_image=(f"{answers['image_registry']}:{answers['openclaw_version']}"
+                      if needs_image_registry(answers) else ""),
     )
 
 
@@ -480,6 +580,12 @@ def warnings(model: DeployModel) -> list[str]:
         out.append(
             f"domain={model.domain} is a placeholder: no certificate can be issued for it. Point a DNS "
             f"A/AAAA record of a name you own at the machine, then `copier update --trust -d domain=<that name>`."
+        )
+    if f"/{PLACEHOLDER_REGISTRY_OWNER}/" in model.pushed_image:
+        out.append(
+            f"image_registry={model.pushed_image.rsplit(':', 1)[0]} is a placeholder: `make image` cannot push "
+            f"there. `copier update --trust -d image_registry=<registry>/<owner>/<repo>` with a repository "
+            "you can push to and your cluster can pull from."
         )
     if not model.public and model.tunnel == "none":
         for ch in model.channels:
