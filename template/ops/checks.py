@@ -286,6 +286,39 @@ def check_no_secrets(repo: Repo) -> Result:
     return Result("no secrets in tracked files", PASS, "no secret-shaped value in tracked files")
 
 
+ENV_REFERENCE = re.compile(r"\$\{[A-Z_][A-Z0-9_]*\}")
+
+
+def inline_credentials(config, path: str = "") -> list[str]:
+    """Key paths of credential fields in ``config`` that hold a value, not a reference.
+    A reference is a SecretRef ({source, provider, id}) or a whole "${ENV_NAME}"."""
+    pattern = re.compile(m.openclaw()["credential_key_pattern"], re.IGNORECASE)
+    found: list[str] = []
+    if isinstance(config, dict):
+        for key, value in config.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(value, str) and value and pattern.search(str(key)) and not ENV_REFERENCE.fullmatch(value):
+                found.append(where)
+            found += inline_credentials(value, where)
+    elif isinstance(config, list):
+        for i, value in enumerate(config):
+            found += inline_credentials(value, f"{path}[{i}]")
+    return found
+
+
+def check_config_credentials_are_refs(repo: Repo) -> Result:
+    name = "config credentials are secret references"
+    if repo.declared.config is None:
+        return Result(name, SKIP, "config/openclaw.json did not parse")
+    inline = inline_credentials(repo.declared.config)
+    if inline:  # key paths only: the values are never shown
+        return Result(name, FAIL, f"inline value (not shown) at {', '.join(inline)} in config/openclaw.json",
+                      "this file is baked into the image and the ConfigMap: rotate that credential, replace the "
+                      'value with a SecretRef {"source": "env", "provider": "default", "id": "ENV_NAME"}, and '
+                      "set ENV_NAME with scripts/secrets.sh")
+    return Result(name, PASS, "every credential field in config/openclaw.json is a SecretRef or ${ENV}")
+
+
 CHECKS: list[Callable[[Repo], Result]] = [
     check_files_parse,
     check_port_agreement,
@@ -300,6 +333,7 @@ CHECKS: list[Callable[[Repo], Result]] = [
     check_image_tag,
     check_webhooks_reachable,
     check_no_secrets,
+    check_config_credentials_are_refs,
 ]
 
 
