@@ -319,6 +319,19 @@ def check_config_credentials_are_refs(repo: Repo) -> Result:
     return Result(name, PASS, "every credential field in config/openclaw.json is a SecretRef or ${ENV}")
 
 
+def check_template_source(repo: Repo) -> Result:
+    """_src_path in the answers (the template `copier update` runs) is the one the Makefile records."""
+    from . import template_source
+
+    name = "update runs the recorded template"
+    why = template_source.problem(repo.root)
+    if not why:
+        return Result(name, PASS, f"_src_path = TEMPLATE = {template_source.recorded(repo.root)}")
+    if template_source.recorded(repo.root) is None:
+        return Result(name, WARN, why, "add TEMPLATE := <template url> to the Makefile (`copier update` does)")
+    return Result(name, FAIL, why, "restore _src_path in .copier-answers.yml (`git log -p .copier-answers.yml`)")
+
+
 CHECKS: list[Callable[[Repo], Result]] = [
     check_files_parse,
     check_port_agreement,
@@ -334,6 +347,7 @@ CHECKS: list[Callable[[Repo], Result]] = [
     check_webhooks_reachable,
     check_no_secrets,
     check_config_credentials_are_refs,
+    check_template_source,
 ]
 
 
