@@ -93,3 +93,38 @@ def test_what_counts_as_a_reference(value, inline):
     config = {"channels": {"telegram": {"accounts": {"main": {"botToken": value}}}}, "tls": [{"key": value}]}
     found = checks.inline_credentials(config)
     assert found == (["channels.telegram.accounts.main.botToken", "tls[0].key"] if inline else [])
+
+
+# ------------------------------------------------------------------- 8: HSTS --
+
+@pytest.mark.parametrize("platform", sorted(m.platforms()))
+def test_public_deploys_send_hsts_private_ones_do_not(render, platform):
+    public = render(**answers_for(platform, privacy="public"))
+    config = json.loads((public / "config" / "openclaw.json").read_text())
+    assert config["gateway"]["http"]["securityHeaders"]["strictTransportSecurity"] == "max-age=31536000"
+    assert checks.check_hsts(checks.load_repo(public)).status == checks.PASS
+    if (public / "caddy" / "Caddyfile").exists():
+        assert 'header Strict-Transport-Security "max-age=31536000"' in (public / "caddy" / "Caddyfile").read_text()
+    private = render(**answers_for(platform, privacy="private"))
+    assert "http" not in json.loads((private / "config" / "openclaw.json").read_text())["gateway"]
+
+
+def test_hsts_removed_fails_verify(render):
+    repo = render()
+    path = repo / "config" / "openclaw.json"
+    config = json.loads(path.read_text())
+    del config["gateway"]["http"]
+    path.write_text(json.dumps(config))
+    result = checks.check_hsts(checks.load_repo(repo))
+    assert result.status == checks.FAIL and "strictTransportSecurity" in result.seen
+
+
+def test_caddy_sets_the_header(render, tmp_path):
+    """The real Caddy (Debian package) adapts the Caddyfile into a header handler."""
+    import shutil
+    assert shutil.which("caddy"), "caddy is not installed: apt-get install caddy"
+    repo = render(platform="vps", privacy="public", domain="claw.example.org")
+    proc = subprocess.run(["caddy", "adapt", "--config", str(repo / "caddy" / "Caddyfile"), "--adapter", "caddyfile"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert '"Strict-Transport-Security":["max-age=31536000"]' in proc.stdout.replace(" ", "")

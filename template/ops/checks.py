@@ -332,6 +332,21 @@ def check_template_source(repo: Repo) -> Result:
     return Result(name, FAIL, why, "restore _src_path in .copier-answers.yml (`git log -p .copier-answers.yml`)")
 
 
+def check_hsts(repo: Repo) -> Result:
+    """A public deploy tells browsers HTTPS only (gateway.http.securityHeaders)."""
+    name = "HSTS on the public URL"
+    if not repo.model.public:
+        return Result(name, PASS, "private: no public HTTPS origin")
+    config = repo.declared.config or {}
+    value = (((config.get("gateway") or {}).get("http") or {}).get("securityHeaders") or {}).get(
+        "strictTransportSecurity")
+    found = re.search(r"max-age=(\d+)", value) if isinstance(value, str) else None
+    if not found or int(found.group(1)) < 86400:
+        return Result(name, FAIL, f"gateway.http.securityHeaders.strictTransportSecurity = {value!r}",
+                      f'set it to "{m.openclaw()["hsts"]}" in config/openclaw.json (`copier update` restores it)')
+    return Result(name, PASS, f"Strict-Transport-Security: {value}")
+
+
 CHECKS: list[Callable[[Repo], Result]] = [
     check_files_parse,
     check_port_agreement,
@@ -348,6 +363,7 @@ CHECKS: list[Callable[[Repo], Result]] = [
     check_no_secrets,
     check_config_credentials_are_refs,
     check_template_source,
+    check_hsts,
 ]
 
 
