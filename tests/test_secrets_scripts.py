@@ -89,6 +89,8 @@ def test_secret_values_never_leak(render, tmp_path, platform):
         for rel in filter(None, tracked):
             assert value not in (repo / rel).read_text(errors="replace"), f"{name} in tracked {rel}"
     assert "sk-test-" not in (repo / ".copier-answers.yml").read_text()
+    # no client-side apply of a Secret: it would copy every value into an annotation
+    assert not any(c["argv"][:2] == ["kubectl", "apply"] for c in calls), [c["argv"] for c in calls]
     if STRACE:
         assert "execve(" in execs  # the trace really ran
 

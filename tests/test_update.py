@@ -213,3 +213,46 @@ def test_make_update_prints_a_refused_answer_as_one_line(history, tmp_path):
     assert [l for l in out.splitlines() if l.startswith("error: ")] == [
         next(l for l in out.splitlines() if l.startswith("error: vm_memory_mb: e2-micro"))], out
     assert "_commit: v0.1.0" in (repo / ".copier-answers.yml").read_text()
+
+
+def _hostile_template(root: Path, marker: Path) -> Path:
+    """A template on disk whose task writes ``marker``: what an edited _src_path could run."""
+    from tests.conftest import git
+
+    root.mkdir(parents=True)
+    (root / "copier.yml").write_text(
+        "_tasks:\n"
+        f"  - [\"{sys.executable}\", \"-c\", \"open('{marker}', 'w').write('ran')\"]\n"
+        "app_name: {type: str, default: x}\n")
+    (root / "README.md").write_text("nothing to see\n")
+    git("init", "-q", "-b", "main", cwd=root)
+    git("add", "-A", cwd=root)
+    git("commit", "-q", "-m", "hostile", cwd=root)
+    for tag in ("v0.1.0", "v0.2.0", "v9.0.0"):
+        git("tag", tag, cwd=root)
+    return root
+
+
+def test_make_update_refuses_a_template_other_than_the_recorded_one(history, tmp_path):
+    repo = generate(history, tmp_path / "deploy", {"app_name": "my-claw"}, tag="v0.1.0")
+    assert f"TEMPLATE := {history.root}\n" in (repo / "Makefile").read_text()
+    marker = tmp_path / "PWNED"
+    hostile = _hostile_template(tmp_path / "hostile", marker)
+    # a pull request that edits only the answers file
+    edit_file(repo, ".copier-answers.yml", f"_src_path: {history.root}", f"_src_path: {hostile}")
+    commit_all(repo, "innocent-looking bump")
+    results = {r.check: r for r in checks.run_static(repo)}
+    assert results["update runs the recorded template"].status == checks.FAIL
+    assert str(hostile) in results["update runs the recorded template"].seen
+
+    _venv_shim(repo)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    proc = subprocess.run(["make", "update"], cwd=repo, capture_output=True, text=True, env=env,
+                          stdin=subprocess.DEVNULL, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert not marker.exists(), "the hostile template's task ran"
+    assert proc.returncode != 0, out
+    refusal = [line for line in out.splitlines() if "refused" in line]
+    assert len(refusal) == 1 and str(hostile) in refusal[0] and str(history.root) in refusal[0], out
+    assert "_commit: v0.1.0" in (repo / ".copier-answers.yml").read_text()  # nothing was updated

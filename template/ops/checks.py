@@ -453,6 +453,67 @@ def check_no_secrets(repo: Repo) -> Result:
     return Result("no secrets in tracked files", PASS, "no secret-shaped value in tracked files")
 
 
+ENV_REFERENCE = re.compile(r"\$\{[A-Z_][A-Z0-9_]*\}")
+
+
+def inline_credentials(config, path: str = "") -> list[str]:
+    """Key paths of credential fields in ``config`` that hold a value, not a reference.
+    A reference is a SecretRef ({source, provider, id}) or a whole "${ENV_NAME}"."""
+    pattern = re.compile(m.openclaw()["credential_key_pattern"], re.IGNORECASE)
+    found: list[str] = []
+    if isinstance(config, dict):
+        for key, value in config.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(value, str) and value and pattern.search(str(key)) and not ENV_REFERENCE.fullmatch(value):
+                found.append(where)
+            found += inline_credentials(value, where)
+    elif isinstance(config, list):
+        for i, value in enumerate(config):
+            found += inline_credentials(value, f"{path}[{i}]")
+    return found
+
+
+def check_config_credentials_are_refs(repo: Repo) -> Result:
+    name = "config credentials are secret references"
+    if repo.declared.config is None:
+        return Result(name, SKIP, "config/openclaw.json did not parse")
+    inline = inline_credentials(repo.declared.config)
+    if inline:  # key paths only: the values are never shown
+        return Result(name, FAIL, f"inline value (not shown) at {', '.join(inline)} in config/openclaw.json",
+                      "this file is baked into the image and the ConfigMap: rotate that credential, replace the "
+                      'value with a SecretRef {"source": "env", "provider": "default", "id": "ENV_NAME"}, and '
+                      "set ENV_NAME with scripts/secrets.sh")
+    return Result(name, PASS, "every credential field in config/openclaw.json is a SecretRef or ${ENV}")
+
+
+def check_template_source(repo: Repo) -> Result:
+    """_src_path in the answers (the template `copier update` runs) is the one the Makefile records."""
+    from . import template_source
+
+    name = "update runs the recorded template"
+    why = template_source.problem(repo.root)
+    if not why:
+        return Result(name, PASS, f"_src_path = TEMPLATE = {template_source.recorded(repo.root)}")
+    if template_source.recorded(repo.root) is None:
+        return Result(name, WARN, why, "add TEMPLATE := <template url> to the Makefile (`copier update` does)")
+    return Result(name, FAIL, why, "restore _src_path in .copier-answers.yml (`git log -p .copier-answers.yml`)")
+
+
+def check_hsts(repo: Repo) -> Result:
+    """A public deploy tells browsers HTTPS only (gateway.http.securityHeaders)."""
+    name = "HSTS on the public URL"
+    if not repo.model.public:
+        return Result(name, PASS, "private: no public HTTPS origin")
+    config = repo.declared.config or {}
+    value = (((config.get("gateway") or {}).get("http") or {}).get("securityHeaders") or {}).get(
+        "strictTransportSecurity")
+    found = re.search(r"max-age=(\d+)", value) if isinstance(value, str) else None
+    if not found or int(found.group(1)) < 86400:
+        return Result(name, FAIL, f"gateway.http.securityHeaders.strictTransportSecurity = {value!r}",
+                      f'set it to "{m.openclaw()["hsts"]}" in config/openclaw.json (`copier update` restores it)')
+    return Result(name, PASS, f"Strict-Transport-Security: {value}")
+
+
 CHECKS: list[Callable[[Repo], Result]] = [
     check_files_parse,
     check_port_agreement,
@@ -469,6 +530,9 @@ CHECKS: list[Callable[[Repo], Result]] = [
     check_binaries_locked,
     check_k8s_image_registry,
     check_no_secrets,
+    check_config_credentials_are_refs,
+    check_template_source,
+    check_hsts,
 ]
 
 

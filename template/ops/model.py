@@ -619,6 +619,8 @@ def starter_config(model: DeployModel) -> dict[str, Any]:
         gateway["controlUi"] = {"allowedOrigins": list(model.allowed_origins)}
     if model.trusted_proxies:
         gateway["trustedProxies"] = list(model.trusted_proxies)
+    if model.public:  # HTTPS only, from the first visit on (the platform proxy or Caddy terminates TLS)
+        gateway["http"] = {"securityHeaders": {"strictTransportSecurity": oc["hsts"]}}
     config: dict[str, Any] = {"gateway": gateway}
     if model.model_providers:
         config["auth"] = {

@@ -22,7 +22,7 @@ import signal
 import subprocess
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from .checks import SECRET_PATTERNS
 
@@ -31,6 +31,69 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 SECRET_FLAGS = {"--token", "--password", "--auth-key", "--authtoken", "--api-key"}
 SECRET_ENV = re.compile(r"(TOKEN|SECRET|PASSWORD|API_KEY|AUTHKEY|AUTH_KEY)$")
 MAX_OUTPUT = 20_000
+
+# Names whose value is a credential, wherever they appear as a key: JSON/YAML keys,
+# NAME=value, query strings (apiKey, botToken, OPENCLAW_GATEWAY_TOKEN, authtoken, ...).
+_KEY = r"[A-Za-z0-9_.-]*(?:token|password|passwd|secret|api[_-]?key|auth[_-]?key|private[_-]?key|passphrase|credential)s?"
+# A value that is a placeholder, not a secret: ..., ***, <...>, $VAR, ${VAR}, `a command`.
+_PLACEHOLDER = r"(?!\.\.\.|\*\*\*|<|\$|`)"
+# Each pattern keeps its groups 1 (what leads) and 3 (what closes) and hides group 2.
+KEYED_PATTERNS = [
+    # Fly.io tokens: "FlyV1 fm2_...,fm2_..." and bare fm1_/fm2_ macaroons
+    re.compile(r"(\bFlyV1\s+)([A-Za-z0-9_+/=,.-]+)()"),
+    # "token": "...", 'password': '...' (JSON, Python reprs), any case
+    # (also escaped inside another JSON string: {\"token\": \"...\"})
+    re.compile(r"""(?i)(\\*["']""" + _KEY + r"""\\*["']\s*:\s*\\*["'])""" + _PLACEHOLDER + r"""([^"'\\]+)(\\*["'])"""),
+    # token=..., OPENCLAW_GATEWAY_TOKEN=..., ?token=... (short values too), password: ... (YAML, logs)
+    re.compile(r"(?i)(\b" + _KEY + r"\s*[=:]\s*[\"']?)" + _PLACEHOLDER + r"([^\s\"'`&,;]{3,})()"),
+    # Authorization: Bearer ..., Basic ..., token ...
+    re.compile(r"(?i)(\b(?:bearer|basic)\s+)([A-Za-z0-9._~+/=-]{6,})()"),
+]
+TOKEN_PATTERNS = [
+    re.compile(r"\bfm[12][ar]?_[A-Za-z0-9_+/=]{8,}"),
+    # Discord bot token: base64 user id . timestamp . HMAC
+    re.compile(r"\b[MNO][A-Za-z0-9_-]{22,27}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}\b"),
+    # JSON Web Tokens
+    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+    # ngrok authtoken: 2 + 26 base62, underscore, 21-22 base62
+    re.compile(r"\b[0-9][A-Za-z0-9]{24,28}_[0-9A-Za-z]{20,24}\b"),
+    # Slack, GitHub and other prefixed tokens not already in checks.SECRET_PATTERNS
+    re.compile(r"\b(?:ghp|gho|ghs|ghu|github_pat|glpat|npm)_[A-Za-z0-9_]{20,}"),
+    # a bare 64-hex string (the generated gateway token: 32 random bytes)
+    re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{64}(?![0-9A-Fa-f])"),
+]
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """THE redaction: every stored or shown string of the runbooks passes here. Known
+    values (secret environment variables) first, then credential-shaped strings."""
+    text = ANSI.sub("", text)
+    for value in secrets:
+        if value:
+            text = text.replace(value, REDACTED)
+    for pattern in KEYED_PATTERNS:
+        text = pattern.sub(lambda mt: f"{mt.group(1)}{REDACTED}{mt.group(3)}", text)
+    for pattern in [*TOKEN_PATTERNS, *SECRET_PATTERNS]:
+        text = pattern.sub(REDACTED, text)
+    return text
+
+
+def redact_data(data: Any, secrets: Iterable[str] = ()) -> Any:
+    """``redact_text`` over every string (and key) of a JSON-like value."""
+    secrets = list(secrets)
+    if isinstance(data, str):
+        return redact_text(data, secrets)
+    if isinstance(data, dict):
+        return {redact_text(str(k), secrets): redact_data(v, secrets) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [redact_data(v, secrets) for v in data]
+    return data
+
+
+def env_secrets(env: dict[str, str] | None = None) -> list[str]:
+    """Values of the secret-named environment variables, longest first."""
+    env = os.environ if env is None else env
+    return sorted({v for k, v in env.items() if SECRET_ENV.search(k) and len(v) >= 6}, key=len, reverse=True)
 
 
 class StreamingCommand(ValueError):
@@ -95,7 +158,7 @@ class Runner:
         self.env = dict(os.environ if env is None else env)
         self.cwd = cwd
         self.records: list[Record] = []
-        values = {v for k, v in self.env.items() if SECRET_ENV.search(k) and len(v) >= 6}
+        values = set(env_secrets(self.env))
         self.secrets = sorted(values | {s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
 
     # -------------------------------------------------------------- redaction
@@ -106,12 +169,10 @@ class Runner:
 
     def redact(self, text: str) -> str:
         """Secrets hidden (and terminal colour codes dropped) before anything is stored."""
-        text = ANSI.sub("", text)
-        for value in self.secrets:
-            text = text.replace(value, REDACTED)
-        for pattern in SECRET_PATTERNS:
-            text = pattern.sub(REDACTED, text)
-        return text
+        return redact_text(text, self.secrets)
+
+    def redact_data(self, data: Any) -> Any:
+        return redact_data(data, self.secrets)
 
     def redact_argv(self, argv: Sequence[str]) -> list[str]:
         out: list[str] = []
@@ -255,3 +316,38 @@ def _kill_group(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         proc.kill()
+
+
+def redact_file(path: str, secrets: Iterable[str] = ()) -> None:
+    """Rewrite a written report in place through ``redact_text``: JSON files (the
+    executed notebook, troubleshooting.json) string by string, others as text."""
+    import json
+
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    if path.endswith((".ipynb", ".json")):
+        out = json.dumps(redact_data(json.loads(text), secrets), indent=1, ensure_ascii=False) + "\n"
+    else:
+        out = redact_text(text, secrets)
+    if out != text:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m ops.runner redact FILE...``: what ``make troubleshoot`` runs on the
+    notebook papermill wrote, before the HTML is made from it."""
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] != "redact":
+        print("usage: python -m ops.runner redact FILE...", file=sys.stderr)
+        return 2
+    for path in args[1:]:
+        if os.path.exists(path):  # a run that failed early wrote no JSON
+            redact_file(path, env_secrets())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

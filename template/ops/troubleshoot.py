@@ -822,13 +822,19 @@ def parameters(repo: str | Path, **given: Any) -> dict[str, Any]:
 def run(params: dict[str, Any], runner: Runner | None = None, **options: Any) -> tuple[list[Result], Runner]:
     runner = runner or Runner(timeout=float(options.pop("timeout", 60)))
     if params["mode"] == "static":
-        return run_static(params["repo"]), runner
+        return redact_results(run_static(params["repo"]), runner), runner
     results = run_static(params["repo"]) if options.pop("with_static", False) else []
     try:
         results += run_live(params["repo"], params["platform"], params["app"], runner, **options)
     except m.AnswerError as exc:
         results.append(Result("answers valid", FAIL, "; ".join(exc.messages), "fix .copier-answers.yml"))
-    return results, runner
+    return redact_results(results, runner), runner
+
+
+def redact_results(results: list[Result], runner: Runner) -> list[Result]:
+    """Every row through the runner's one redaction (``ops.runner.redact_text``): rows quote
+    command output (doctor findings, health-check bodies, log lines) that may hold a key."""
+    return [Result(runner.redact(r.check), r.status, runner.redact(r.seen), runner.redact(r.fix)) for r in results]
 
 
 def rows(results: list[Result]) -> list[dict[str, str]]:
@@ -844,13 +850,13 @@ def write_json(params: dict[str, Any], results: list[Result], runner: Runner, ou
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "troubleshooting.json"
-    path.write_text(json.dumps({
+    path.write_text(json.dumps(runner.redact_data({  # the whole file through the one redaction
         "parameters": params,
         "summary": summary(results),
         "results": [r.as_dict() for r in results],
         "commands": [rec.as_dict() for rec in runner.records],
         "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }, indent=2) + "\n")
+    }), indent=2) + "\n")
     return path
 
 

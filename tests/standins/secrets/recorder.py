@@ -7,7 +7,7 @@ appends one JSON line to $STANDIN_LOG: the argv, and what the real CLI would
 read as data: stdin for the commands that take it (`fly secrets import`,
 `railway variables --set-from-stdin`, `kubectl apply -f -`, `kubectl patch
 --patch-file /dev/stdin`, `curl --data-binary @-`), the files named by
-`curl -H @FILE` and `kubectl --from-env-file=FILE`. Then it prints what the
+`curl -H @FILE` and `kubectl --from-env-file=FILE` (/dev/stdin included). Then it prints what the
 real CLI prints for an app that exists and has no secrets set yet.
 """
 import base64

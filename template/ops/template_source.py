@@ -1,0 +1,72 @@
+"""Which template `make update` may run: the one this repo was generated from.
+
+copier runs a template's code (its Jinja extension, migrations and tasks; the
+Makefile passes --trust because this template needs its extension). The
+template it runs is ``_src_path`` in ``.copier-answers.yml``, a file a pull
+request can edit quietly. The Makefile records the template URL at generation
+(``TEMPLATE := ...``, an edit there is visible in review): ``make update``
+refuses, and ``make verify`` fails, when the two differ.
+
+    python -m ops.template_source [--repo DIR]    exit 1 with one line on a mismatch
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+MAKE_LINE = re.compile(r"^TEMPLATE\s*:?=\s*(.*?)\s*$", re.MULTILINE)
+
+
+def recorded(root: Path) -> str | None:
+    """The template URL the Makefile records, or None when it records none."""
+    try:
+        text = (root / "Makefile").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    found = MAKE_LINE.search(text)
+    return found.group(1) if found else None
+
+
+def answered(root: Path) -> str | None:
+    """``_src_path`` of .copier-answers.yml: the template copier update would run."""
+    try:
+        data = yaml.safe_load((root / ".copier-answers.yml").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    value = data.get("_src_path") if isinstance(data, dict) else None
+    return str(value) if value is not None else None
+
+
+def problem(root: str | Path) -> str:
+    """Why `copier update` must not run here, in one line; "" when the template is the recorded one."""
+    root = Path(root)
+    want, have = recorded(root), answered(root)
+    if want is None:
+        return "the Makefile records no TEMPLATE := <url> (generated before it was recorded): run copier update by hand, once, after checking _src_path in .copier-answers.yml"
+    if have is None:
+        return "no _src_path in .copier-answers.yml: restore it from git history"
+    if have != want:
+        return (f"_src_path in .copier-answers.yml ({have}) is not the template this repo was generated "
+                f"from ({want}, TEMPLATE in the Makefile): refusing to run its code; restore _src_path, "
+                "or change both in a reviewed commit")
+    return ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repo", default=".")
+    args = parser.parse_args(argv)
+    why = problem(args.repo)
+    if why:
+        print(f"make update: refused: {why}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
