@@ -140,6 +140,7 @@ class OpenClawExtension(Extension):
             oc_starter_config=m.starter_config,
             oc_warnings=m.warnings,
             oc_facts=m.openclaw,
+            oc_ci=lambda: m.load("ci"),
         )
         environment.filters["oc_json"] = to_json
         environment.filters["toml_str"] = toml_string
