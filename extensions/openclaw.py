@@ -142,6 +142,7 @@ class OpenClawExtension(Extension):
             oc_facts=m.openclaw,
             oc_binaries_meta=m.binaries_meta,
             oc_channel_setup=lambda: m.load("channel_setup"),
+            oc_ci=lambda: m.load("ci"),
         )
         environment.filters["oc_json"] = to_json
         environment.filters["toml_str"] = toml_string

@@ -791,7 +791,15 @@ LIVE: dict[str, Callable[[Live], list[Result]]] = {
     "kubernetes": live_kubernetes,
     "railway": live_railway,
     "local": live_local,
+    "render": lambda live: _api_live("render", live),
+    "northflank": lambda live: _api_live("northflank", live),
 }
+
+
+def _api_live(platform: str, live: Live) -> list[Result]:
+    """Render / Northflank: REST API checks in ops/live_<platform>.py (imported late: they use this module)."""
+    import importlib
+    return importlib.import_module(f"{__package__}.live_{platform}").run(live)
 
 
 def run_live(repo_root: str | Path, target: str, app: str | None, runner: Runner,

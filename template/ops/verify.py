@@ -76,6 +76,31 @@ def check_workflows(root: Path) -> c.Result:
     return c.Result(name, c.PASS, ", ".join(files))
 
 
+ZIZMOR_FAILS = {"Medium", "High"}
+
+
+def check_zizmor(root: Path) -> c.Result:
+    """zizmor (offline audits) on every workflow: no finding of medium severity or above."""
+    name = "zizmor: workflows have no medium/high finding"
+    files = sorted(str(p.relative_to(root)) for p in root.glob(".github/workflows/*.y*ml"))
+    if not files:
+        return c.Result(name, c.SKIP, "no .github/workflows/*.yml")
+    exe = _tool("zizmor")
+    if not exe:
+        return c.Result(name, c.SKIP, "zizmor not installed", "make venv")
+    proc = _run([exe, "--offline", "--format", "json", *files], root)
+    try:
+        findings = json.loads(proc.stdout or "[]")
+    except json.JSONDecodeError:
+        return c.Result(name, c.FAIL, (proc.stdout + proc.stderr).strip()[-2000:], "run `zizmor --offline` on the files")
+    bad = [f for f in findings if (f.get("determinations") or {}).get("severity") in ZIZMOR_FAILS]
+    if bad:
+        seen = "; ".join(f"{f.get('ident')} ({f['determinations']['severity']}): {f.get('desc')}" for f in bad)
+        return c.Result(name, c.FAIL, seen[:2000], "`zizmor --offline .github/workflows` shows where; fix each")
+    low = len(findings)
+    return c.Result(name, c.PASS, f"{', '.join(files)}: {low} low/informational finding(s)" if low else ", ".join(files))
+
+
 PARSERS = {
     ".toml": lambda text: tomllib.loads(text),
     ".json": lambda text: json.loads(text),
@@ -145,7 +170,7 @@ def check_config_validate(root: Path, openclaw_cmd: list[str] | None, version: s
 def run_all(root: Path, openclaw_cmd: list[str] | None = None) -> list[c.Result]:
     repo = c.load_repo(root)
     results = [check(repo) for check in c.CHECKS]
-    results += [check_hadolint(root), check_shellcheck(root), check_workflows(root),
+    results += [check_hadolint(root), check_shellcheck(root), check_workflows(root), check_zizmor(root),
                 check_data_files_parse(root), check_no_conflicts(root),
                 check_config_validate(root, openclaw_cmd, repo.model.openclaw_version)]
     results += platform_verify.run(root, repo.model)

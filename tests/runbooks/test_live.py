@@ -172,7 +172,8 @@ def run_standin(world, repo, broken, out):
     return model, data, argvs, stream_text(nb)
 
 
-@pytest.mark.parametrize("platform", sorted(m.platforms()))
+# Render and Northflank are checked through their REST APIs: tests/runbooks/test_live_api.py.
+@pytest.mark.parametrize("platform", sorted(set(m.platforms()) - {"render", "northflank"}))
 def test_live_mode_on_every_platform(platform, generated, standin_world, tmp_path):
     """Each platform has live checks (exercised through stand-ins, healthy then broken)
     or says plainly that it has none: no platform is skipped silently."""

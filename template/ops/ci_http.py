@@ -1,0 +1,123 @@
+"""Small helpers the CI deploy steps share: JSON over HTTPS with a bearer token
+in a header (never in the URL or argv), polling with a deadline, the gateway's
+started JSON. Standard library only: the deploy job runs `python3 -m ops.X`
+without installing anything.
+
+Timing knobs (environment, real defaults): DEPLOY_TIMEOUT (seconds, 900),
+POLL_INTERVAL (seconds, 10).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Any, Callable
+
+USER_AGENT = "openclaw-deploy-ci"
+
+
+class DeployError(RuntimeError):
+    """The deploy failed or did not become healthy: the job must fail."""
+
+
+def timeout_s() -> float:
+    return float(os.environ.get("DEPLOY_TIMEOUT", "900"))
+
+
+def interval_s() -> float:
+    return float(os.environ.get("POLL_INTERVAL", "10"))
+
+
+def secret_env(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise DeployError(f"{name} is empty: add it as an Actions secret of this repository's "
+                          "deploy environment (README.md, Continuous deployment)")
+    return value
+
+
+def request_json(method: str, url: str, token: str | None = None, body: Any = None,
+                 timeout: float = 30) -> tuple[int, Any]:
+    """(HTTP status, parsed JSON or None). Network errors raise DeployError."""
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            status, raw = resp.status, resp.read(1_000_000)
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read(100_000)
+    except (urllib.error.URLError, OSError) as exc:
+        raise DeployError(f"{method} {url}: {getattr(exc, 'reason', exc)}") from exc
+    try:
+        return status, json.loads(raw.decode("utf-8", "replace")) if raw else None
+    except json.JSONDecodeError:
+        return status, None
+
+
+def api(method: str, base: str, path: str, token: str, body: Any = None) -> Any:
+    """A platform API call that must succeed (2xx) and answer JSON."""
+    status, data = request_json(method, base.rstrip("/") + path, token, body)
+    if not 200 <= status < 300:
+        detail = json.dumps(data)[:300] if data is not None else ""
+        raise DeployError(f"{method} {path}: HTTP {status} {detail}".strip())
+    return data
+
+
+def started(body: Any) -> bool:
+    """The gateway's /startupz answer once startup is done (other paths answer the Control UI)."""
+    return isinstance(body, dict) and body.get("ok") is True and body.get("status") in (None, "started")
+
+
+def poll(what: str, probe: Callable[[], tuple[bool, str]], timeout: float | None = None,
+         interval: float | None = None, failed: Callable[[str], bool] = lambda _: False) -> str:
+    """Call ``probe`` until it returns (True, note), ``failed(note)`` or the deadline."""
+    deadline = time.monotonic() + (timeout_s() if timeout is None else timeout)
+    step = interval_s() if interval is None else interval
+    note = "not tried"
+    while True:
+        try:
+            ok, note = probe()
+        except DeployError as exc:
+            ok, note = False, str(exc)
+        say(f"{what}: {note}")
+        if ok:
+            return note
+        if failed(note):
+            raise DeployError(f"{what}: {note}")
+        if time.monotonic() >= deadline:
+            raise DeployError(f"{what}: not done after {timeout_s() if timeout is None else timeout:g} s (last: {note})")
+        time.sleep(step)
+
+
+def wait_started(url: str, timeout: float | None = None) -> str:
+    """Poll ``url`` (https://.../startupz) until it answers the started JSON."""
+    if not url.startswith("https://"):
+        raise DeployError(f"{url!r}: a public gateway is checked over HTTPS only")
+
+    def probe() -> tuple[bool, str]:
+        status, body = request_json("GET", url, timeout=10)
+        return started(body) and status == 200, f"HTTP {status} {json.dumps(body)[:120] if body is not None else '(not JSON)'}"
+
+    return poll(f"GET {url}", probe, timeout)
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def main_guard(fn: Callable[[], None]) -> int:
+    try:
+        fn()
+    except DeployError as exc:
+        print(f"::error::{exc}", file=sys.stderr, flush=True)
+        return 1
+    return 0

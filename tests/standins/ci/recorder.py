@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""RECORDING STAND-IN for the CLIs the generated deploy workflow calls in CI
+(flyctl, railway, docker, ssh, kubectl, curl), used by tests/test_ci_deploy.py.
+It contacts nothing and deploys nothing.
+
+Called as `recorder.py PROGRAM ARGS...` by the wrappers in this directory, it
+appends {"argv": [...], "stdin": "..."} as one JSON line to $STANDIN_LOG (stdin
+is read only when it is not a terminal or /dev/null), then answers from the
+plan in $STANDIN_PLAN: a JSON list of rules {"prog", "has": [substrings that
+must all occur in the joined argv], "stdout", "exit", "times"}; the first rule
+that matches and has uses left wins (times: how often, default unlimited).
+No rule: exit 0 with no output.
+"""
+import json
+import os
+import stat
+import sys
+
+program, args = sys.argv[1], sys.argv[2:]
+stdin = ""
+mode = os.fstat(0).st_mode
+if stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode):
+    stdin = sys.stdin.read()
+with open(os.environ["STANDIN_LOG"], "a", encoding="utf-8") as fh:
+    fh.write(json.dumps({"argv": [program, *args], "stdin": stdin}) + "\n")
+
+plan_path = os.environ.get("STANDIN_PLAN")
+line = " ".join(args)
+if plan_path and os.path.exists(plan_path):
+    with open(plan_path, encoding="utf-8") as fh:
+        plan = json.load(fh)
+    for rule in plan:
+        if rule.get("prog") != program or not all(h in line for h in rule.get("has", [])):
+            continue
+        if rule.get("times") is not None:
+            if rule["times"] <= 0:
+                continue
+            rule["times"] -= 1
+            with open(plan_path, "w", encoding="utf-8") as fh:
+                json.dump(plan, fh)
+        sys.stdout.write(rule.get("stdout", ""))
+        sys.stderr.write(rule.get("stderr", ""))
+        sys.exit(rule.get("exit", 0))
+sys.exit(0)

@@ -1,0 +1,396 @@
+"""The generated deploy workflow, run for real against RECORDING STAND-INS.
+
+Each platform's deploy job is taken from the generated
+.github/workflows/deploy.yml: its `run:` scripts are executed in the generated
+repo with the environment the workflow gives them (`${{ secrets.X }}`,
+`${{ vars.X }}`, `${{ steps.ID.outputs.X }}` filled in as Actions would), the
+variables the Actions runner sets (GITHUB_SHA, GITHUB_REPOSITORY, RUNNER_TEMP,
+GITHUB_OUTPUT, ...), stand-in CLIs first on PATH (tests/standins/ci: they
+record argv and stdin and contact nothing) and platform APIs pointed at a
+loopback HTTPS stand-in through the variables the product reads with real
+defaults (RENDER_API_URL, NORTHFLANK_API_URL; DEPLOY_TIMEOUT, POLL_INTERVAL).
+Steps that only install a pinned tool (`install ...`, `uses:`) are skipped:
+the stand-in is on PATH instead. Nothing is deployed anywhere.
+
+For platforms whose public URL is fixed by the answers (Fly, Compose, Kubernetes)
+the step's OPENCLAW_PUBLIC_URL is first asserted to be that https:// origin,
+then pointed at the stand-in (no DNS here).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, copy_template
+from tests.support.api_standin import ApiStandin
+
+STANDINS = ROOT / "tests" / "standins" / "ci"
+WORKFLOW = ".github/workflows/deploy.yml"
+APP = "claw-ci"
+SHA = "0123456789abcdef0123456789abcdef01234567"
+REPO = "Owner/Claw-Repo"
+IMAGE = f"ghcr.io/owner/claw-repo:{SHA}"
+SECRETS = {
+    "FLY_API_TOKEN": "FlyV1 fm2_" + "f" * 40,
+    "RAILWAY_TOKEN": "rw-project-" + "r" * 32,
+    "RENDER_API_KEY": "rnd_" + "k" * 32,
+    "NORTHFLANK_API_TOKEN": "nf-" + "n" * 40,
+    "DEPLOY_SSH_KEY": "-----BEGIN OPENSSH PRIVATE KEY-----\nSSHKEY" + "s" * 40 + "\n-----END OPENSSH PRIVATE KEY-----",
+    "DEPLOY_SSH_KNOWN_HOSTS": "203.0.113.7 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHOSTKEY" + "h" * 20,
+    "DEPLOY_SSH_TARGET": "deploy@203.0.113.7",
+    "KUBECONFIG_DATA": "apiVersion: v1\nkind: Config\nusers:\n- name: ci\n  user:\n    token: KUBETOKEN" + "t" * 30,
+    "GITHUB_TOKEN": "ghs_" + "g" * 36,
+}
+STARTED = {"ok": True, "status": "started"}
+EXPR = re.compile(r"\$\{\{\s*([\w.\-]+)\s*\}\}")
+
+
+@pytest.fixture(scope="module")
+def generated(template_repo, tmp_path_factory):
+    cache: dict[tuple[str, str], Path] = {}
+    base = tmp_path_factory.mktemp("ci-generated")
+
+    def _get(platform: str, privacy: str) -> Path:
+        if (platform, privacy) not in cache:
+            data = {"platform": platform, "privacy": privacy, "app_name": APP}
+            if platform in ("gcp", "vps", "kubernetes"):
+                data["domain"] = "claw.example.org"
+            cache[platform, privacy] = copy_template(template_repo, base / f"{platform}-{privacy}", data)
+        return cache[platform, privacy]
+
+    return _get
+
+
+@pytest.fixture
+def api(tmp_path):
+    standin = ApiStandin(tmp_path / "tls")
+    yield standin
+    standin.close()
+
+
+def deploy_steps(repo: Path) -> list[dict[str, Any]]:
+    return yaml.safe_load((repo / WORKFLOW).read_text())["jobs"]["deploy"]["steps"]
+
+
+class Job:
+    """Runs a generated deploy job's `run:` steps the way the Actions runner does."""
+
+    def __init__(self, repo: Path, tmp: Path, api: ApiStandin | None = None, plan: list | None = None,
+                 variables: dict[str, str] | None = None, public_url: str | None = None):
+        self.repo, self.tmp = repo, tmp
+        self.log, self.plan = tmp / "standin.jsonl", tmp / "plan.json"
+        self.log.write_text("")
+        self.plan.write_text(json.dumps(plan or []))
+        (tmp / "runner").mkdir(exist_ok=True)
+        self.variables = variables or {}
+        self.public_url = public_url
+        self.env = {
+            "PATH": f"{STANDINS}{os.pathsep}{os.environ['PATH']}", "HOME": str(tmp),
+            "GITHUB_SHA": SHA, "GITHUB_REPOSITORY": REPO, "GITHUB_ACTOR": "ci-bot",
+            "GITHUB_REF": "refs/heads/main", "RUNNER_TEMP": str(tmp / "runner"), "CI": "true",
+            "STANDIN_LOG": str(self.log), "STANDIN_PLAN": str(self.plan),
+            "DEPLOY_TIMEOUT": "3", "POLL_INTERVAL": "0.05",
+        }
+        if api is not None:
+            self.env.update(api.ca_env(), RENDER_API_URL=api.base + "/v1", NORTHFLANK_API_URL=api.base + "/v1")
+        self.outputs: dict[str, dict[str, str]] = {}
+        self.ran: list[tuple[dict, subprocess.CompletedProcess]] = []
+
+    def expand(self, value: Any) -> str:
+        def one(match: re.Match) -> str:
+            parts = match.group(1).split(".")
+            if parts[0] == "secrets":
+                return SECRETS[parts[1]]
+            if parts[0] == "vars":
+                return self.variables.get(parts[1], "")
+            if parts[0] == "steps" and parts[2] == "outputs":
+                return self.outputs.get(parts[1], {}).get(parts[3], "")
+            if parts == ["github", "sha"]:
+                return SHA
+            raise AssertionError(f"unexpected expression {match.group(0)}")
+        return EXPR.sub(one, str(value))
+
+    def run(self) -> int:
+        for step in deploy_steps(self.repo):
+            if "uses" in step or step.get("name", "").startswith("install "):
+                continue
+            env = {**self.env, **{k: self.expand(v) for k, v in (step.get("env") or {}).items()}}
+            if "OPENCLAW_PUBLIC_URL" in env and self.public_url is not None and "vars." not in str(step.get("env")):
+                assert env["OPENCLAW_PUBLIC_URL"].startswith("https://"), env["OPENCLAW_PUBLIC_URL"]
+                env["OPENCLAW_PUBLIC_URL"] = self.public_url
+            out = self.tmp / "github_output"
+            out.write_text("")
+            env["GITHUB_OUTPUT"] = str(out)
+            proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                                  cwd=self.repo, env=env, capture_output=True, text=True, timeout=120)
+            self.ran.append((step, proc))
+            if "id" in step:
+                self.outputs[step["id"]] = dict(line.split("=", 1) for line in out.read_text().splitlines()
+                                                if "=" in line)
+            if proc.returncode:
+                return proc.returncode
+        return 0
+
+    @property
+    def calls(self) -> list[dict]:
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+    @property
+    def output(self) -> str:
+        return "\n".join(p.stdout + p.stderr for _, p in self.ran)
+
+
+def assert_no_secret_leaked(job: Job, api: ApiStandin | None = None) -> None:
+    argv = json.dumps([c["argv"] for c in job.calls])
+    for name, value in SECRETS.items():
+        if name in ("DEPLOY_SSH_TARGET",):
+            continue
+        assert value not in argv, f"{name} in argv"
+        assert value not in job.output, f"{name} printed"
+        if api is not None:
+            assert not any(value in r["path"] for r in api.requests), f"{name} in a URL"
+
+
+def assert_bearer_only(api: ApiStandin, secret: str) -> None:
+    assert api.requests
+    for req in api.requests:
+        if req["path"].startswith("/v1/"):
+            assert req["headers"].get("authorization") == f"Bearer {secret}", req
+        else:  # the gateway's /startupz gets no platform credential
+            assert "authorization" not in req["headers"], req
+
+
+# ------------------------------------------------------------------ render --
+
+
+def render_routes(api: ApiStandin, deploy_states: list[str], startup: list) -> None:
+    service = {"id": "srv-1", "name": APP, "type": "web_service", "serviceDetails": {"url": api.base}}
+    api.route("GET", r"/v1/services\?name=claw-ci&limit=20", (200, [{"cursor": "c1", "service": service}]))
+    api.route("POST", "/v1/services/srv-1/deploys", (201, {"id": "dep-1", "status": "created"}))
+    api.route("GET", "/v1/services/srv-1/deploys/dep-1", *[(200, {"id": "dep-1", "status": s}) for s in deploy_states])
+    api.route("GET", "/startupz", *startup)
+
+
+@pytest.mark.parametrize("privacy", ["public", "private"])
+def test_render_deploys_this_commit_and_waits_until_live(generated, api, tmp_path, privacy):
+    repo = generated("render", privacy)
+    render_routes(api, ["build_in_progress", "update_in_progress", "live"], [(503, "starting"), (200, STARTED)])
+    job = Job(repo, tmp_path, api)
+    assert job.run() == 0, job.output
+    calls = api.calls()
+    assert calls[:2] == [("GET", "/v1/services?name=claw-ci&limit=20"), ("POST", "/v1/services/srv-1/deploys")]
+    assert calls.count(("GET", "/v1/services/srv-1/deploys/dep-1")) == 3
+    assert api.requests[1]["body"] == {"commitId": SHA}
+    assert (("GET", "/startupz") in calls) == (privacy == "public")
+    assert_bearer_only(api, SECRETS["RENDER_API_KEY"])
+    assert_no_secret_leaked(job, api)
+
+
+def test_render_failed_deploy_fails_the_job(generated, api, tmp_path):
+    render_routes(api, ["build_in_progress", "build_failed"], [(200, STARTED)])
+    job = Job(generated("render", "public"), tmp_path, api)
+    assert job.run() != 0
+    assert "build_failed" in job.output and ("GET", "/startupz") not in api.calls()
+
+
+def test_render_live_but_gateway_not_started_fails_the_job(generated, api, tmp_path):
+    # unknown paths answer 200 with the Control UI's HTML: only the started JSON counts
+    render_routes(api, ["live"], [(200, "<!doctype html><title>OpenClaw</title>")])
+    job = Job(generated("render", "public"), tmp_path, api)
+    assert job.run() != 0
+    assert "/startupz: not done after" in job.output
+
+
+# -------------------------------------------------------------- northflank --
+
+
+def northflank_routes(api: ApiStandin, builds: list[str], deployments: list[str], startup: list) -> None:
+    svc = "/v1/projects/claw-ci/services/claw-ci"
+    host = api.base.removeprefix("https://")
+    api.route("POST", svc + "/build", (200, {"data": {"id": "build-7", "status": "PENDING"}}))
+    api.route("GET", svc + "/build/build-7", *[(200, {"data": {"id": "build-7", "status": s}}) for s in builds])
+    api.route("GET", svc, *[(200, {"data": {"id": APP, "status": {"deployment": {"status": s}},
+                                            "ports": [{"name": "http", "public": True, "dns": host}]}})
+                            for s in deployments])
+    api.route("GET", "/startupz", *startup)
+
+
+@pytest.mark.parametrize("privacy", ["public", "private"])
+def test_northflank_builds_this_commit_and_waits_until_running(generated, api, tmp_path, privacy):
+    northflank_routes(api, ["BUILDING", "SUCCESS"], ["IN_PROGRESS", "COMPLETED"], [(200, STARTED)])
+    job = Job(generated("northflank", privacy), tmp_path, api)
+    assert job.run() == 0, job.output
+    svc = "/v1/projects/claw-ci/services/claw-ci"
+    calls = api.calls()
+    assert calls[0] == ("POST", svc + "/build") and api.requests[0]["body"] == {"sha": SHA}
+    assert calls[1:3] == [("GET", svc + "/build/build-7")] * 2 and calls[3:5] == [("GET", svc)] * 2
+    assert (("GET", "/startupz") in calls) == (privacy == "public")
+    assert_bearer_only(api, SECRETS["NORTHFLANK_API_TOKEN"])
+    assert_no_secret_leaked(job, api)
+
+
+def test_northflank_failed_build_fails_the_job(generated, api, tmp_path):
+    northflank_routes(api, ["BUILDING", "FAILURE"], ["COMPLETED"], [(200, STARTED)])
+    job = Job(generated("northflank", "private"), tmp_path, api)
+    assert job.run() != 0
+    assert "FAILURE" in job.output
+    assert ("GET", "/v1/projects/claw-ci/services/claw-ci") not in api.calls()
+
+
+# ----------------------------------------------------------------- railway --
+
+
+def railway_status(dep_id: str, status: str) -> str:
+    return json.dumps({"environments": {"edges": [{"node": {"name": "production", "serviceInstances": {"edges": [
+        {"node": {"serviceName": APP, "latestDeployment": {"id": dep_id, "status": status}}}]}}}]}})
+
+
+def railway_plan(final: str) -> list[dict]:
+    return [{"prog": "railway", "has": ["status"], "stdout": railway_status("d-old", "SUCCESS"), "times": 1},
+            {"prog": "railway", "has": ["status"], "stdout": railway_status("d-old", "SUCCESS"), "times": 1},
+            {"prog": "railway", "has": ["status"], "stdout": railway_status("d-new", "DEPLOYING"), "times": 1},
+            {"prog": "railway", "has": ["status"], "stdout": railway_status("d-new", final)}]
+
+
+@pytest.mark.parametrize("privacy", ["public", "private"])
+def test_railway_up_then_waits_for_the_new_deployment(generated, api, tmp_path, privacy):
+    api.route("GET", "/startupz", (200, STARTED))
+    job = Job(generated("railway", privacy), tmp_path, api, plan=railway_plan("SUCCESS"),
+              variables={"OPENCLAW_PUBLIC_URL": api.base})
+    assert job.run() == 0, job.output
+    argvs = [c["argv"] for c in job.calls]
+    assert argvs[1] == ["railway", "up", "--ci", "--service", APP]
+    assert argvs.count(["railway", "status", "--json"]) == 4  # before, previous, deploying, success
+    assert (("GET", "/startupz") in api.calls()) == (privacy == "public")
+    assert_no_secret_leaked(job, api)
+
+
+def test_railway_crashed_deployment_fails_the_job(generated, tmp_path):
+    job = Job(generated("railway", "private"), tmp_path, plan=railway_plan("CRASHED"))
+    assert job.run() != 0
+    assert "CRASHED" in job.output
+
+
+def test_railway_public_without_the_url_variable_fails_clearly(generated, tmp_path):
+    job = Job(generated("railway", "public"), tmp_path, plan=railway_plan("SUCCESS"))
+    assert job.run() != 0
+    assert "OPENCLAW_PUBLIC_URL is empty" in job.output
+
+
+# --------------------------------------------------------------------- fly --
+
+
+def test_fly_public_deploys_then_waits_for_startupz(generated, api, tmp_path):
+    api.route("GET", "/startupz", (502, "bad gateway"), (200, STARTED))
+    job = Job(generated("fly", "public"), tmp_path, api, public_url=api.base)
+    assert job.run() == 0, job.output
+    assert [c["argv"] for c in job.calls] == [["flyctl", "deploy", "--remote-only"]]
+    assert api.calls() == [("GET", "/startupz")] * 2
+    assert_no_secret_leaked(job, api)
+
+
+def test_fly_public_unhealthy_release_fails_the_job(generated, api, tmp_path):
+    api.route("GET", "/startupz", (200, {"ok": False, "status": "starting"}))
+    job = Job(generated("fly", "public"), tmp_path, api, public_url=api.base)
+    assert job.run() != 0
+
+
+@pytest.mark.parametrize("state,ok", [("passing", True), ("critical", False)])
+def test_fly_private_waits_for_fly_health_checks(generated, tmp_path, state, ok):
+    checks = json.dumps({"d8d9e1": [{"name": "servicecheck-00-http-3000", "status": state}]})
+    job = Job(generated("fly", "private"), tmp_path,
+              plan=[{"prog": "flyctl", "has": ["checks", "list"], "stdout": checks}])
+    assert (job.run() == 0) == ok, job.output
+    assert ["flyctl", "checks", "list", "-a", APP, "--json"] in [c["argv"] for c in job.calls]
+
+
+# ----------------------------------------------------------------- compose --
+
+
+@pytest.mark.parametrize("platform", ["vps", "gcp"])
+def test_compose_pushes_the_image_and_pulls_it_on_the_vm_over_pinned_ssh(generated, api, tmp_path, platform):
+    repo = generated(platform, "public")
+    api.route("GET", "/startupz", (200, STARTED))
+    plan = [{"prog": "ssh", "has": ["ps --format"], "stdout": "starting\n", "times": 1},
+            {"prog": "ssh", "has": ["ps --format"], "stdout": "healthy\n"}]
+    job = Job(repo, tmp_path, api, plan=plan, public_url=api.base)
+    assert job.run() == 0, job.output
+    calls = job.calls
+    docker = [c for c in calls if c["argv"][0] == "docker"]
+    assert [c["argv"][1] for c in docker] == ["login", "build", "push"]
+    assert docker[0]["argv"][2:] == ["ghcr.io", "--username", "ci-bot", "--password-stdin"]
+    assert docker[0]["stdin"].strip() == SECRETS["GITHUB_TOKEN"]
+    assert docker[2]["argv"] == ["docker", "push", IMAGE]
+    ssh = [c for c in calls if c["argv"][0] == "ssh"]
+    for call in ssh:
+        argv = call["argv"]
+        assert "StrictHostKeyChecking=yes" in argv and "StrictHostKeyChecking=no" not in argv
+        assert any(a.startswith("UserKnownHostsFile=") for a in argv) and argv[-2] == SECRETS["DEPLOY_SSH_TARGET"]
+    remote = [c["argv"][-1] for c in ssh]
+    assert remote[0] == "mkdir -p claw-ci/caddy"
+    by_cmd = {c["argv"][-1]: c["stdin"] for c in ssh}
+    assert by_cmd["cat > claw-ci/docker-compose.yml"] == (repo / "docker-compose.yml").read_text()
+    assert by_cmd["cat > claw-ci/caddy/Caddyfile"] == (repo / "caddy" / "Caddyfile").read_text()
+    assert yaml.safe_load(by_cmd["cat > claw-ci/docker-compose.override.yml"]) == {
+        "services": {"openclaw-gateway": {"image": IMAGE}}}
+    pull = next(cmd for cmd in remote if "docker compose pull" in cmd)
+    assert by_cmd[pull].strip() == SECRETS["GITHUB_TOKEN"]  # the registry token only on stdin
+    assert "--password-stdin" in pull and "docker logout" in pull and "docker compose up -d" in pull
+    assert not any("git " in cmd or "docker build" in cmd or "compose build" in cmd for cmd in remote)
+    assert api.calls() == [("GET", "/startupz")]
+    assert_no_secret_leaked(job, api)
+
+
+def test_compose_unhealthy_container_fails_the_job(generated, tmp_path):
+    plan = [{"prog": "ssh", "has": ["ps --format"], "stdout": "unhealthy\n"}]
+    job = Job(generated("vps", "private"), tmp_path, plan=plan)
+    assert job.run() != 0
+    assert "openclaw-gateway is unhealthy" in job.output
+
+
+# -------------------------------------------------------------- kubernetes --
+
+
+@pytest.mark.parametrize("privacy", ["public", "private"])
+def test_kubernetes_sets_the_image_applies_and_waits_for_the_rollout(generated, api, tmp_path, privacy):
+    repo = generated("kubernetes", privacy)
+    api.route("GET", "/startupz", (200, STARTED))
+    kdir = "k8s/overlays/public" if privacy == "public" else "k8s/base"
+    before = (repo / kdir / "kustomization.yaml").read_text()
+    try:
+        job = Job(repo, tmp_path, api, public_url=api.base)
+        assert job.run() == 0, job.output
+        kustomization = yaml.safe_load((repo / kdir / "kustomization.yaml").read_text())
+    finally:
+        (repo / kdir / "kustomization.yaml").write_text(before)
+    # the official image the Deployment names is replaced by this commit's build
+    assert kustomization["images"] == [{"name": "ghcr.io/openclaw/openclaw", "newName": "ghcr.io/owner/claw-repo",
+                                        "newTag": SHA}]
+    kubectl = [c["argv"] for c in job.calls if c["argv"][0] == "kubectl"]
+    assert kubectl == [["kubectl", "apply", "-k", kdir],
+                       ["kubectl", "rollout", "status", f"deployment/{APP}", "-n", APP, "--timeout=600s"]]
+    assert (("GET", "/startupz") in api.calls()) == (privacy == "public")
+    assert_no_secret_leaked(job, api)
+
+
+def test_kubernetes_failed_rollout_is_undone_and_fails_the_job(generated, tmp_path):
+    repo = generated("kubernetes", "private")
+    before = (repo / "k8s/base/kustomization.yaml").read_text()
+    plan = [{"prog": "kubectl", "has": ["rollout", "status"], "exit": 1, "times": 1,
+             "stderr": "error: timed out waiting for the condition\n"}]
+    try:
+        job = Job(repo, tmp_path, plan=plan)
+        assert job.run() != 0
+    finally:
+        (repo / "k8s/base/kustomization.yaml").write_text(before)
+    kubectl = [c["argv"][1:3] for c in job.calls if c["argv"][0] == "kubectl"]
+    assert kubectl == [["apply", "-k"], ["rollout", "status"], ["rollout", "undo"], ["rollout", "status"]]
+    assert "rolling back" in job.output
