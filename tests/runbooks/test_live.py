@@ -93,7 +93,8 @@ def compose_canned(model: m.DeployModel, broken: bool) -> dict[str, str]:
                          "Publishers": [{"URL": "0.0.0.0", "TargetPort": 443, "PublishedPort": 443, "Protocol": "tcp"}]})
     # Compose >= 2.21 prints one object per line, older versions one array: the broken case uses the old shape
     ps = json.dumps(services) if broken else "\n".join(json.dumps(x) for x in services)
-    return {"docker-compose-ps.json": ps + "\n",
+    return {"docker-compose-version.txt": "Docker Compose version v2.29.7\n",
+            "docker-compose-ps.json": ps + "\n",
             "docker-compose-logs.txt": gateway_log(broken, "Refusing to bind gateway to lan without auth.")}
 
 
