@@ -534,6 +534,28 @@ def chart_bundle(png: str | Path, alt: str) -> dict[str, str]:
             "text/plain": alt}
 
 
+def _kinds(rows: list[Estimate]) -> set[str]:
+    kinds = set()
+    for e in rows:
+        if e.total is None:
+            kinds.add("gap")
+            continue
+        if e.floor is not None and e.floor < e.total:
+            kinds.add("usage")
+        if e.total_high is not None and e.total_high > e.total:
+            kinds.add("range")
+    return kinds
+
+
+LEGEND = {"usage": "usage-based: minimum (solid) to full use", "range": "region range", "gap": "price not recorded"}
+
+
+def legend_labels(rows: list[Estimate]) -> list[str]:
+    """The chart's legend: this deploy, the others, and each mark the chart uses."""
+    kinds = _kinds(rows)
+    return ["this deploy", "same sizing elsewhere"] + [text for kind, text in LEGEND.items() if kind in kinds]
+
+
 def plot(rows: list[Estimate], path: str | Path, home: str | None = None) -> Path:
     """Horizontal bars of monthly totals, with a legend. This deploy is orange;
     a usage-based price is a solid bar to its minimum and a light one up to full
@@ -548,24 +570,20 @@ def plot(rows: list[Estimate], path: str | Path, home: str | None = None) -> Pat
 
     top = max([e.total_high or e.total or e.known_total for e in rows] + [1])
     fig, ax = plt.subplots(figsize=(10, 0.6 * len(rows) + 2.0))
-    kinds = set()
     for i, e in enumerate(rows):
         color = "tab:orange" if e.platform == home else "tab:blue"
         if e.total is None:
             ax.barh(i, top, color="none", edgecolor="0.6", linestyle=":", linewidth=1)
             ax.annotate(bar_text(e), (0, i), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8,
                         style="italic", color="0.3")
-            kinds.add("gap")
             continue
         if e.floor is not None and e.floor < e.total:
             ax.barh(i, e.floor, color=color)
             ax.barh(i, e.total - e.floor, left=e.floor, color=color, alpha=0.3, hatch="//", edgecolor=color)
-            kinds.add("usage")
         else:
             ax.barh(i, e.total, color=color)
         if e.total_high is not None and e.total_high > e.total:
             ax.errorbar(e.total, i, xerr=[[0], [e.total_high - e.total]], color="black", capsize=4)
-            kinds.add("range")
         ax.annotate(bar_text(e), (e.total_high or e.total, i), xytext=(4, 0), textcoords="offset points",
                     va="center", fontsize=8)
     ax.set_yticks(range(len(rows)), [f"{e.label.split(' (')[0]}: {e.sku or 'no size priced'}" for e in rows],
@@ -573,14 +591,14 @@ def plot(rows: list[Estimate], path: str | Path, home: str | None = None) -> Pat
     ax.invert_yaxis()
     ax.set_xlabel("USD / month")
     ax.set_xlim(0, top * 1.5)
-    handles = [Patch(color="tab:orange", label="this deploy"), Patch(color="tab:blue", label="same sizing elsewhere")]
+    kinds, labels = _kinds(rows), legend_labels(rows)
+    handles = [Patch(color="tab:orange", label=labels[0]), Patch(color="tab:blue", label=labels[1])]
     if "usage" in kinds:
-        handles.append(Patch(facecolor="tab:blue", alpha=0.3, hatch="//", edgecolor="tab:blue",
-                             label="usage-based: minimum (solid) to full use"))
+        handles.append(Patch(facecolor="tab:blue", alpha=0.3, hatch="//", edgecolor="tab:blue", label=LEGEND["usage"]))
     if "range" in kinds:
-        handles.append(Line2D([], [], color="black", marker="|", label="region range"))
+        handles.append(Line2D([], [], color="black", marker="|", label=LEGEND["range"]))
     if "gap" in kinds:
-        handles.append(Patch(facecolor="none", edgecolor="0.6", linestyle=":", label="price not recorded"))
+        handles.append(Patch(facecolor="none", edgecolor="0.6", linestyle=":", label=LEGEND["gap"]))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.5 / fig.get_figheight()),
               ncol=3, fontsize=8, frameon=False)
     ax.set_title("Monthly cost of the same sizing on every platform", fontsize=10)

@@ -42,8 +42,13 @@ class Stopped(BaseException):
 
 
 def _on_signal(signum, _frame):
+    import logging
+
     for other in EXIT_SIGNAL:  # a second Ctrl-C while stopping changes nothing
         signal.signal(other, signal.SIG_IGN)
+    # tearing down (nbclient sees its kernel die, ...) logs errors nobody needs:
+    # the one line main() prints says what happened
+    logging.disable(logging.CRITICAL)
     raise Stopped(signum)
 
 
@@ -107,8 +112,27 @@ def kernel_manager_class():
     return QuietKernelManager
 
 
+def _descendants_by_env(marker: bytes) -> list[int]:
+    """Processes carrying ``marker`` in their environment (Linux /proc; else none).
+    jupyter_client gives the kernel JPY_PARENT_PID=<this pid> and everything the
+    kernel starts inherits it, also commands the runner put in their own session."""
+    found = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if marker in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 def stop_kernels() -> None:
-    """Kill any kernel this process started and remove its connection file."""
+    """Kill any kernel this process started, and what the kernel started (a CLI a
+    step was waiting for), and remove the kernel's connection file."""
     for km in _KERNELS:
         proc = getattr(getattr(km, "provisioner", None), "process", None)
         if proc is not None and proc.poll() is None:
@@ -120,6 +144,11 @@ def stop_kernels() -> None:
         try:
             km.cleanup_connection_file()
         except Exception:  # noqa: BLE001 - best effort on the way out
+            pass
+    for pid in _descendants_by_env(f"JPY_PARENT_PID={os.getpid()}".encode()):
+        try:
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
             pass
 
 
