@@ -457,6 +457,24 @@ def line_items(est: Estimate) -> list[dict[str, Any]]:
     return rows
 
 
+def items_text(est: Estimate) -> str:
+    """The line items as a terminal-width table, each source (and date) once below it."""
+    rows = [{k: v for k, v in row.items() if k not in ("source", "as of")} for row in line_items(est)]
+    sources = list(dict.fromkeys((i.source, i.as_of) for i in est.items if i.source))
+    return table_text(rows) + "".join(f"\nprices: {src} (read {when})" for src, when in sources)
+
+
+def estimate_line(est: Estimate) -> str:
+    """The one-line answer; a usage-based price says what its range is."""
+    if est.total is not None and est.floor is not None and est.floor < est.total:
+        plan = est.sku.split(" (")[0] if est.sku else "plan"
+        line = (f"Monthly estimate: {est.floor:.2f}-{money(est.total, est.total_high)} USD, usage-based: "
+                f"the {plan} minimum of {est.floor:.2f} up to {money(est.total, est.total_high)} if the full size "
+                "runs all month")
+        return line + (f" ({est.claim})" if est.claim else "")
+    return f"Monthly estimate: {total_text(est)} USD"
+
+
 def comparison_rows(rows: list[Estimate]) -> list[dict[str, Any]]:
     return [{"platform": e.label, "size": e.sku or "?", "vCPU": "?" if e.vcpu is None else f"{e.vcpu:g}",
              "memory MB": e.memory_mb, "USD/month": total_text(e),

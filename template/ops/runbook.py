@@ -195,9 +195,13 @@ def run(name: str, params: dict, repo: Path) -> int:
     finally:
         stop_kernels()
     nb = nbformat.read(str(executed), as_version=4)
-    sys.stdout.write(report_text(nb))
-    html = write_html(executed)
-    print(f"report: {executed.relative_to(repo)} and {html.relative_to(repo)}")
+    html = write_html(executed)  # before printing: a reader who stops early still gets the report
+    try:
+        sys.stdout.write(report_text(nb))
+        print(f"report: {executed.relative_to(repo)} and {html.relative_to(repo)}")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `make cost | head`: the reader has seen enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if failure is None:
         return 0
     if failure.ename == "RunbookFailed":  # the verdict of fail_on_error: the table above says which

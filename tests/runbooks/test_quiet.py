@@ -108,3 +108,14 @@ def test_bad_arguments_say_how(generated):
     assert runbook.parse_args(["cost", "-p", "egress_gb", "10", "-p", "fail", "False", "-p", "x", "None"]) == (
         "cost", {"egress_gb": 10, "fail": False, "x": None})
     assert runbook.value("1.5") == 1.5 and runbook.value("live") == "live"
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(generated):
+    """`make cost | head -1` closes the pipe before the result is printed."""
+    repo = generated("vps", platform="vps")
+    proc = subprocess.Popen([sys.executable, "-m", "ops.runbook", "cost"], cwd=repo, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # the reader is gone before anything is written
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0 and err == "", err
+    assert (repo / "reports" / "cost_estimate.html").exists()

@@ -188,3 +188,15 @@ def test_chart_has_a_legend_and_alt_text_in_the_html(tmp_path):
         nbformat.v4.new_output("display_data", data=bundle)])])
     html, _ = HTMLExporter().from_notebook_node(nb)
     assert "No description has been provided for this image" not in html and alt[:40] in html
+
+
+def test_estimate_line_and_items_fit_a_terminal():
+    fly = cost.estimate("fly", vm_size="shared-cpu-2x", memory_mb=2048, volume_gb=1)
+    assert cost.estimate_line(fly) == "Monthly estimate: 11.54 USD"
+    text = cost.items_text(fly)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert text.count("https://fly.io/docs/about/pricing/") == 1 and "(read 2026-08-05)" in text
+    railway = cost.estimate("railway", vcpu=1, memory_mb=2048, volume_gb=1)
+    line = cost.estimate_line(railway)
+    assert line.startswith("Monthly estimate: 5.00-40.15 USD, usage-based: the Hobby minimum of 5.00")
+    assert line.endswith("(the project brief says $5+)")
