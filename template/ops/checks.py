@@ -168,7 +168,8 @@ def check_auth(repo: Repo) -> Result:
 def check_public_ingress(repo: Repo) -> Result:
     declared = repo.declared.public_ingress
     if declared is None:
-        return Result("public ingress matches privacy", SKIP, "platform files do not say")
+        return Result("public ingress matches privacy", SKIP, "platform files do not say",
+                      "runs when the platform file declares its ingress (this platform's does not)")
     if declared != repo.model.public:
         return Result("public ingress matches privacy", FAIL,
                       f"privacy={repo.model.privacy} but public ingress is {'on' if declared else 'off'}",
@@ -179,7 +180,8 @@ def check_public_ingress(repo: Repo) -> Result:
 
 def check_allowed_origins(repo: Repo) -> Result:
     if not repo.model.public_origin:
-        return Result("Control UI allowed origins", SKIP, "private deploy: no public origin")
+        return Result("Control UI allowed origins", SKIP, "private deploy: no public origin",
+                      "runs for a public deploy (privacy=public)")
     origins = (repo.declared.config or {}).get("gateway", {}).get("controlUi", {}).get("allowedOrigins", [])
     if repo.model.public_origin not in origins:
         return Result("Control UI allowed origins", FAIL, f"allowedOrigins = {origins}",
@@ -209,7 +211,8 @@ def check_trusted_proxies(repo: Repo) -> Result:
     answers 403 proxy_attribution_required to forwarded headers from anyone else."""
     name = "reverse proxy is trusted"
     if not repo.model.public:
-        return Result(name, SKIP, "private deploy: no proxy forwards client headers")
+        return Result(name, SKIP, "private deploy: no proxy forwards client headers",
+                      "runs for a public deploy (privacy=public)")
     trusted = (repo.declared.config or {}).get("gateway", {}).get("trustedProxies") or []
     sources = repo.declared.proxy_sources
     untrusted = {k: v for k, v in sources.items() if not _covered(v, trusted)}

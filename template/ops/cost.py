@@ -49,6 +49,10 @@ class Estimate:
     items: list[Item] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     note: str = ""
+    # usage-based billing: the least the month can cost (a plan minimum); the
+    # total is then the ceiling (the full size used all month)
+    floor: float | None = None
+    claim: str = ""  # a figure others quote for this platform, shown beside ours
 
     @property
     def known_total(self) -> float:
@@ -87,7 +91,10 @@ def money(value: float | None, high: float | None = None) -> str:
 
 def total_text(est: Estimate) -> str:
     if est.total is None:
-        return f"unknown (known part {est.known_total:.2f}; no price for {', '.join(est.unknown)})"
+        known = f"known part {est.known_total:.2f}; " if est.known_total else ""
+        return f"unknown ({known}no recorded price for {', '.join(est.unknown)})"
+    if est.floor is not None and est.floor < est.total:
+        return f"{est.floor:.2f}-{money(est.total, est.total_high)} (usage-based)"
     return money(est.total, est.total_high)
 
 
@@ -196,7 +203,7 @@ def _railway(p, est: Estimate, vcpu, memory_mb, volume_gb, egress_gb) -> None:
     vol = _volume(p, volume_gb, p["volume_gb_month"])
     egress = _egress(p, egress_gb, p["egress_per_gb"])
     usage = ram + cpu + (vol.amount or 0) + (egress.amount or 0)
-    est.sku = f"{p['plan']} (usage ceiling)"
+    est.sku = f"{p['plan']} (usage-based)"
     est.items += [
         Item("memory", ram, f"{gb:g} GB x {p['ram_gb_month']}/GB-month x {frac:.2f} (measured; ceiling)",
              p["source"], p["as_of"]),
@@ -206,6 +213,10 @@ def _railway(p, est: Estimate, vcpu, memory_mb, volume_gb, egress_gb) -> None:
         egress,
     ]
     top_up = round(max(0.0, p["plan_minimum"] - usage), 2)
+    est.floor = round(max(p["plan_minimum"], (vol.amount or 0) + (egress.amount or 0)), 2)
+    claim = p.get("claim") or {}
+    if claim:
+        est.claim = f"{claim['by']} says {claim['text']}"
     est.items.append(Item("plan minimum top-up", top_up,
                           f"{p['plan']} bills max({p['plan_minimum']:.2f}, usage); usage {usage:.2f}",
                           p["source"], p["as_of"]))
@@ -446,6 +457,24 @@ def line_items(est: Estimate) -> list[dict[str, Any]]:
     return rows
 
 
+def items_text(est: Estimate) -> str:
+    """The line items as a terminal-width table, each source (and date) once below it."""
+    rows = [{k: v for k, v in row.items() if k not in ("source", "as of")} for row in line_items(est)]
+    sources = list(dict.fromkeys((i.source, i.as_of) for i in est.items if i.source))
+    return table_text(rows) + "".join(f"\nprices: {src} (read {when})" for src, when in sources)
+
+
+def estimate_line(est: Estimate) -> str:
+    """The one-line answer; a usage-based price says what its range is."""
+    if est.total is not None and est.floor is not None and est.floor < est.total:
+        plan = est.sku.split(" (")[0] if est.sku else "plan"
+        line = (f"Monthly estimate: {est.floor:.2f}-{money(est.total, est.total_high)} USD, usage-based: "
+                f"the {plan} minimum of {est.floor:.2f} up to {money(est.total, est.total_high)} if the full size "
+                "runs all month")
+        return line + (f" ({est.claim})" if est.claim else "")
+    return f"Monthly estimate: {total_text(est)} USD"
+
+
 def comparison_rows(rows: list[Estimate]) -> list[dict[str, Any]]:
     return [{"platform": e.label, "size": e.sku or "?", "vCPU": "?" if e.vcpu is None else f"{e.vcpu:g}",
              "memory MB": e.memory_mb, "USD/month": total_text(e),
@@ -462,33 +491,139 @@ def table_text(rows: list[dict[str, Any]]) -> str:
     return "\n".join([line({c: c for c in cols}), line({c: "-" * width[c] for c in cols}), *map(line, rows)])
 
 
+def _generic(warning: str, est: Estimate) -> str:
+    """A warning without the platform (and size) it was said about."""
+    for prefix in (f"{est.label} {est.sku}: ", f"{est.label}: "):
+        if warning.startswith(prefix):
+            return warning[len(prefix):]
+    return warning
+
+
+def distinct_warnings(rows: list[Estimate], home: Estimate | None = None) -> list[str]:
+    """Each warning of the comparison once: a warning several platforms share is
+    one line naming them ("every platform" when all), and one ``home`` already
+    has (shown in its own section) is not repeated."""
+    said = {_generic(w, home) for w in home.warnings} if home is not None else set()
+    groups: dict[str, list[str]] = {}
+    for e in rows:
+        for w in e.warnings:
+            key = _generic(w, e)
+            if key not in said and e.label not in groups.setdefault(key, []):
+                groups[key].append(e.label)
+    groups = {k: v for k, v in groups.items() if v}
+    everyone = [e.label for e in rows]
+    return [f"{'every platform' if labels == everyone and len(labels) > 1 else ', '.join(labels)}: {key}"
+            for key, labels in groups.items()]
+
+
+def bar_text(e: Estimate) -> str:
+    """What the chart writes at the end of a platform's bar."""
+    if e.total is None:
+        known = f"; known part {e.known_total:.2f}" if e.known_total else ""
+        return f"no recorded price for {', '.join(e.unknown)}: not guessed{known}"
+    if e.floor is not None and e.floor < e.total:
+        plan = f" {e.sku.split(' (')[0]}" if e.sku else ""
+        text = f"usage-based: {e.floor:.2f}{plan} minimum to {money(e.total, e.total_high)} at full use"
+    else:
+        text = money(e.total, e.total_high)
+        if e.total_high is not None and e.total_high > e.total:
+            text += " (region range)"
+    return text + (f"\n({e.claim})" if e.claim else "")
+
+
+def chart_alt(rows: list[Estimate], home: str | None = None) -> str:
+    """The chart in words (the HTML report's alt text)."""
+    parts = []
+    for e in rows:
+        name = f"{e.label} {e.sku or ''}".strip()
+        text = bar_text(e).replace("\n", " ")
+        parts.append(f"{name}{' (this deploy)' if e.platform == home else ''}: {text}")
+    return "Bar chart of the monthly cost in USD of the same sizing on every platform. " + "; ".join(parts) + "."
+
+
+def chart_bundle(png: str | Path, alt: str) -> dict[str, str]:
+    """A display bundle for the notebook: the PNG inline in an <img> with ``alt``
+    (nbconvert's HTML template writes no alt for an image/png output, and warns)."""
+    import base64
+    import html
+
+    data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
+    return {"text/html": f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}"/>',
+            "text/plain": alt}
+
+
+def _kinds(rows: list[Estimate]) -> set[str]:
+    kinds = set()
+    for e in rows:
+        if e.total is None:
+            kinds.add("gap")
+            continue
+        if e.floor is not None and e.floor < e.total:
+            kinds.add("usage")
+        if e.total_high is not None and e.total_high > e.total:
+            kinds.add("range")
+    return kinds
+
+
+LEGEND = {"usage": "usage-based: minimum (solid) to full use", "range": "region range", "gap": "price not recorded"}
+
+
+def legend_labels(rows: list[Estimate]) -> list[str]:
+    """The chart's legend: this deploy, the others, and each mark the chart uses."""
+    kinds = _kinds(rows)
+    return ["this deploy", "same sizing elsewhere"] + [text for kind, text in LEGEND.items() if kind in kinds]
+
+
 def plot(rows: list[Estimate], path: str | Path, home: str | None = None) -> Path:
-    """Horizontal bars of monthly totals; a total with an unknown price is drawn
-    hatched at its known part and labelled unknown; a range gets an error bar."""
+    """Horizontal bars of monthly totals, with a legend. This deploy is orange;
+    a usage-based price is a solid bar to its minimum and a light one up to full
+    use; a region range gets an error bar; an unknown price draws no bar: its
+    row is a labelled gap."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
-    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.4))
+    top = max([e.total_high or e.total or e.known_total for e in rows] + [1])
+    fig, ax = plt.subplots(figsize=(10, 0.6 * len(rows) + 2.0))
     for i, e in enumerate(rows):
-        known = e.total is not None
-        value = e.total if known else e.known_total
-        ax.barh(i, value, color="tab:orange" if e.platform == home else "tab:blue",
-                hatch=None if known else "//", alpha=1.0 if known else 0.35)
-        if known and e.total_high is not None and e.total_high > e.total:
+        color = "tab:orange" if e.platform == home else "tab:blue"
+        if e.total is None:
+            ax.barh(i, top, color="none", edgecolor="0.6", linestyle=":", linewidth=1)
+            ax.annotate(bar_text(e), (0, i), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8,
+                        style="italic", color="0.3")
+            continue
+        if e.floor is not None and e.floor < e.total:
+            ax.barh(i, e.floor, color=color)
+            ax.barh(i, e.total - e.floor, left=e.floor, color=color, alpha=0.3, hatch="//", edgecolor=color)
+        else:
+            ax.barh(i, e.total, color=color)
+        if e.total_high is not None and e.total_high > e.total:
             ax.errorbar(e.total, i, xerr=[[0], [e.total_high - e.total]], color="black", capsize=4)
-        text = money(e.total, e.total_high) if known else f"unknown (>= {e.known_total:.2f})"
-        ax.annotate(f" {text}", (e.total_high or value, i), va="center", fontsize=8)
-    ax.set_yticks(range(len(rows)), [f"{e.label.split(' (')[0]}: {e.sku or '?'}" for e in rows], fontsize=8)
+        ax.annotate(bar_text(e), (e.total_high or e.total, i), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize=8)
+    ax.set_yticks(range(len(rows)), [f"{e.label.split(' (')[0]}: {e.sku or 'no size priced'}" for e in rows],
+                  fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("USD / month")
-    ax.set_xlim(0, max([e.total_high or e.total or e.known_total for e in rows] + [1]) * 1.3)
-    ax.set_title("Same sizing on every platform (hatched: a price is unknown)", fontsize=10)
+    ax.set_xlim(0, top * 1.5)
+    kinds, labels = _kinds(rows), legend_labels(rows)
+    handles = [Patch(color="tab:orange", label=labels[0]), Patch(color="tab:blue", label=labels[1])]
+    if "usage" in kinds:
+        handles.append(Patch(facecolor="tab:blue", alpha=0.3, hatch="//", edgecolor="tab:blue", label=LEGEND["usage"]))
+    if "range" in kinds:
+        handles.append(Line2D([], [], color="black", marker="|", label=LEGEND["range"]))
+    if "gap" in kinds:
+        handles.append(Patch(facecolor="none", edgecolor="0.6", linestyle=":", label=LEGEND["gap"]))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.5 / fig.get_figheight()),
+              ncol=3, fontsize=8, frameon=False)
+    ax.set_title("Monthly cost of the same sizing on every platform", fontsize=10)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, bbox_inches="tight")  # keeps the legend and long labels
     plt.close(fig)
     return path
 

@@ -529,20 +529,55 @@ def doctor_results(rec: Record) -> list[Result]:
             for f in bad + warn]
 
 
+COMPOSE_PLUGIN_FIX = (
+    "this docker has no Compose plugin (not a daemon problem): install docker-compose-plugin, or link "
+    "the one `make venv` installed: mkdir -p ~/.docker/cli-plugins && "
+    "ln -s \"$PWD/.venv/bin/docker-compose\" ~/.docker/cli-plugins/")
+
+
+def compose_plugin_result(rec: Record) -> Result:
+    """``docker compose version``: without the plugin the docker CLI reads ``compose``
+    as an unknown command (and ``ps -a`` later as its own flag: "unknown shorthand flag: 'a'")."""
+    name = "Docker Compose plugin"
+    out = (rec.stdout + rec.stderr).strip()
+    if rec.exit_code == 0:
+        return Result(name, PASS, out.splitlines()[0][:120] if out else "docker compose version: ok")
+    seen = f"`{rec.command}` -> {rec.error or 'exit ' + str(rec.exit_code)}: {out[:300]}"
+    if "daemon" in out.lower():
+        return Result(name, FAIL, seen, compose_failure_fix(out))
+    return Result(name, FAIL, seen, COMPOSE_PLUGIN_FIX)
+
+
+def compose_failure_fix(output: str) -> str:
+    text = output.lower()
+    if "cannot connect to the docker daemon" in text or "docker.sock" in text:
+        return "the Docker daemon is not running or not reachable: start it (`sudo systemctl start docker`) " \
+               "or add your user to the docker group"
+    if "unknown shorthand flag" in text or "is not a docker command" in text or "unknown command" in text:
+        return COMPOSE_PLUGIN_FIX
+    if "no configuration file" in text:
+        return "run it in the deploy repo (where docker-compose.yml is)"
+    return "read the error above; run `docker compose ps -a` in the deploy repo by hand"
+
+
 def live_docker(live: Live) -> list[Result]:
     r, model = live.runner, live.model
     missing = _need(live, "docker", "install Docker Engine with the compose plugin")
     if missing:
         return [missing]
+    plugin = compose_plugin_result(r.run(["docker", "compose", "version"]))
+    if plugin.status != PASS:
+        return [plugin]
     rec = r.run(["docker", "compose", "ps", "-a", "--format", "json"])
     if rec.exit_code != 0:
-        return [Result("compose services", FAIL, f"`{rec.command}` -> {rec.error or rec.exit_code}: {rec.stderr[:300]}",
-                       "run it in the deploy repo; is the Docker daemon running?")]
+        return [plugin, Result("compose services", FAIL,
+                               f"`{rec.command}` -> {rec.error or rec.exit_code}: {rec.stderr[:300]}",
+                               compose_failure_fix(rec.stderr + rec.stdout))]
     services = parse_compose_ps(rec.raw_stdout)
     gateway_service = m.platforms().get(model.platform, {}).get("service", "openclaw")
-    results: list[Result] = []
+    results: list[Result] = [plugin]
     if not services:
-        return [Result("compose services", FAIL, "no container", "`docker compose up -d`")]
+        return [plugin, Result("compose services", FAIL, "no container", "`docker compose up -d`")]
     for s in services:
         name = s.get("Service") or s.get("Name")
         state, health, code = s.get("State"), s.get("Health") or "", s.get("ExitCode")
@@ -708,14 +743,16 @@ def live_local(live: Live) -> list[Result]:
                               f"--port {port} (gateway_port in .copier-answers.yml), then `copier update`"))
     elif status is None:
         results.append(Result(f"gateway answers on :{port}{path}", SKIP,
-                              f"no gateway running yet ({head}); the next step starts one"))
+                              f"no gateway running yet ({head}); the next step starts one",
+                              "runs against a gateway already running on this port; the next step checks a fresh one"))
     else:
         results.append(Result(f"gateway answers on :{port}{path}", FAIL,
                               f"HTTP {status}, not the gateway's JSON: {head[:120]!r}",
                               "another program owns this port, or the path is wrong (unknown paths answer the "
                               "Control UI's HTML)"))
     if not opts.get("start_gateway", True):
-        results.append(Result("gateway starts as declared", SKIP, "start_gateway=False"))
+        results.append(Result("gateway starts as declared", SKIP, "start_gateway=False",
+                              "P='-p start_gateway True' starts the gateway as the platform file says (then stops it)"))
         return results
     results.append(start_as_declared(live, cmd, state, port, owners))
     return results
@@ -812,6 +849,13 @@ def run_live(repo_root: str | Path, target: str, app: str | None, runner: Runner
 # ------------------------------------------------------------------ report --
 
 
+# static mode says what it did not do, and how to get it
+LIVE_NOT_RUN = Result(
+    "live checks", SKIP, "static mode checks the files only",
+    "P='-p mode live' asks the platform's CLI; P='-p mode live -p platform local' runs the pinned "
+    "gateway here (OPENCLAW_BIN=... or openclaw on PATH)")
+
+
 def parameters(repo: str | Path, **given: Any) -> dict[str, Any]:
     """Notebook parameters with ``None`` filled from the repo's answers."""
     root = Path(repo).resolve()
@@ -830,7 +874,7 @@ def parameters(repo: str | Path, **given: Any) -> dict[str, Any]:
 def run(params: dict[str, Any], runner: Runner | None = None, **options: Any) -> tuple[list[Result], Runner]:
     runner = runner or Runner(timeout=float(options.pop("timeout", 60)))
     if params["mode"] == "static":
-        return redact_results(run_static(params["repo"]), runner), runner
+        return redact_results(run_static(params["repo"]), runner) + [LIVE_NOT_RUN], runner
     results = run_static(params["repo"]) if options.pop("with_static", False) else []
     try:
         results += run_live(params["repo"], params["platform"], params["app"], runner, **options)
@@ -846,8 +890,44 @@ def redact_results(results: list[Result], runner: Runner) -> list[Result]:
 
 
 def rows(results: list[Result]) -> list[dict[str, str]]:
-    return [{"step": r.check, "status": r.status, "seen": r.seen, "fix": r.fix if r.status in (FAIL, WARN) else ""}
-            for r in results]
+    """Steps for the report; a SKIP keeps its fix: what would make it run."""
+    return [{"step": r.check, "status": r.status, "seen": r.seen,
+             "fix": r.fix if r.status in (FAIL, WARN, SKIP) else ""} for r in results]
+
+
+def _one_line(text: str, width: int) -> str:
+    text = " ".join(text.splitlines())
+    return text if len(text) <= width else text[:max(1, width - 1)] + "\u2026"
+
+
+def table(results: list[Result], width: int | None = None, max_lines: int = 8) -> str:
+    """The terminal table: one row per step (verdict, step, the fix or, for a
+    SKIP, what would make it run), the fix wrapped under its column to ``width``
+    (default: the terminal's) in at most ``max_lines`` lines; the report keeps
+    the full text. Then the counts."""
+    import textwrap
+
+    if width is None:
+        width = shutil.get_terminal_size((100, 24)).columns
+    width = max(width, 60)
+    step_w = min(max([len(r.check) for r in results] + [4]), 40)
+    indent = " " * (7 + 2 + step_w + 2)
+    lines = [f"{'verdict':7}  {'step':<{step_w}}  fix (SKIP: what would make it run)",
+             f"{'-' * 7}  {'-' * step_w}  {'-' * min(34, width - len(indent))}"]
+    for r in results:
+        hint = r.fix if r.status in (FAIL, WARN, SKIP) else ""
+        if r.status == SKIP and not hint:
+            hint = f"skipped: {r.seen}"
+        head = f"{r.status:7}  {_one_line(r.check, step_w):<{step_w}}  "
+        wrapped = textwrap.wrap(" ".join(hint.split()), width - len(indent), break_on_hyphens=False) or [""]
+        if len(wrapped) > max_lines:
+            wrapped = wrapped[:max_lines]
+            wrapped[-1] = _one_line(wrapped[-1] + " \u2026", width - len(indent))
+        lines.append((head + wrapped[0]).rstrip())
+        lines += [indent + more for more in wrapped[1:]]
+    counts = summary(results)
+    lines.append(", ".join(f"{n} {s}" for s, n in counts.items()))
+    return "\n".join(lines)
 
 
 def summary(results: list[Result]) -> dict[str, int]:

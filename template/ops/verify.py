@@ -182,7 +182,7 @@ def render(results: list[c.Result]) -> str:
     lines = []
     for r in results:
         lines.append(f"{r.status:4}  {r.check:<{width}}  {r.seen.splitlines()[0] if r.seen else ''}")
-        if r.status in (c.FAIL, c.WARN) and r.fix:
+        if r.status in (c.FAIL, c.WARN, c.SKIP) and r.fix:  # a SKIP says what would make it run
             lines.append(f"{'':4}  {'':<{width}}  fix: {r.fix}")
     counts = {s: sum(r.status == s for r in results) for s in (c.PASS, c.FAIL, c.WARN, c.SKIP)}
     lines.append(", ".join(f"{n} {s.lower()}" for s, n in counts.items()))

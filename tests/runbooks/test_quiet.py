@@ -1,0 +1,121 @@
+"""`python -m ops.runbook` (what `make cost` / `make troubleshoot` run) stopped by
+Ctrl-C or SIGTERM: one line, a non-zero exit, no traceback, no orphaned kernel.
+
+The run is held inside a cell by a SLOW `docker` STAND-IN (a test script on
+PATH that writes a marker and sleeps; it contacts nothing): the live check of a
+Compose deploy calls it first, so the signal lands while the kernel executes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SLOW_DOCKER = """#!/bin/sh
+# SLOW STAND-IN for `docker` (tests/runbooks/test_quiet.py): records its pid, then sleeps.
+echo $$ > "$MARKER"
+exec sleep 60
+"""
+
+
+def _start(repo: Path, env: dict[str, str], *args: str) -> subprocess.Popen:
+    # its own process group, like a terminal's foreground job: Ctrl-C signals the whole group
+    return subprocess.Popen([sys.executable, "-m", "ops.runbook", *args], cwd=repo, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def _kernels_of(pid: int) -> list[int]:
+    """Live processes whose JPY_PARENT_PID is ``pid``: the kernel it started and
+    the kernel's own children (they inherit the variable)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if f"JPY_PARENT_PID={pid}".encode() in environ and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def slow_world(generated, tmp_path):
+    repo = generated("vps", platform="vps")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(SLOW_DOCKER)
+    (bin_dir / "docker").chmod(0o755)
+    marker = tmp_path / "docker.pid"
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "MARKER": str(marker)}
+    yield repo, env, marker
+    if marker.exists():  # the stand-in runs in the runner's own session: end it here
+        try:
+            os.kill(int(marker.read_text()), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+
+
+@pytest.mark.parametrize("signum, code, word", [(signal.SIGINT, 130, "interrupted (Ctrl-C)"),
+                                                (signal.SIGTERM, 143, "stopped (SIGTERM)")])
+def test_signal_during_a_cell_prints_one_line(slow_world, signum, code, word):
+    repo, env, marker = slow_world
+    proc = _start(repo, env, "troubleshoot", "-p", "mode", "live", "-p", "output_dir", str(repo / "out"))
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the live check never called docker"
+        time.sleep(0.1)
+    started = _kernels_of(proc.pid)  # the kernel and the stand-in it runs
+    assert len(started) >= 2, "no kernel found for the run"
+    os.killpg(proc.pid, signum)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and word in lines[0] and lines[0].startswith("make troubleshoot:"), err
+    assert "Traceback" not in out + err and "KeyboardInterrupt" not in out + err and "WARNING" not in out + err
+    time.sleep(0.5)
+    assert _kernels_of(proc.pid) == [], "the kernel (or a command it ran) outlived the run"
+
+
+def test_signal_before_the_notebook_starts(generated):
+    """Ctrl-C while the entry point still imports papermill: one line too."""
+    repo = generated("vps", platform="vps")
+    proc = _start(repo, dict(os.environ), "cost")
+    time.sleep(0.15)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "interrupted" in lines[0] and "Traceback" not in out + err, err
+
+
+def test_bad_arguments_say_how(generated):
+    repo = generated("vps", platform="vps")
+    proc = subprocess.run([sys.executable, "-m", "ops.runbook", "cost", "-p", "egress_gb"], cwd=repo,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.strip() == "expected -p NAME VALUE, got '-p egress_gb'"
+    from ops import runbook
+
+    assert runbook.parse_args(["cost", "-p", "egress_gb", "10", "-p", "fail", "False", "-p", "x", "None"]) == (
+        "cost", {"egress_gb": 10, "fail": False, "x": None})
+    assert runbook.value("1.5") == 1.5 and runbook.value("live") == "live"
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(generated):
+    """`make cost | head -1` closes the pipe before the result is printed."""
+    repo = generated("vps", platform="vps")
+    proc = subprocess.Popen([sys.executable, "-m", "ops.runbook", "cost"], cwd=repo, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # the reader is gone before anything is written
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0 and err == "", err
+    assert (repo / "reports" / "cost_estimate.html").exists()
