@@ -1,0 +1,61 @@
+"""Fly, Render, Railway, Northflank: the generated image, built unmodified, run
+with what the platform's file declares, on a ROOT-OWNED named volume (platform
+volumes arrive root-owned)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.container.conftest import (build, c, health, host_port, http_json, inspect, logs, run_platform,
+                                      wait_healthy)
+
+
+def startupz(name: str, port: int, timeout: float = 120) -> dict:
+    """/startupz on the loopback-published port, until the gateway says started."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body = http_json(f"http://127.0.0.1:{host_port(name, port)}/startupz")
+        if status == 200 and isinstance(body, dict) and body.get("status") == "started":
+            return body
+        assert time.monotonic() < deadline, (status, body, logs(name)[-3000:])
+        time.sleep(1)
+
+
+def gateway_homes(name: str) -> set[str]:
+    """HOME of every process uid 1000 runs in the container (the gateway and its helpers)."""
+    proc = c.docker("exec", "-u", "1000", name, "sh", "-c",
+                    "for p in $(pgrep -u 1000 node; pgrep -u 1000 openclaw); do "
+                    "tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null | grep ^HOME= || echo HOME=; done")
+    homes = {line.split("=", 1)[1] for line in proc.stdout.split()}
+    ps = c.docker("exec", name, "ps", "-eo", "pid,user,args").stdout
+    assert homes, f"no process runs as uid 1000 in {name}:\n{ps}"
+    assert "" not in homes, f"{proc.stdout}{proc.stderr}\n{ps}"
+    return homes
+
+
+def test_fly_private_root_volume_lifecycle(generate, res, base_image):
+    """Healthy on a root-owned volume; a restart keeps the config (no re-seed);
+    a root-owned openclaw.json left by a root exec does not stop the next start."""
+    repo = generate("fly", "private")
+    image, _ = build(repo, res)
+    name, port, volume = run_platform(repo, image, res)
+    wait_healthy(name)
+    startupz(name, port)
+    assert "first boot: seeded /data/openclaw.json" in logs(name)
+    env = dict(e.split("=", 1) for e in inspect(name)["Config"]["Env"])
+    assert env["OPENCLAW_STATE_DIR"] == "/data"
+    # the gateway runs as uid 1000 with its own HOME
+    assert gateway_homes(name) == {"/home/node"}
+    # an operator's root exec (`fly ssh console`, `openclaw config set`) leaves a root-owned 0600 file
+    c.docker("exec", "-u", "0", name, "sh", "-c",
+             "cp /data/openclaw.json /tmp/x && mv /tmp/x /data/openclaw.json && chmod 600 /data/openclaw.json "
+             "&& chown 0:0 /data/openclaw.json && mkdir -p /data/agents && touch /data/agents/root-made")
+    c.docker("restart", "-t", "30", name)
+    wait_healthy(name)
+    startupz(name, port)
+    text = logs(name)
+    assert "keeping the existing config /data/openclaw.json" in text
+    owners = c.docker("exec", name, "stat", "-c", "%u", "/data/openclaw.json", "/data/agents/root-made").stdout.split()
+    assert owners == ["1000", "1000"], owners
