@@ -47,12 +47,13 @@ def test_refused_answer_is_one_line(template_repo, tmp_path, data, expected):
     assert not dest.exists()
 
 
-def test_good_answers_pass_through(template_repo, tmp_path):
+def test_good_answers_pass_through_and_the_next_step_is_git(template_repo, tmp_path):
     dest = tmp_path / "out"
-    proc = run_wrapper(["copy", "--trust", "--defaults", "--quiet", "-d", "gateway_port=8080",
+    proc = run_wrapper(["copy", "--trust", "--defaults", "-d", "gateway_port=8080",
                         str(template_repo), str(dest)], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "gateway_port: 8080" in (dest / ".copier-answers.yml").read_text()
+    assert f"Next, in {dest}: git init && git add -A && git commit" in proc.stdout + proc.stderr
 
 
 def test_new_sh_prints_the_reason(tmp_path):

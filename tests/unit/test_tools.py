@@ -74,3 +74,15 @@ def test_ensure_skips_a_venv_that_has_every_pin(tmp_path, monkeypatch):
     req.write_text(f"pyyaml=={yaml.__version__}\n")
     monkeypatch.setattr(tools, "find_uv", lambda: (_ for _ in ()).throw(AssertionError("tried to install")))
     assert tools.ensure(venv, [req]) == 0
+
+
+def test_no_uv_to_be_had_says_so_and_falls_back_to_pip(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("UV", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no uv here
+    monkeypatch.setattr(tools.shutil, "which", lambda name: None)
+    monkeypatch.setattr(tools, "_bootstrap_pythons", lambda: ["/bin/false"])  # a python without pip
+    assert tools.find_uv() is None
+    err = capsys.readouterr().err
+    assert "uv could not be installed" in err and "using pip, which is slower" in err
+    assert not list(tmp_path.glob("openclaw-deploy/*"))  # no half-installed uv left behind
