@@ -128,3 +128,93 @@ def test_caddy_sets_the_header(render, tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert '"Strict-Transport-Security":["max-age=31536000"]' in proc.stdout.replace(" ", "")
+
+
+# ------------------------------------------------ 8: read-only root on Kubernetes --
+
+def _deployment(repo: Path) -> dict:
+    import yaml
+    return yaml.safe_load((repo / "k8s" / "base" / "deployment.yaml").read_text())
+
+
+@pytest.mark.parametrize("privacy", ["public", "private"])
+def test_kubernetes_gateway_root_is_read_only_and_its_writes_have_volumes(render, privacy):
+    repo = render(**answers_for("kubernetes", privacy=privacy))
+    model = m.build(m.answers_from_file(repo / ".copier-answers.yml"))
+    pod = _deployment(repo)["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    for container in [*pod["initContainers"], *pod["containers"]]:
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True, container["name"]
+    gateway = next(c for c in pod["containers"] if c["name"] == "gateway")
+    mounts = {mt["mountPath"]: volumes[mt["name"]] for mt in gateway["volumeMounts"]}
+    # every path the gateway writes is a volume: the state dir (PVC), /tmp/openclaw logs, locks,
+    # compile cache (emptyDir /tmp), the secure temp fallback $HOME/.cache (emptyDir)
+    assert "persistentVolumeClaim" in mounts[model.volume_mount]
+    assert model.state_dir == model.volume_mount or model.state_dir.startswith(model.volume_mount + "/")
+    for path in ("/tmp", "/home/node/.cache"):
+        assert "emptyDir" in mounts[path], path
+
+
+def _docker_ready(image: str) -> str | None:
+    import shutil
+    docker = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else shutil.which("docker")
+    if not docker:
+        return None
+    probe = subprocess.run([docker, "image", "inspect", image], capture_output=True, timeout=30)
+    return docker if probe.returncode == 0 else None
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_gateway_starts_with_the_manifests_read_only_root(render, tmp_path):
+    """The real gateway image under the Deployment's own constraints: read-only root, its
+    emptyDirs as tmpfs, the PVC as a volume, uid 1000, no capabilities; it must answer
+    /startupz. Needs a Docker engine and the official image (or the containers lab's
+    stand-in built from the npm package) already loaded: no registry is reachable here."""
+    repo = render(**answers_for("kubernetes", privacy="private"))
+    model = m.build(m.answers_from_file(repo / ".copier-answers.yml"))
+    docker = _docker_ready(model.image)
+    if docker is None:
+        pytest.skip(f"needs a running Docker engine with {model.image} loaded")
+    pod = _deployment(repo)["spec"]["template"]["spec"]
+    gateway = next(c for c in pod["containers"] if c["name"] == "gateway")
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    uid = pod["securityContext"]["runAsUser"]
+    name = f"claw-ro-{os.getpid()}"
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "openclaw.json").write_text((repo / "config" / "openclaw.json").read_text())  # the init container's seed
+    os.chown(state, uid, uid) if os.geteuid() == 0 else None
+    os.chown(state / "openclaw.json", uid, uid) if os.geteuid() == 0 else None
+    argv = [docker, "run", "-d", "--name", name, "--read-only", "--user", f"{uid}:{uid}", "--cap-drop", "ALL",
+            "--security-opt", "no-new-privileges", "--network", "none"]
+    assert gateway["securityContext"]["readOnlyRootFilesystem"] is True
+    for mount in gateway["volumeMounts"]:
+        volume = volumes[mount["name"]]
+        if "emptyDir" in volume:
+            argv += ["--tmpfs", f"{mount['mountPath']}:uid={uid},gid={uid},mode=0755"]
+        elif "persistentVolumeClaim" in volume:
+            argv += ["-v", f"{state}:{mount['mountPath']}"]
+    for env in gateway["env"]:
+        argv += ["-e", f"{env['name']}={env['value']}"]
+    argv += ["-e", f"OPENCLAW_GATEWAY_TOKEN={os.urandom(32).hex()}", model.image, *gateway["args"]]
+    port = model.port
+    subprocess.run(argv, check=True, capture_output=True, timeout=60)
+    try:
+        import time
+        deadline, body = time.monotonic() + 300, ""
+        while time.monotonic() < deadline:
+            running = subprocess.run([docker, "inspect", "-f", "{{.State.Running}}", name], capture_output=True,
+                                     text=True, timeout=30).stdout.strip()
+            assert running == "true", subprocess.run([docker, "logs", name], capture_output=True, text=True).stderr[-3000:]
+            body = subprocess.run([docker, "exec", name, "node", "-e",
+                                   f"fetch('http://127.0.0.1:{port}/startupz').then(r=>r.text()).then(console.log)"
+                                   ".catch(()=>console.log('down'))"], capture_output=True, text=True, timeout=60).stdout
+            if '"ok":true' in body:
+                break
+            time.sleep(3)
+        assert '"ok":true' in body, subprocess.run([docker, "logs", name], capture_output=True, text=True).stderr[-3000:]
+        logs = subprocess.run([docker, "logs", name], capture_output=True, text=True).stderr
+        assert "EROFS" not in logs and "read-only file system" not in logs.lower()
+    finally:
+        subprocess.run([docker, "rm", "-f", name], capture_output=True, timeout=60)
