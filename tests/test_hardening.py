@@ -218,3 +218,24 @@ def test_gateway_starts_with_the_manifests_read_only_root(render, tmp_path):
         assert "EROFS" not in logs and "read-only file system" not in logs.lower()
     finally:
         subprocess.run([docker, "rm", "-f", name], capture_output=True, timeout=60)
+
+
+# ------------------------------------------- 8: Compose secrets.sh cleans up --
+
+@pytest.mark.parametrize("platform", [p for p, f in sorted(m.platforms().items()) if f.get("kind") == "compose"])
+def test_compose_secrets_script_leaves_no_temp_file_on_failure(render, tmp_path, platform):
+    repo = render(**answers_for(platform))
+    stub = tmp_path / "bin"
+    stub.mkdir()
+    (stub / "mv").write_text("#!/bin/sh\necho 'mv: disk full (stub)' >&2\nexit 1\n")  # fails after the write
+    (stub / "mv").chmod(0o755)
+    value = "sk-test-" + os.urandom(12).hex()
+    env = {"PATH": f"{stub}:/usr/bin:/bin", "HOME": str(tmp_path), "ANTHROPIC_API_KEY": value}
+    proc = subprocess.run(["bash", "scripts/secrets.sh"], cwd=repo, env=env, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=60)
+    assert proc.returncode != 0 and "disk full" in proc.stderr
+    left = [p.name for p in repo.iterdir() if p.name.startswith(".env.") and p.name != ".env.example"]
+    assert left == [], f"temp files with the secrets left behind: {left}"
+    for path in repo.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            assert value not in path.read_text(errors="replace"), path
