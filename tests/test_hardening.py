@@ -239,3 +239,72 @@ def test_compose_secrets_script_leaves_no_temp_file_on_failure(render, tmp_path,
     for path in repo.rglob("*"):
         if path.is_file() and ".git" not in path.parts:
             assert value not in path.read_text(errors="replace"), path
+
+
+# ------------------------------------------- 8: the local live target binds loopback --
+
+def test_local_target_starts_the_gateway_on_loopback(render, tmp_path):
+    from ops import troubleshoot as t
+    from ops.runner import Runner
+
+    repo = render()  # fly.toml starts the gateway with --bind lan
+    fake = tmp_path / "openclaw"  # records its argv and exits like a gateway that failed
+    log = tmp_path / "argv.json"
+    fake.write_text(f"#!{sys.executable}\nimport json, sys\n"
+                    f"if sys.argv[1:] != ['--version']:\n    json.dump(sys.argv[1:], open({str(log)!r}, 'w'))\n"
+                    "print('OpenClaw 2026.9.6'); sys.exit(0 if sys.argv[1:] == ['--version'] else 3)\n")
+    fake.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "OPENCLAW_GATEWAY_TOKEN": os.urandom(32).hex()}
+    results, runner = t.run(t.parameters(repo, mode="live", platform="local"), runner=Runner(env=env),
+                            openclaw_bin=str(fake), state_dir=str(tmp_path / "state"), start_timeout=20)
+    argv = json.loads(log.read_text())
+    assert argv[argv.index("--bind") + 1] == "loopback" and "lan" not in argv and argv.count("--bind") == 1
+
+
+def test_local_target_names_the_lan_refusal_it_does_not_run(tmp_path):
+    from ops import troubleshoot as t
+
+    assert t.loopback_args(["gateway", "--bind", "lan", "--port", "3000"]) == (
+        ["gateway", "--port", "3000", "--bind", "loopback"], "lan")
+    assert t.loopback_args(["gateway", "--bind=auto"])[1] == "auto"
+    config = tmp_path / "openclaw.json"
+    config.write_text(json.dumps({"gateway": {"port": 3000}}))
+    refusal = t.lan_refusal(config, "lan", {}, "OPENCLAW_GATEWAY_TOKEN")
+    assert refusal.status == checks.FAIL and "refuses a lan bind without a token (exit 78)" in refusal.check
+    assert t.lan_refusal(config, "lan", {"OPENCLAW_GATEWAY_TOKEN": "x" * 64}, "OPENCLAW_GATEWAY_TOKEN") is None
+    assert t.lan_refusal(config, "loopback", {}, "OPENCLAW_GATEWAY_TOKEN") is None
+
+
+# ------------------------------------- 8: no `export SECRET=...` in any generated doc --
+
+SECRET_NAME = r"[A-Z][A-Z0-9_]*(?:TOKEN|API_KEY|SECRET|PASSWORD|AUTHKEY|AUTH_KEY)"
+# NAME=<anything>: a value typed on a command line lands in the shell history and in ps
+VALUE_ON_COMMAND_LINE = re.compile(rf"(?:\bexport\s+{SECRET_NAME}=|(?<![\w^])\b{SECRET_NAME}=(?=\S))")
+
+
+def doc_files(repo: Path) -> list[Path]:
+    return [p for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts and
+            (p.suffix in (".md", ".ipynb") or p.name == "Makefile" or p.parent.name == "ops" and p.suffix == ".py")]
+
+
+@pytest.mark.parametrize("platform", sorted(m.platforms()))
+def test_docs_never_put_a_secret_value_on_a_command_line(render, platform):
+    repo = render(**answers_for(platform, **ALL_CHANNELS))
+    hits = []
+    for path in doc_files(repo):
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if VALUE_ON_COMMAND_LINE.search(line):
+                hits.append(f"{path.relative_to(repo)}:{number}: {line.strip()[:160]}")
+    assert hits == [], "\n".join(hits)
+
+
+@pytest.mark.parametrize("line, bad", [
+    ("export RENDER_API_KEY=...", True),
+    ("NORTHFLANK_API_TOKEN=... make secrets", True),
+    ("`export OPENCLAW_GATEWAY_TOKEN=$(openssl rand -hex 32)`", True),
+    ("grep ^OPENCLAW_GATEWAY_TOKEN= .env", False),
+    ("read -rs OPENCLAW_GATEWAY_TOKEN && export OPENCLAW_GATEWAY_TOKEN", False),
+    ("copier update -d KEY=VALUE", False),
+])
+def test_the_doc_rule_sees_a_value_on_a_command_line(line, bad):
+    assert bool(VALUE_ON_COMMAND_LINE.search(line)) is bad
