@@ -128,3 +128,183 @@ def test_caddy_sets_the_header(render, tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert '"Strict-Transport-Security":["max-age=31536000"]' in proc.stdout.replace(" ", "")
+
+
+# ------------------------------------------------ 8: read-only root on Kubernetes --
+
+def _deployment(repo: Path) -> dict:
+    import yaml
+    return yaml.safe_load((repo / "k8s" / "base" / "deployment.yaml").read_text())
+
+
+@pytest.mark.parametrize("privacy", ["public", "private"])
+def test_kubernetes_gateway_root_is_read_only_and_its_writes_have_volumes(render, privacy):
+    repo = render(**answers_for("kubernetes", privacy=privacy))
+    model = m.build(m.answers_from_file(repo / ".copier-answers.yml"))
+    pod = _deployment(repo)["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    for container in [*pod["initContainers"], *pod["containers"]]:
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True, container["name"]
+    gateway = next(c for c in pod["containers"] if c["name"] == "gateway")
+    mounts = {mt["mountPath"]: volumes[mt["name"]] for mt in gateway["volumeMounts"]}
+    # every path the gateway writes is a volume: the state dir (PVC), /tmp/openclaw logs, locks,
+    # compile cache (emptyDir /tmp), the secure temp fallback $HOME/.cache (emptyDir)
+    assert "persistentVolumeClaim" in mounts[model.volume_mount]
+    assert model.state_dir == model.volume_mount or model.state_dir.startswith(model.volume_mount + "/")
+    for path in ("/tmp", "/home/node/.cache"):
+        assert "emptyDir" in mounts[path], path
+
+
+def _docker_ready(image: str) -> str | None:
+    import shutil
+    docker = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else shutil.which("docker")
+    if not docker:
+        return None
+    probe = subprocess.run([docker, "image", "inspect", image], capture_output=True, timeout=30)
+    return docker if probe.returncode == 0 else None
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_gateway_starts_with_the_manifests_read_only_root(render, tmp_path):
+    """The real gateway image under the Deployment's own constraints: read-only root, its
+    emptyDirs as tmpfs, the PVC as a volume, uid 1000, no capabilities; it must answer
+    /startupz. Needs a Docker engine and the official image (or the containers lab's
+    stand-in built from the npm package) already loaded: no registry is reachable here."""
+    repo = render(**answers_for("kubernetes", privacy="private"))
+    model = m.build(m.answers_from_file(repo / ".copier-answers.yml"))
+    docker = _docker_ready(model.image)
+    if docker is None:
+        pytest.skip(f"needs a running Docker engine with {model.image} loaded")
+    pod = _deployment(repo)["spec"]["template"]["spec"]
+    gateway = next(c for c in pod["containers"] if c["name"] == "gateway")
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    uid = pod["securityContext"]["runAsUser"]
+    name = f"claw-ro-{os.getpid()}"
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "openclaw.json").write_text((repo / "config" / "openclaw.json").read_text())  # the init container's seed
+    os.chown(state, uid, uid) if os.geteuid() == 0 else None
+    os.chown(state / "openclaw.json", uid, uid) if os.geteuid() == 0 else None
+    argv = [docker, "run", "-d", "--name", name, "--read-only", "--user", f"{uid}:{uid}", "--cap-drop", "ALL",
+            "--security-opt", "no-new-privileges", "--network", "none"]
+    assert gateway["securityContext"]["readOnlyRootFilesystem"] is True
+    for mount in gateway["volumeMounts"]:
+        volume = volumes[mount["name"]]
+        if "emptyDir" in volume:
+            argv += ["--tmpfs", f"{mount['mountPath']}:uid={uid},gid={uid},mode=0755"]
+        elif "persistentVolumeClaim" in volume:
+            argv += ["-v", f"{state}:{mount['mountPath']}"]
+    for env in gateway["env"]:
+        argv += ["-e", f"{env['name']}={env['value']}"]
+    argv += ["-e", f"OPENCLAW_GATEWAY_TOKEN={os.urandom(32).hex()}", model.image, *gateway["args"]]
+    port = model.port
+    subprocess.run(argv, check=True, capture_output=True, timeout=60)
+    try:
+        import time
+        deadline, body = time.monotonic() + 300, ""
+        while time.monotonic() < deadline:
+            running = subprocess.run([docker, "inspect", "-f", "{{.State.Running}}", name], capture_output=True,
+                                     text=True, timeout=30).stdout.strip()
+            assert running == "true", subprocess.run([docker, "logs", name], capture_output=True, text=True).stderr[-3000:]
+            body = subprocess.run([docker, "exec", name, "node", "-e",
+                                   f"fetch('http://127.0.0.1:{port}/startupz').then(r=>r.text()).then(console.log)"
+                                   ".catch(()=>console.log('down'))"], capture_output=True, text=True, timeout=60).stdout
+            if '"ok":true' in body:
+                break
+            time.sleep(3)
+        assert '"ok":true' in body, subprocess.run([docker, "logs", name], capture_output=True, text=True).stderr[-3000:]
+        logs = subprocess.run([docker, "logs", name], capture_output=True, text=True).stderr
+        assert "EROFS" not in logs and "read-only file system" not in logs.lower()
+    finally:
+        subprocess.run([docker, "rm", "-f", name], capture_output=True, timeout=60)
+
+
+# ------------------------------------------- 8: Compose secrets.sh cleans up --
+
+@pytest.mark.parametrize("platform", [p for p, f in sorted(m.platforms().items()) if f.get("kind") == "compose"])
+def test_compose_secrets_script_leaves_no_temp_file_on_failure(render, tmp_path, platform):
+    repo = render(**answers_for(platform))
+    stub = tmp_path / "bin"
+    stub.mkdir()
+    (stub / "mv").write_text("#!/bin/sh\necho 'mv: disk full (stub)' >&2\nexit 1\n")  # fails after the write
+    (stub / "mv").chmod(0o755)
+    value = "sk-test-" + os.urandom(12).hex()
+    env = {"PATH": f"{stub}:/usr/bin:/bin", "HOME": str(tmp_path), "ANTHROPIC_API_KEY": value}
+    proc = subprocess.run(["bash", "scripts/secrets.sh"], cwd=repo, env=env, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=60)
+    assert proc.returncode != 0 and "disk full" in proc.stderr
+    left = [p.name for p in repo.iterdir() if p.name.startswith(".env.") and p.name != ".env.example"]
+    assert left == [], f"temp files with the secrets left behind: {left}"
+    for path in repo.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            assert value not in path.read_text(errors="replace"), path
+
+
+# ------------------------------------------- 8: the local live target binds loopback --
+
+def test_local_target_starts_the_gateway_on_loopback(render, tmp_path):
+    from ops import troubleshoot as t
+    from ops.runner import Runner
+
+    repo = render()  # fly.toml starts the gateway with --bind lan
+    fake = tmp_path / "openclaw"  # records its argv and exits like a gateway that failed
+    log = tmp_path / "argv.json"
+    fake.write_text(f"#!{sys.executable}\nimport json, sys\n"
+                    f"if sys.argv[1:] != ['--version']:\n    json.dump(sys.argv[1:], open({str(log)!r}, 'w'))\n"
+                    "print('OpenClaw 2026.9.6'); sys.exit(0 if sys.argv[1:] == ['--version'] else 3)\n")
+    fake.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "OPENCLAW_GATEWAY_TOKEN": os.urandom(32).hex()}
+    results, runner = t.run(t.parameters(repo, mode="live", platform="local"), runner=Runner(env=env),
+                            openclaw_bin=str(fake), state_dir=str(tmp_path / "state"), start_timeout=20)
+    argv = json.loads(log.read_text())
+    assert argv[argv.index("--bind") + 1] == "loopback" and "lan" not in argv and argv.count("--bind") == 1
+
+
+def test_local_target_names_the_lan_refusal_it_does_not_run(tmp_path):
+    from ops import troubleshoot as t
+
+    assert t.loopback_args(["gateway", "--bind", "lan", "--port", "3000"]) == (
+        ["gateway", "--port", "3000", "--bind", "loopback"], "lan")
+    assert t.loopback_args(["gateway", "--bind=auto"])[1] == "auto"
+    config = tmp_path / "openclaw.json"
+    config.write_text(json.dumps({"gateway": {"port": 3000}}))
+    refusal = t.lan_refusal(config, "lan", {}, "OPENCLAW_GATEWAY_TOKEN")
+    assert refusal.status == checks.FAIL and "refuses a lan bind without a token (exit 78)" in refusal.check
+    assert t.lan_refusal(config, "lan", {"OPENCLAW_GATEWAY_TOKEN": "x" * 64}, "OPENCLAW_GATEWAY_TOKEN") is None
+    assert t.lan_refusal(config, "loopback", {}, "OPENCLAW_GATEWAY_TOKEN") is None
+
+
+# ------------------------------------- 8: no `export SECRET=...` in any generated doc --
+
+SECRET_NAME = r"[A-Z][A-Z0-9_]*(?:TOKEN|API_KEY|SECRET|PASSWORD|AUTHKEY|AUTH_KEY)"
+# NAME=<anything>: a value typed on a command line lands in the shell history and in ps
+VALUE_ON_COMMAND_LINE = re.compile(rf"(?:\bexport\s+{SECRET_NAME}=|(?<![\w^])\b{SECRET_NAME}=(?=\S))")
+
+
+def doc_files(repo: Path) -> list[Path]:
+    return [p for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts and
+            (p.suffix in (".md", ".ipynb") or p.name == "Makefile" or p.parent.name == "ops" and p.suffix == ".py")]
+
+
+@pytest.mark.parametrize("platform", sorted(m.platforms()))
+def test_docs_never_put_a_secret_value_on_a_command_line(render, platform):
+    repo = render(**answers_for(platform, **ALL_CHANNELS))
+    hits = []
+    for path in doc_files(repo):
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if VALUE_ON_COMMAND_LINE.search(line):
+                hits.append(f"{path.relative_to(repo)}:{number}: {line.strip()[:160]}")
+    assert hits == [], "\n".join(hits)
+
+
+@pytest.mark.parametrize("line, bad", [
+    ("export RENDER_API_KEY=...", True),
+    ("NORTHFLANK_API_TOKEN=... make secrets", True),
+    ("`export OPENCLAW_GATEWAY_TOKEN=$(openssl rand -hex 32)`", True),
+    ("grep ^OPENCLAW_GATEWAY_TOKEN= .env", False),
+    ("read -rs OPENCLAW_GATEWAY_TOKEN && export OPENCLAW_GATEWAY_TOKEN", False),
+    ("copier update -d KEY=VALUE", False),
+])
+def test_the_doc_rule_sees_a_value_on_a_command_line(line, bad):
+    assert bool(VALUE_ON_COMMAND_LINE.search(line)) is bad

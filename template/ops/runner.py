@@ -44,7 +44,7 @@ KEYED_PATTERNS = [
     # "token": "...", 'password': '...' (JSON, Python reprs), any case
     # (also escaped inside another JSON string: {\"token\": \"...\"})
     re.compile(r"""(?i)(\\*["']""" + _KEY + r"""\\*["']\s*:\s*\\*["'])""" + _PLACEHOLDER + r"""([^"'\\]+)(\\*["'])"""),
-    # token=..., OPENCLAW_GATEWAY_TOKEN=..., ?token=... (short values too), password: ... (YAML, logs)
+    # name=value (the OPENCLAW_GATEWAY_TOKEN variable, ?token= in a URL, short values too), password: ... (YAML)
     re.compile(r"(?i)(\b" + _KEY + r"\s*[=:]\s*[\"']?)" + _PLACEHOLDER + r"([^\s\"'`&,;]{3,})()"),
     # Authorization: Bearer ..., Basic ..., token ...
     re.compile(r"(?i)(\b(?:bearer|basic)\s+)([A-Za-z0-9._~+/=-]{6,})()"),

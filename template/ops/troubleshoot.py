@@ -144,14 +144,14 @@ SIGNATURES: list[tuple[str, str, str]] = [
     ("ingress-auth: secret reference was not found",
      "the gateway token is not set (gateway.auth.token refers to OPENCLAW_GATEWAY_TOKEN)",
      "set OPENCLAW_GATEWAY_TOKEN: `make secrets` (scripts/secrets.sh) on the platform; "
-     "locally `export OPENCLAW_GATEWAY_TOKEN=...`"),
+     "locally `read -rs OPENCLAW_GATEWAY_TOKEN && export OPENCLAW_GATEWAY_TOKEN` (hidden input)"),
     ("required secrets are unavailable",
      "a secret the config refers to is not set in the environment",
      "set every secret the config names (`make secrets`); `openclaw secrets reload` after fixing"),
     ("Refusing to bind gateway to lan without auth",
      "the gateway refuses a lan bind without a token (exit 78)",
      "set OPENCLAW_GATEWAY_TOKEN: `make secrets` (scripts/secrets.sh) on the platform; "
-     "locally `export OPENCLAW_GATEWAY_TOKEN=...`"),
+     "locally `read -rs OPENCLAW_GATEWAY_TOKEN && export OPENCLAW_GATEWAY_TOKEN` (hidden input)"),
     ("StateDatabaseCoordinatorContentionError",
      "a second gateway on the same state dir: another OpenClaw process owns it (exit 78)",
      "stop the other gateway first (its pid is in the lock under $OPENCLAW_STATE_DIR/tmp/openclaw-<uid>/), "
@@ -758,6 +758,43 @@ def live_local(live: Live) -> list[Result]:
     return results
 
 
+def loopback_args(args: list[str]) -> tuple[list[str], str | None]:
+    """The declared gateway arguments with ``--bind loopback``: the local target never
+    listens beyond this machine. Returns them and the declared bind (None: not given)."""
+    out, declared, i = [], None, 0
+    while i < len(args):
+        if args[i] == "--bind" and i + 1 < len(args):
+            declared = args[i + 1]
+            i += 2
+            continue
+        if args[i].startswith("--bind="):
+            declared = args[i].split("=", 1)[1]
+            i += 1
+            continue
+        out.append(args[i])
+        i += 1
+    return [*out, "--bind", "loopback"], declared
+
+
+def lan_refusal(config_path: Path, declared_bind: str | None, env: dict[str, str], token_env: str) -> Result | None:
+    """What binding loopback here would hide: the platform starts the gateway on a lan bind,
+    where a config without gateway.auth and no token refuses to start (exit 78)."""
+    if declared_bind in (None, "loopback"):
+        return None
+    try:
+        config = json.loads(Path(config_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (config.get("gateway") or {}).get("auth") or env.get(token_env):
+        return None
+    return Result("gateway starts as declared: the gateway refuses a lan bind without a token (exit 78)", FAIL,
+                  f"not started: {config_path} has no gateway.auth, {token_env} is not set, and the platform "
+                  f"starts it with --bind {declared_bind}: exit 78 'Refusing to bind gateway to lan without auth' "
+                  "(this target binds loopback, where it would start)",
+                  f"restore gateway.auth (token from {token_env}) in config/openclaw.json and set {token_env}: "
+                  "`make secrets` on the platform")
+
+
 def start_as_declared(live: Live, cmd: list[str], state: Path, port: int, owners: list[Lock]) -> Result:
     r, repo, model = live.runner, live.repo, live.model
     name = "gateway starts as declared"
@@ -765,8 +802,11 @@ def start_as_declared(live: Live, cmd: list[str], state: Path, port: int, owners
     seed = repo.root / "config" / "openclaw.json"
     if not config.exists() and seed.exists():  # as docker/entrypoint.sh does on first boot
         shutil.copyfile(seed, config)
-    args = [expand_env(a, r.env) for a in declared_gateway_args(repo)]
+    args, declared_bind = loopback_args([expand_env(a, r.env) for a in declared_gateway_args(repo)])
     flags = set(args)
+    refusal = lan_refusal(config if config.exists() else seed, declared_bind, r.env, model.token_env)
+    if refusal:
+        return refusal
     env_over = {**model.env, **{k: v for k, v in repo.declared.env.items()}}
     env_over.update(OPENCLAW_STATE_DIR=str(state), OPENCLAW_WORKSPACE_DIR=str(state / "workspace"),
                     OPENCLAW_CONFIG_PATH=str(config))
@@ -791,7 +831,8 @@ def start_as_declared(live: Live, cmd: list[str], state: Path, port: int, owners
     owner_text = ", ".join(f"pid {lk.pid} (port {lk.port})" for lk in owners)
     if became_ready and actual_port == port:
         return Result(name, PASS, f"`{' '.join(args)}` answered {model.startup_path} on :{port} "
-                                  f"after {rec.duration_s:.1f} s (then stopped)")
+                                  f"after {rec.duration_s:.1f} s (then stopped; loopback here, the platform "
+                                  f"binds {declared_bind})")
     if became_ready:
         return Result(f"{name}: listens on {actual_port}, platform expects {port}", FAIL,
                       f"the declared command uses --port {actual_port}; the platform sends traffic and checks to "
