@@ -214,3 +214,16 @@ def test_pin_binaries_writes_lines_the_build_accepts(render, release_server, tmp
     res = subprocess.run([BASH, "scripts/pin-binaries.sh", "amd64"], cwd=repo, capture_output=True, text=True,
                          env={"PATH": "/usr/bin:/bin", "BINARIES_BASE_URL": base}, timeout=60)
     assert res.returncode != 0 and "gogcli_0.37.0_linux_amd64.tar.gz" in res.stderr
+
+
+@pytest.mark.parametrize("platform", ["fly", "render"])
+def test_gog_keyring_password_reaches_the_secrets_script(render, platform):
+    repo = render(app_name="claw-bin", platform=platform, binaries=["gog"])
+    secrets = (repo / "scripts/secrets.sh").read_text()
+    assert '"GOG_KEYRING_PASSWORD"' in secrets.split("SECRETS=(", 1)[1].split(")", 1)[0]
+    assert "GOG_KEYRING_PASSWORD" in (repo / "README.md").read_text()
+    dockerfile = (repo / "Dockerfile").read_text()
+    assert "ENV GOG_KEYRING_BACKEND=file GOG_HOME=" in dockerfile
+    assert "ARG BINARIES_BASE_URL=https://github.com" in dockerfile
+    if platform == "render":
+        assert "GOG_KEYRING_PASSWORD" in (repo / "render.yaml").read_text()
