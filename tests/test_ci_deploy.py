@@ -23,6 +23,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -341,9 +342,18 @@ def test_compose_pushes_the_image_and_pulls_it_on_the_vm_over_pinned_ssh(generat
     assert by_cmd["cat > claw-ci/caddy/Caddyfile"] == (repo / "caddy" / "Caddyfile").read_text()
     assert yaml.safe_load(by_cmd["cat > claw-ci/docker-compose.override.yml"]) == {
         "services": {"openclaw-gateway": {"image": IMAGE}}}
+    # the real Compose merges what CI wrote on the VM: the gateway runs the pushed image
+    vm = tmp_path / "vm" / APP
+    (vm / "caddy").mkdir(parents=True)
+    for name in ("docker-compose.yml", "docker-compose.override.yml", "caddy/Caddyfile"):
+        (vm / name).write_text(by_cmd[f"cat > claw-ci/{name}"])
+    merged = subprocess.run([str(Path(sys.executable).parent / "docker-compose"), "config", "--format", "json"],
+                            cwd=vm, capture_output=True, text=True, timeout=60)
+    assert merged.returncode == 0, merged.stderr
+    assert json.loads(merged.stdout)["services"]["openclaw-gateway"]["image"] == IMAGE
     pull = next(cmd for cmd in remote if "docker compose pull" in cmd)
     assert by_cmd[pull].strip() == SECRETS["GITHUB_TOKEN"]  # the registry token only on stdin
-    assert "--password-stdin" in pull and "docker logout" in pull and "docker compose up -d" in pull
+    assert "--password-stdin" in pull and "docker logout" in pull and "docker compose up -d --no-build" in pull
     assert not any("git " in cmd or "docker build" in cmd or "compose build" in cmd for cmd in remote)
     assert api.calls() == [("GET", "/startupz")]
     assert_no_secret_leaked(job, api)
