@@ -218,9 +218,14 @@ def northflank_routes(api: ApiStandin, builds: list[str], deployments: list[str]
     host = api.base.removeprefix("https://")
     api.route("POST", svc + "/build", (200, {"data": {"id": "build-7", "status": "PENDING"}}))
     api.route("GET", svc + "/build/build-7", *[(200, {"data": {"id": "build-7", "status": s}}) for s in builds])
-    api.route("GET", svc, *[(200, {"data": {"id": APP, "status": {"deployment": {"status": s}},
-                                            "ports": [{"name": "http", "public": True, "dns": host}]}})
-                            for s in deployments])
+    # the first answer still runs the previous commit (COMPLETED): not this deploy yet
+    previous = {"data": {"id": APP, "status": {"deployment": {"status": "COMPLETED"}},
+                         "deployment": {"internal": {"deployedSHA": "f" * 40}}}}
+    api.route("GET", svc, (200, previous),
+              *[(200, {"data": {"id": APP, "status": {"deployment": {"status": s}},
+                                "deployment": {"internal": {"deployedSHA": SHA}},
+                                "ports": [{"name": "http", "public": True, "dns": host}]}})
+                for s in deployments])
     api.route("GET", "/startupz", *startup)
 
 
@@ -232,7 +237,7 @@ def test_northflank_builds_this_commit_and_waits_until_running(generated, api, t
     svc = "/v1/projects/claw-ci/services/claw-ci"
     calls = api.calls()
     assert calls[0] == ("POST", svc + "/build") and api.requests[0]["body"] == {"sha": SHA}
-    assert calls[1:3] == [("GET", svc + "/build/build-7")] * 2 and calls[3:5] == [("GET", svc)] * 2
+    assert calls[1:3] == [("GET", svc + "/build/build-7")] * 2 and calls[3:6] == [("GET", svc)] * 3
     assert (("GET", "/startupz") in calls) == (privacy == "public")
     assert_bearer_only(api, SECRETS["NORTHFLANK_API_TOKEN"])
     assert_no_secret_leaked(job, api)
