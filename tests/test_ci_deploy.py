@@ -409,3 +409,29 @@ def test_kubernetes_failed_rollout_is_undone_and_fails_the_job(generated, tmp_pa
     kubectl = [c["argv"][1:3] for c in job.calls if c["argv"][0] == "kubectl"]
     assert kubectl == [["apply", "-k"], ["rollout", "status"], ["rollout", "undo"], ["rollout", "status"]]
     assert "rolling back" in job.output
+
+
+# ------------------------------------------------------------- health wait --
+
+
+@pytest.mark.parametrize("answers,ok", [
+    ([(200, STARTED)], True),
+    ([(503, {"ok": False, "status": "starting"}), (200, STARTED)], True),   # becomes healthy in time
+    ([(200, "<!doctype html><title>OpenClaw Control</title>")], False),      # Control UI HTML, not the JSON
+    ([(200, {"ok": True, "status": "starting"})], False),                  # answering, not started
+    ([(502, "bad gateway")], False),
+])
+def test_wait_healthy_script(generated, api, tmp_path, answers, ok):
+    repo = generated("fly", "public")
+    api.route("GET", "/startupz", *answers)
+    env = {"PATH": os.environ["PATH"], "DEPLOY_TIMEOUT": "1", "POLL_INTERVAL": "0.05", **api.ca_env()}
+    proc = subprocess.run(["python3", "-m", "ops.wait_healthy", api.base + "/startupz"], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
+    assert ("::error::" in proc.stderr) == (not ok)
+
+
+def test_wait_healthy_refuses_plain_http(generated):
+    proc = subprocess.run(["python3", "-m", "ops.wait_healthy", "http://127.0.0.1:9/startupz"],
+                          cwd=generated("fly", "public"), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "over HTTPS only" in proc.stderr
