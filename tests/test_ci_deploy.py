@@ -339,7 +339,14 @@ def test_compose_pushes_the_image_and_pulls_it_on_the_vm_over_pinned_ssh(generat
     for call in ssh:
         argv = call["argv"]
         assert "StrictHostKeyChecking=yes" in argv and "StrictHostKeyChecking=no" not in argv
-        assert any(a.startswith("UserKnownHostsFile=") for a in argv) and argv[-2] == SECRETS["DEPLOY_SSH_TARGET"]
+        assert argv[-2] == SECRETS["DEPLOY_SSH_TARGET"]
+        # only the pinned host key from the secret is trusted; the key file is private
+        known = next(a.split("=", 1)[1] for a in argv if a.startswith("UserKnownHostsFile="))
+        key = argv[argv.index("-i") + 1]
+        assert call["files"][known] == {"text": SECRETS["DEPLOY_SSH_KNOWN_HOSTS"] + "\n", "mode": "0o600"}
+        assert call["files"][key] == {"text": SECRETS["DEPLOY_SSH_KEY"] + "\n", "mode": "0o600"}
+        assert "GlobalKnownHostsFile=/dev/null" in argv
+    assert not list((tmp_path / "runner").glob("ssh.*"))  # removed after the job
     remote = [c["argv"][-1] for c in ssh]
     assert remote[0] == "mkdir -p claw-ci/caddy"
     by_cmd = {c["argv"][-1]: c["stdin"] for c in ssh}

