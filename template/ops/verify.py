@@ -90,8 +90,8 @@ def check_zizmor(root: Path) -> c.Result:
         return c.Result(name, c.SKIP, "zizmor not installed", "make venv")
     proc = _run([exe, "--offline", "--format", "json", *files], root)
     try:
-        findings = json.loads(proc.stdout or "[]")
-    except json.JSONDecodeError:
+        findings = json.loads(proc.stdout)  # zizmor prints [] when it finds nothing
+    except json.JSONDecodeError:  # it could not read a workflow (or crashed): never a PASS
         return c.Result(name, c.FAIL, (proc.stdout + proc.stderr).strip()[-2000:], "run `zizmor --offline` on the files")
     bad = [f for f in findings if (f.get("determinations") or {}).get("severity") in ZIZMOR_FAILS]
     if bad:

@@ -21,8 +21,17 @@ stdin = ""
 mode = os.fstat(0).st_mode
 if stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode):
     stdin = sys.stdin.read()
+# ssh: the files it would read (identity and known hosts), with their modes, as the real ssh sees them
+files = {}
+if program == "ssh":
+    named = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "-i"]
+    named += [a.split("=", 1)[1] for a in args if a.startswith("UserKnownHostsFile=")]
+    for path in named:
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as fh:
+                files[path] = {"text": fh.read(), "mode": oct(os.stat(path).st_mode & 0o777)}
 with open(os.environ["STANDIN_LOG"], "a", encoding="utf-8") as fh:
-    fh.write(json.dumps({"argv": [program, *args], "stdin": stdin}) + "\n")
+    fh.write(json.dumps({"argv": [program, *args], "stdin": stdin, "files": files}) + "\n")
 
 plan_path = os.environ.get("STANDIN_PLAN")
 line = " ".join(args)
