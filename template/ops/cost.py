@@ -523,7 +523,7 @@ def bar_text(e: Estimate) -> str:
         return f"no recorded price for {', '.join(e.unknown)}: not guessed{known}"
     if e.floor is not None and e.floor < e.total:
         plan = f" {e.sku.split(' (')[0]}" if e.sku else ""
-        text = f"usage-based: {e.floor:.2f}{plan} minimum to {money(e.total, e.total_high)} at full use"
+        text = f"{e.floor:.2f}{plan} minimum to {money(e.total, e.total_high)} at full use"
     else:
         text = money(e.total, e.total_high)
         if e.total_high is not None and e.total_high > e.total:
