@@ -47,6 +47,16 @@ def _kernels_of(pid: int) -> list[int]:
     return found
 
 
+def _handles(pid: int, signum: int) -> bool:
+    """``pid`` has a handler for ``signum`` (SigCgt in /proc/<pid>/status)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    mask = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+    return bool(mask & (1 << (signum - 1)))
+
+
 @pytest.fixture
 def slow_world(generated, tmp_path):
     repo = generated("vps", platform="vps")
@@ -90,7 +100,10 @@ def test_signal_before_the_notebook_starts(generated):
     """Ctrl-C while the entry point still imports papermill: one line too."""
     repo = generated("vps", platform="vps")
     proc = _start(repo, dict(os.environ), "cost")
-    time.sleep(0.15)
+    deadline = time.monotonic() + 30
+    while not _handles(proc.pid, signal.SIGTERM):  # main() installed its handlers: imports follow
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, (out, err)
