@@ -132,3 +132,36 @@ def test_a_reader_that_stops_early_gets_no_traceback(generated):
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 0 and err == "", err
     assert (repo / "reports" / "cost_estimate.html").exists()
+
+
+def test_kernel_shutdown_sends_no_interrupt(tmp_path):
+    """jupyter_client interrupts (SIGINT) every kernel before asking it to shut
+    down; a kernel still finishing a message then logs "KeyboardInterrupt caught
+    in kernel" on the terminal. The runbook's kernel manager shuts down without
+    it, over encrypted sockets (no "running over TCP without encryption")."""
+    import asyncio
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    from ops import runbook
+
+    async def signals_at_shutdown(cls) -> tuple[list[int], object]:
+        km = cls(kernel_name="python3")
+        await km.start_kernel(cwd=str(tmp_path))
+        sent: list[int] = []
+        original = km.provisioner.send_signal
+
+        async def record(signum: int) -> None:
+            sent.append(signum)
+            await original(signum)
+
+        km.provisioner.send_signal = record
+        encrypted = km.transport_encryption
+        await km.shutdown_kernel(now=False)
+        return sent, encrypted
+
+    quiet_sent, encrypted = asyncio.run(signals_at_shutdown(runbook.kernel_manager_class()))
+    assert signal.SIGINT not in quiet_sent
+    assert encrypted == "auto" or runbook.kernel_manager_class()().transport == "ipc"
+    plain_sent, _ = asyncio.run(signals_at_shutdown(AsyncKernelManager))
+    assert signal.SIGINT in plain_sent  # what this guards against: the stock manager does send it
