@@ -523,7 +523,7 @@ def bar_text(e: Estimate) -> str:
         return f"no recorded price for {', '.join(e.unknown)}: not guessed{known}"
     if e.floor is not None and e.floor < e.total:
         plan = f" {e.sku.split(' (')[0]}" if e.sku else ""
-        text = f"usage-based: {e.floor:.2f}{plan} minimum to {money(e.total, e.total_high)} at full use"
+        text = f"{e.floor:.2f}{plan} minimum to {money(e.total, e.total_high)} at full use"
     else:
         text = money(e.total, e.total_high)
         if e.total_high is not None and e.total_high > e.total:
@@ -591,7 +591,8 @@ def plot(rows: list[Estimate], path: str | Path, home: str | None = None) -> Pat
     for i, e in enumerate(rows):
         color = "tab:orange" if e.platform == home else "tab:blue"
         if e.total is None:
-            ax.barh(i, top, color="none", edgecolor="0.6", linestyle=":", linewidth=1)
+            ax.barh(i, top, color="none", edgecolor=color if e.platform == home else "0.6", linestyle=":",
+                    linewidth=1.5 if e.platform == home else 1)
             ax.annotate(bar_text(e), (0, i), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8,
                         style="italic", color="0.3")
             continue
@@ -606,6 +607,10 @@ def plot(rows: list[Estimate], path: str | Path, home: str | None = None) -> Pat
                     va="center", fontsize=8)
     ax.set_yticks(range(len(rows)), [f"{e.label.split(' (')[0]}: {e.sku or 'no size priced'}" for e in rows],
                   fontsize=8)
+    for i, tick in enumerate(ax.get_yticklabels()):
+        if rows[i].platform == home:  # this deploy's row stands out even when it has no bar
+            tick.set_color("tab:orange")
+            tick.set_fontweight("bold")
     ax.invert_yaxis()
     ax.set_xlabel("USD / month")
     ax.set_xlim(0, top * 1.5)

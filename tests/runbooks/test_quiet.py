@@ -47,6 +47,16 @@ def _kernels_of(pid: int) -> list[int]:
     return found
 
 
+def _handles(pid: int, signum: int) -> bool:
+    """``pid`` has a handler for ``signum`` (SigCgt in /proc/<pid>/status)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    mask = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+    return bool(mask & (1 << (signum - 1)))
+
+
 @pytest.fixture
 def slow_world(generated, tmp_path):
     repo = generated("vps", platform="vps")
@@ -90,7 +100,10 @@ def test_signal_before_the_notebook_starts(generated):
     """Ctrl-C while the entry point still imports papermill: one line too."""
     repo = generated("vps", platform="vps")
     proc = _start(repo, dict(os.environ), "cost")
-    time.sleep(0.15)
+    deadline = time.monotonic() + 30
+    while not _handles(proc.pid, signal.SIGTERM):  # main() installed its handlers: imports follow
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, (out, err)
@@ -119,3 +132,36 @@ def test_a_reader_that_stops_early_gets_no_traceback(generated):
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 0 and err == "", err
     assert (repo / "reports" / "cost_estimate.html").exists()
+
+
+def test_kernel_shutdown_sends_no_interrupt(tmp_path):
+    """jupyter_client interrupts (SIGINT) every kernel before asking it to shut
+    down; a kernel still finishing a message then logs "KeyboardInterrupt caught
+    in kernel" on the terminal. The runbook's kernel manager shuts down without
+    it, over encrypted sockets (no "running over TCP without encryption")."""
+    import asyncio
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    from ops import runbook
+
+    async def signals_at_shutdown(cls) -> tuple[list[int], object]:
+        km = cls(kernel_name="python3")
+        await km.start_kernel(cwd=str(tmp_path))
+        sent: list[int] = []
+        original = km.provisioner.send_signal
+
+        async def record(signum: int) -> None:
+            sent.append(signum)
+            await original(signum)
+
+        km.provisioner.send_signal = record
+        encrypted = km.transport_encryption
+        await km.shutdown_kernel(now=False)
+        return sent, encrypted
+
+    quiet_sent, encrypted = asyncio.run(signals_at_shutdown(runbook.kernel_manager_class()))
+    assert signal.SIGINT not in quiet_sent
+    assert encrypted == "auto" or runbook.kernel_manager_class()().transport == "ipc"
+    plain_sent, _ = asyncio.run(signals_at_shutdown(AsyncKernelManager))
+    assert signal.SIGINT in plain_sent  # what this guards against: the stock manager does send it

@@ -163,7 +163,8 @@ def test_railway_is_a_usage_range_from_the_hobby_minimum_beside_the_claim():
     assert est.floor == 5.00 and est.total == pytest.approx(40.15)
     assert cost.total_text(est) == "5.00-40.15 (usage-based)"
     text = cost.bar_text(est)
-    assert "usage-based: 5.00 Hobby minimum to 40.15 at full use" in text
+    assert text.startswith("5.00 Hobby minimum to 40.15 at full use")
+    assert "Railway Hobby (usage-based): 5.00 Hobby minimum to 40.15 at full use" in cost.chart_alt([est])
     claim = cost.prices()["railway"]["claim"]
     assert f"says {claim['text']}" in text and claim["text"] == "$5+"
     # a flat price has no range
