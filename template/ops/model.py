@@ -345,6 +345,8 @@ class DeployModel:
     origin_env: str = ""
     # Addresses whose forwarded-client headers the gateway accepts (public only).
     trusted_proxies: tuple[str, ...] = ()
+    # Seconds between SIGTERM and SIGKILL on a stop (openclaw.yml stop_grace_seconds).
+    stop_grace_s: int = 30
 
     @property
     def gateway_command_line(self) -> str:
@@ -456,6 +458,7 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
         workspace_volume_mount=(facts.get("workspace_volume") or {}).get("mount"),
         origin_env=origin_env_match.group(1) if origin_env_match else "",
         trusted_proxies=_trusted_proxies(facts) if public else (),
+        stop_grace_s=int(oc.get("stop_grace_seconds", 30)),
     )
 
 
