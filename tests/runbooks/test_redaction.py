@@ -61,7 +61,7 @@ def leaky_canned(model: m.DeployModel) -> dict[str, str]:
     return canned
 
 
-@pytest.mark.parametrize("name, secret", sorted(SECRETS.items()))
+@pytest.mark.parametrize("name, secret", sorted(SECRETS.items()), ids=sorted(SECRETS))  # no random values in ids (xdist)
 def test_redact_text_hides_each_shape(name, secret):
     line = {"json token": f'{{"token": "{secret}"}}', "json password": f'{{"Password":"{secret}"}}',
             "json apiKey": f'{{"apiKey": "{secret}"}}', "json SECRET (any case)": f'{{"SECRET": "{secret}"}}',
