@@ -196,7 +196,6 @@ def run(name: str, params: dict, repo: Path) -> int:
     except PapermillExecutionError as exc:
         failure = exc
     except Exception as exc:  # noqa: BLE001 - the kernel did not start, a parameter is bad, ...
-        stop_kernels()
         print(f"make {name}: the notebook did not run: {exc.__class__.__name__}: {exc}", file=sys.stderr)
         return 1
     finally:
