@@ -180,6 +180,9 @@ def run(name: str, params: dict, repo: Path) -> int:
 
     stem = NOTEBOOKS[name]
     source = repo / "notebooks" / f"{stem}.ipynb"
+    if not source.exists():
+        print(f"make {name}: no {source.relative_to(repo)} here: run it in the deploy repo", file=sys.stderr)
+        return 2
     reports = repo / "reports"
     reports.mkdir(exist_ok=True)
     executed = reports / f"{stem}.ipynb"
@@ -192,6 +195,9 @@ def run(name: str, params: dict, repo: Path) -> int:
                                    kernel_manager_class=kernel_manager_class())
     except PapermillExecutionError as exc:
         failure = exc
+    except Exception as exc:  # noqa: BLE001 - the kernel did not start, a parameter is bad, ...
+        print(f"make {name}: the notebook did not run: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return 1
     finally:
         stop_kernels()
     # every written report passes the runbooks' one redaction before anything reads it
@@ -213,8 +219,9 @@ def run(name: str, params: dict, repo: Path) -> int:
     if failure.ename == "RunbookFailed":  # the verdict of fail_on_error: the table above says which
         print(f"make {name}: {failure.evalue}", file=sys.stderr)
     else:
-        cell = failure.exec_count or failure.cell_index
-        print(f"make {name}: cell [{cell}] failed: {failure.ename}: {failure.evalue} "
+        cell = next((c.get("id") for c in nb.cells if c.cell_type == "code"
+                     and any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+        print(f"make {name}: cell {cell or failure.cell_index!r} failed: {failure.ename}: {failure.evalue} "
               f"(traceback in {html.relative_to(repo)})", file=sys.stderr)
     return 1
 

@@ -165,3 +165,23 @@ def test_kernel_shutdown_sends_no_interrupt(tmp_path):
     assert encrypted == "auto" or runbook.kernel_manager_class()().transport == "ipc"
     plain_sent, _ = asyncio.run(signals_at_shutdown(AsyncKernelManager))
     assert signal.SIGINT in plain_sent  # what this guards against: the stock manager does send it
+
+
+def test_outside_a_deploy_repo_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "ops.runbook", "troubleshoot"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "template")})
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == "make troubleshoot: no notebooks/troubleshooting.ipynb here: run it in the deploy repo\n"
+
+
+def test_a_failing_cell_is_one_line_naming_the_report(generated):
+    repo = generated("vps", platform="vps")
+    proc = subprocess.run([sys.executable, "-m", "ops.runbook", "troubleshoot", "-p", "mode", "bogus"], cwd=repo,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        "make troubleshoot: cell 'run' failed: ValueError: mode must be one of ('static', 'live'); got 'bogus' "
+        "(traceback in reports/troubleshooting.html)"], proc.stderr
+    assert "Traceback" not in proc.stdout
+    assert "ValueError" in (repo / "reports" / "troubleshooting.html").read_text()
