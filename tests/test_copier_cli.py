@@ -22,6 +22,8 @@ REFUSED = [
     ({"platform": "railway", "region": "iad"}, "error: region: 'iad' is not one of us-west2, "),
     ({"vm_memory_mb": "512"}, "error: vm_memory_mb: 512 MB is refused"),
     ({"platform": "gcp", "vm_size": "e2-micro", "vm_memory_mb": "2048"}, "error: vm_memory_mb: e2-micro"),
+    ({"binaries": "gog"}, "error: binaries: 'gog' is not a list; write -d 'binaries=[gog]'"),
+    ({"channels": "[discord, bogus]"}, "error: channels: 'bogus' is not one of discord, "),
 ]
 
 

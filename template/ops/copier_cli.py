@@ -39,13 +39,16 @@ def reason(exc: BaseException) -> str | None:
     """The one-line reason for a refused answer, or None when exc is not one."""
     from copier.errors import InvalidTypeError
 
-    if not isinstance(exc, (ValueError, InvalidTypeError)):
+    if not isinstance(exc, (ValueError, TypeError, InvalidTypeError)):
         return None
     where = _question_frame(exc.__traceback__)
     if where is None:
         return None
     name, func, local = where
     text = " ".join(str(exc).split())
+    if text.startswith("Not a YAML list: "):  # a multiselect given one bare value
+        value = text.removeprefix("Not a YAML list: ")
+        return f"{name}: {value} is not a list; write -d '{name}=[{value.strip(chr(39))}]'"
     if func == "cast_answer":
         type_name = local.get("type_name", "")
         return (f"{name}: {local.get('answer')!r} is not {TYPE_WORDS.get(type_name, type_name)}"
