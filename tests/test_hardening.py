@@ -169,9 +169,9 @@ def _docker_ready(image: str) -> str | None:
 def test_gateway_starts_with_the_manifests_read_only_root(render, tmp_path):
     """The real gateway image under the Deployment's own constraints: read-only root, its
     emptyDirs as tmpfs, the PVC as a volume, uid 1000, no capabilities; it must answer
-    /startupz. Needs a Docker engine and the official image (or the containers lab's
+    /startupz, with the public config's Strict-Transport-Security header. Needs a Docker engine and the official image (or the containers lab's
     stand-in built from the npm package) already loaded: no registry is reachable here."""
-    repo = render(**answers_for("kubernetes", privacy="private"))
+    repo = render(**answers_for("kubernetes", privacy="public"))
     model = m.build(m.answers_from_file(repo / ".copier-answers.yml"))
     docker = _docker_ready(model.image)
     if docker is None:
@@ -208,12 +208,14 @@ def test_gateway_starts_with_the_manifests_read_only_root(render, tmp_path):
                                      text=True, timeout=30).stdout.strip()
             assert running == "true", subprocess.run([docker, "logs", name], capture_output=True, text=True).stderr[-3000:]
             body = subprocess.run([docker, "exec", name, "node", "-e",
-                                   f"fetch('http://127.0.0.1:{port}/startupz').then(r=>r.text()).then(console.log)"
+                                   f"fetch('http://127.0.0.1:{port}/startupz').then(async r=>console.log("
+                                   "'hsts=' + r.headers.get('strict-transport-security') + ' ' + await r.text()))"
                                    ".catch(()=>console.log('down'))"], capture_output=True, text=True, timeout=60).stdout
             if '"ok":true' in body:
                 break
             time.sleep(3)
         assert '"ok":true' in body, subprocess.run([docker, "logs", name], capture_output=True, text=True).stderr[-3000:]
+        assert "hsts=max-age=31536000 " in body  # the public config's header, sent by the gateway itself
         logs = subprocess.run([docker, "logs", name], capture_output=True, text=True).stderr
         assert "EROFS" not in logs and "read-only file system" not in logs.lower()
     finally:

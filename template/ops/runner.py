@@ -59,8 +59,8 @@ TOKEN_PATTERNS = [
     re.compile(r"\b[0-9][A-Za-z0-9]{24,28}_[0-9A-Za-z]{20,24}\b"),
     # Slack, GitHub and other prefixed tokens not already in checks.SECRET_PATTERNS
     re.compile(r"\b(?:ghp|gho|ghs|ghu|github_pat|glpat|npm)_[A-Za-z0-9_]{20,}"),
-    # a bare 64-hex string (the generated gateway token: 32 random bytes)
-    re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{64}(?![0-9A-Fa-f])"),
+    # a bare 64-hex string (the generated gateway token: 32 random bytes), not a sha256 digest
+    re.compile(r"(?<![0-9A-Fa-f])(?<!sha256:)(?<!sha256 )(?<!sha256=)[0-9A-Fa-f]{64}(?![0-9A-Fa-f])"),
 ]
 
 

@@ -79,6 +79,7 @@ def test_redact_text_hides_each_shape(name, secret):
     "openclaw doctor: gateway.auth.token",
     "OPENCLAW_STATE_DIR=/data/.openclaw",
     "d8d9e1=started, white-pond-123",
+    "image ghcr.io/openclaw/openclaw:2026.9.6@sha256:" + "ab" * 32,  # a digest is not a secret
 ])
 def test_redaction_keeps_diagnostics(text):
     assert redact_text(text) == text
