@@ -88,6 +88,8 @@ def valid_answers(draw) -> dict[str, Any]:
     }
     if "domain" in QUESTIONS and facts.get("needs_domain") and answers["privacy"] == "public":
         answers["domain"] = draw(hostnames)
+    if "image_registry" in QUESTIONS and m.needs_image_registry(answers):
+        answers["image_registry"] = f"ghcr.io/{draw(dns_labels)}/{answers['app_name']}-gateway"
     assert m.errors(answers) == [], answers  # the strategy itself only draws valid sets
     return answers
 
