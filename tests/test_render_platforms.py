@@ -319,6 +319,7 @@ BREAKS = [
     # trust only the proxy that is there; headerless platform checkers need /healthz
     ("railway", "public", "config/openclaw.json", '"100.64.0.0/10"', '"100.64.0.0/10", "10.0.0.0/8"',
      "reverse proxy is trusted"),
+    ("fly", "public", "docker/entrypoint.sh", "export OPENCLAW_FLY_APP_IPV4\n", "", "reverse proxy is trusted"),
     ("railway", "public", "railway.json", '"healthcheckPath": "/healthz"', '"healthcheckPath": "/startupz"',
      "platform checks pass without forwarding headers"),
     ("kubernetes", "public", "k8s/base/deployment.yaml", "path: /healthz", "path: /readyz",

@@ -214,6 +214,12 @@ def check_trusted_proxies(repo: Repo) -> Result:
         return Result(name, FAIL, f"gateway.trustedProxies = {trusted}; proxy sources: {_places(sources)}",
                       f"set gateway.trustedProxies to {list(repo.model.trusted_proxies)}: requests with "
                       "X-Forwarded-For from any other sender get 403 proxy_attribution_required")
+    unset = [ref for t in trusted for ref in re.findall(r"\$\{([A-Z_][A-Z0-9_]*)\}", str(t))
+             if ref not in repo.declared.entrypoint_exports]
+    if unset:
+        return Result(name, FAIL, f"gateway.trustedProxies names {unset}, which docker/entrypoint.sh never sets",
+                      "regenerate docker/entrypoint.sh (`make update`): it resolves the app's own address, "
+                      "the last X-Forwarded-For hop; unset, every client looks like that one address")
     extra = [t for t in trusted if t not in repo.model.trusted_proxies]
     if extra:
         return Result(name, FAIL, f"gateway.trustedProxies = {trusted} trusts {extra} beyond the proxy that is there",

@@ -53,6 +53,8 @@ class Declared:
     tunnel_policy_flags: list[str] = field(default_factory=list)
     tunnel_policy_copies: list[str] = field(default_factory=list)
     tunnel_open_paths: list[str] | None = None
+    # Variables docker/entrypoint.sh exports to the gateway (config ${VAR} references).
+    entrypoint_exports: set[str] = field(default_factory=set)
     # NetworkPolicy objects (Kubernetes): name -> namespaces admitted ([] = none).
     network_policies: dict[str, list[str]] = field(default_factory=dict)
 
@@ -706,6 +708,8 @@ def _read_tunnel(root: Path, declared: Declared) -> None:
             argv = shlex.split(code)
         except ValueError:
             continue
+        if argv[:1] == ["export"]:
+            declared.entrypoint_exports.update(a.split("=", 1)[0] for a in argv[1:])
         if argv[:2] == ["ngrok", "http"] and len(argv) > 2:
             declared.tunnel_agent = "ngrok"
             host = argv[2].rsplit(":", 1)[0] if ":" in argv[2] else "127.0.0.1"
