@@ -49,13 +49,16 @@ def test_fly_combination(render, privacy, tunnel, binaries):
         assert service["internal_port"] == int(process["port"])
         assert service["force_https"] is True and service["min_machines_running"] == 1
         assert service["auto_stop_machines"] == "off"
-        assert [c["path"] for c in service["checks"]] == ["/startupz"]
+        assert [c["path"] for c in service["checks"]] == ["/healthz"]
         assert config["gateway"]["controlUi"]["allowedOrigins"] == ["https://claw-test.fly.dev"]
     else:
         assert "http_service" not in fly and "services" not in fly
         assert "controlUi" not in config["gateway"]
         assert fly["checks"]["startup"]["port"] == int(process["port"])
 
+    # the tunnel question is asked on private deploys only: a public one has none
+    tunnel = tunnel if privacy == "private" else "none"
+    assert model.tunnel == tunnel
     dockerfile = (repo / "Dockerfile").read_text()
     assert ("ngrok" in dockerfile) == (tunnel == "ngrok")
     assert ("tailscaled" in dockerfile) == (tunnel == "tailscale")

@@ -95,7 +95,8 @@ def assert_railway(repo: Path, model: m.DeployModel) -> None:
     # a start command replaces ENTRYPOINT on Railway: ours must stay in front
     assert argv[:4] == ["tini", "-s", "--", "/usr/local/bin/openclaw-deploy-entrypoint"]
     assert argv[4:] == list(model.gateway_command)
-    assert deploy["healthcheckPath"] == "/startupz"
+    # a public deploy trusts the edge range: its headerless checker gets 200 only on /healthz
+    assert deploy["healthcheckPath"] == ("/healthz" if model.public else "/startupz")
     assert deploy["restartPolicyType"] == "ON_FAILURE"
     assert deploy["requiredMountPath"] == "/data"
     assert deploy["multiRegionConfig"] == {model.region: {"numReplicas": 1}}
@@ -120,7 +121,7 @@ def assert_render(repo: Path, model: m.DeployModel) -> None:
     for name in model.secret_names:
         assert "value" not in env[name], f"{name} must not carry a value in render.yaml"
     if model.public:
-        assert service["healthCheckPath"] == "/startupz"
+        assert service["healthCheckPath"] == "/healthz"
 
 
 def assert_northflank(repo: Path, model: m.DeployModel) -> None:
@@ -134,7 +135,7 @@ def assert_northflank(repo: Path, model: m.DeployModel) -> None:
     assert service["deployment"]["instances"] == 1
     assert service["ports"] == [{"name": "http", "internalPort": model.port, "protocol": "HTTP", "public": model.public}]
     assert {(c["type"], c["path"], c["port"]) for c in service["healthChecks"]} == {
-        ("startupProbe", "/startupz", model.port), ("livenessProbe", "/healthz", model.port)}
+        ("startupProbe", "/healthz" if model.public else "/startupz", model.port), ("livenessProbe", "/healthz", model.port)}
     assert service["runtimeEnvironment"]["OPENCLAW_STATE_DIR"] == "/data/.openclaw"
     volume = next(n["spec"] for n in nodes if n["kind"] == "Volume")
     assert volume["mounts"][0]["containerMountPath"] == "/data"
@@ -149,7 +150,7 @@ def k8s_docs(repo: Path, entry: str) -> dict[str, dict]:
 
 def assert_kubernetes(repo: Path, model: m.DeployModel) -> None:
     base = k8s_docs(repo, "k8s/base")
-    assert set(base) == {"Namespace", "ConfigMap", "PersistentVolumeClaim", "Deployment", "Service"}
+    assert set(base) == {"Namespace", "ConfigMap", "PersistentVolumeClaim", "Deployment", "Service", "NetworkPolicy"}
     dep = base["Deployment"]["spec"]
     assert dep["replicas"] == 1 and dep["strategy"] == {"type": "Recreate"}
     pod = dep["template"]["spec"]
@@ -158,7 +159,8 @@ def assert_kubernetes(repo: Path, model: m.DeployModel) -> None:
     (gw,) = pod["containers"]
     assert gw["args"] == list(model.gateway_command)
     assert gw["image"] == model.image
-    assert gw["startupProbe"]["httpGet"]["path"] == gw["readinessProbe"]["httpGet"]["path"] == "/startupz"
+    probe = "/healthz" if model.public else "/startupz"
+    assert gw["startupProbe"]["httpGet"]["path"] == gw["readinessProbe"]["httpGet"]["path"] == probe
     assert gw["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert gw["ports"] == [{"name": "http", "containerPort": model.port, "protocol": "TCP"}]
     assert gw["resources"]["limits"]["memory"] == f"{model.memory_mb}Mi"
@@ -309,11 +311,23 @@ BREAKS = [
     ("railway", "private", "railway.json", "tini -s -- /usr/local/bin/openclaw-deploy-entrypoint ", "",
      "files parse"),
     ("render", "public", "render.yaml", "mountPath: /data", "mountPath: /var/data", "state dir on the volume"),
-    ("render", "public", "render.yaml", "healthCheckPath: /startupz", "healthCheckPath: /", "health checks probe JSON endpoints"),
+    ("render", "public", "render.yaml", "healthCheckPath: /healthz", "healthCheckPath: /", "health checks probe JSON endpoints"),
     ("northflank", "public", "northflank.json", '"public": true', '"public": false', "public ingress matches privacy"),
     ("kubernetes", "private", "k8s/base/deployment.yaml", "path: /healthz", "path: /status", "health checks probe JSON endpoints"),
     ("kubernetes", "public", "k8s/base/deployment.yaml", "containerPort: 18789", "containerPort: 8080", "port agreement"),
     ("kubernetes", "private", "k8s/base/deployment.yaml", "type: Recreate", "type: RollingUpdate", "files parse"),
+    # trust only the proxy that is there; headerless platform checkers need /healthz
+    ("railway", "public", "config/openclaw.json", '"100.64.0.0/10"', '"100.64.0.0/10", "10.0.0.0/8"',
+     "reverse proxy is trusted"),
+    ("fly", "public", "docker/entrypoint.sh", "export OPENCLAW_FLY_APP_IPV4\n", "", "reverse proxy is trusted"),
+    ("railway", "public", "railway.json", '"healthcheckPath": "/healthz"', '"healthcheckPath": "/startupz"',
+     "platform checks pass without forwarding headers"),
+    ("kubernetes", "public", "k8s/base/deployment.yaml", "path: /healthz", "path: /readyz",
+     "platform checks pass without forwarding headers"),
+    ("kubernetes", "public", "k8s/base/kustomization.yaml", "  - networkpolicy.yaml\n", "",
+     "only the ingress controller reaches the gateway"),
+    ("kubernetes", "private", "k8s/base/networkpolicy.yaml", "  ingress: []", "  ingress:\n    - {}",
+     "only the ingress controller reaches the gateway"),
 ]
 
 

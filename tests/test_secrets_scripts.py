@@ -23,7 +23,7 @@ STRACE = shutil.which("strace")
 # Credentials the scripts read for the platform API itself (not deploy secrets).
 API_TOKENS = {"northflank": ["NORTHFLANK_API_TOKEN"], "render": ["RENDER_API_KEY"]}
 ANSWERS = {"model_providers": ["anthropic", "openai"], "channels": ["discord", "telegram", "slack"],
-           "tunnel": "ngrok"}
+           "privacy": "private", "tunnel": "ngrok"}
 
 
 def deploy_repo(render, platform: str) -> Path:

@@ -68,7 +68,7 @@ def test_cli_done_when(template_repo, tmp_path, privacy):
     if privacy == "private":
         assert "http_service" not in fly
     else:
-        assert fly["http_service"]["checks"][0]["path"] == "/startupz"
+        assert fly["http_service"]["checks"][0]["path"] == "/healthz"
 
 
 def test_low_memory_accepted_with_warning(template_repo, tmp_path):

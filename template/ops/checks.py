@@ -210,21 +210,93 @@ def check_trusted_proxies(repo: Repo) -> Result:
     """A proxy in front of the gateway must be in gateway.trustedProxies: the gateway
     answers 403 proxy_attribution_required to forwarded headers from anyone else."""
     name = "reverse proxy is trusted"
-    if not repo.model.public:
-        return Result(name, SKIP, "private deploy: no proxy forwards client headers",
-                      "runs for a public deploy (privacy=public)")
     trusted = (repo.declared.config or {}).get("gateway", {}).get("trustedProxies") or []
     sources = repo.declared.proxy_sources
+    if not repo.model.public and not sources and not trusted and not repo.model.trusted_proxies:
+        return Result(name, SKIP, "private deploy without a tunnel: no proxy forwards client headers")
     untrusted = {k: v for k, v in sources.items() if not _covered(v, trusted)}
     missing = [p for p in repo.model.trusted_proxies if p not in trusted]
     if untrusted or missing:
         return Result(name, FAIL, f"gateway.trustedProxies = {trusted}; proxy sources: {_places(sources)}",
                       f"set gateway.trustedProxies to {list(repo.model.trusted_proxies)}: requests with "
                       "X-Forwarded-For from any other sender get 403 proxy_attribution_required")
+    unset = [ref for t in trusted for ref in re.findall(r"\$\{([A-Z_][A-Z0-9_]*)\}", str(t))
+             if ref not in repo.declared.entrypoint_exports]
+    if unset:
+        return Result(name, FAIL, f"gateway.trustedProxies names {unset}, which docker/entrypoint.sh never sets",
+                      "regenerate docker/entrypoint.sh (`make update`): it resolves the app's own address, "
+                      "the last X-Forwarded-For hop; unset, every client looks like that one address")
+    extra = [t for t in trusted if t not in repo.model.trusted_proxies]
+    if extra:
+        return Result(name, FAIL, f"gateway.trustedProxies = {trusted} trusts {extra} beyond the proxy that is there",
+                      f"set gateway.trustedProxies to {list(repo.model.trusted_proxies)}: any sender in {extra} "
+                      "can choose its own client address (dodge the auth rate limit, lock out others)")
     if not trusted and not sources:
         return Result(name, WARN, "no gateway.trustedProxies and no proxy declared",
                       "a public deploy behind a proxy needs the proxy's address in gateway.trustedProxies")
     return Result(name, PASS, f"gateway.trustedProxies = {trusted}; proxy sources: {_places(sources)}")
+
+
+def check_checker_paths(repo: Repo) -> Result:
+    """The platform's own health checker sends no X-Forwarded-For; from inside
+    gateway.trustedProxies it gets 403 proxy_attribution_required on every probe
+    but the liveness one (/health, /healthz are answered before attribution)."""
+    name = "platform checks pass without forwarding headers"
+    trusted = (repo.declared.config or {}).get("gateway", {}).get("trustedProxies") or []
+    remote = [t for t in trusted if not _covered("127.0.0.1", [t]) and not _covered("::1", [t])]
+    checks = {k: v for k, v in repo.declared.health_paths.items() if not k.startswith("Dockerfile")
+              and "docker-compose" not in k}
+    if not remote:
+        return Result(name, PASS, f"no platform range trusted; checks: {_places(checks) if checks else 'none'}")
+    health = m.openclaw()["health"]
+    attributed = {health["startup"], health["readiness"], "/startup", "/ready"}  # not /health(z)
+    refused = {k: v for k, v in checks.items() if v in attributed}
+    if refused:
+        return Result(name, FAIL, f"{_places(refused)} with gateway.trustedProxies = {remote}",
+                      f"probe {repo.model.check_path} there: the checker sends no X-Forwarded-For and the "
+                      "gateway answers such a trusted sender 403 proxy_attribution_required on "
+                      f"{repo.model.startup_path} and {repo.model.readiness_path}, so the check never passes")
+    return Result(name, PASS, _places(checks) if checks else "no platform check declared")
+
+
+def check_tunnel_exposure(repo: Repo) -> Result:
+    """ngrok on a private deploy forwards only the webhook paths (its traffic policy)."""
+    name = "tunnel exposes only webhook paths"
+    declared = repo.declared
+    if declared.tunnel_agent != "ngrok":
+        return Result(name, SKIP, f"tunnel={repo.model.tunnel}: no ngrok endpoint")
+    policy = m.openclaw()["tunnels"]["ngrok"]["policy_file"]
+    if not declared.tunnel_policy_flags or any(f != policy for f in declared.tunnel_policy_flags):
+        return Result(name, FAIL, f"ngrok http --traffic-policy-file: {declared.tunnel_policy_flags}",
+                      f"start ngrok with --traffic-policy-file {policy}: without it the whole gateway "
+                      "(Control UI, WebSocket, HTTP APIs) is on the public ngrok URL")
+    if policy not in declared.tunnel_policy_copies:
+        return Result(name, FAIL, f"Dockerfile copies the policy to {declared.tunnel_policy_copies or 'nowhere'}",
+                      f"COPY docker/ngrok-policy.yml {policy} (ngrok refuses to start without it)")
+    paths = declared.tunnel_open_paths
+    want = list(repo.model.tunnel_paths)
+    if paths is None or set(paths) - set(want):
+        return Result(name, FAIL, f"docker/ngrok-policy.yml lets through: {'everything' if paths is None else paths}",
+                      f"deny every path but {want} (first rule: on_http_request, deny when the path is not in the list)")
+    if set(want) - set(paths):
+        return Result(name, WARN, f"docker/ngrok-policy.yml lets through {paths}; the channels need {want}",
+                      "regenerate it (`make update`): a selected channel's webhook path is denied")
+    return Result(name, PASS, f"ngrok forwards only {paths}")
+
+
+def check_network_policy(repo: Repo) -> Result:
+    name = "only the ingress controller reaches the gateway"
+    if repo.model.kind != "kubernetes":
+        return Result(name, SKIP, f"{repo.model.platform_label}: no pod network")
+    policies = repo.declared.network_policies
+    want = [m.platforms()[repo.model.platform]["ingress_namespace"]] if repo.model.public else []
+    admitted = sorted({ns for names in policies.values() for ns in names})
+    if not policies or admitted != want:
+        return Result(name, FAIL, f"NetworkPolicy admits: {admitted if policies else 'no NetworkPolicy'}",
+                      "apply k8s/base/networkpolicy.yaml: every pod of the cluster could otherwise connect and, "
+                      "inside gateway.trustedProxies, choose its own client address" if repo.model.public else
+                      "apply k8s/base/networkpolicy.yaml (a private gateway admits no pod; use kubectl port-forward)")
+    return Result(name, PASS, f"NetworkPolicy admits {admitted or 'no pod'}")
 
 
 def check_image_tag(repo: Repo) -> Result:
@@ -528,6 +600,9 @@ CHECKS: list[Callable[[Repo], Result]] = [
     check_public_ingress,
     check_allowed_origins,
     check_trusted_proxies,
+    check_checker_paths,
+    check_tunnel_exposure,
+    check_network_policy,
     check_image_tag,
     check_webhooks_reachable,
     check_binaries_locked,

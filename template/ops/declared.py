@@ -46,6 +46,17 @@ class Declared:
     # Where forwarded-client headers come from (a reverse proxy's source address).
     proxy_sources: dict[str, str] = field(default_factory=dict)
     k8s_objects: list[dict[str, Any]] = field(default_factory=list)
+    # Tunnel agent started by docker/entrypoint.sh ("" when none) and, for ngrok,
+    # the traffic policy: where the agent reads it, where the image puts it, and
+    # the only paths it lets through (None: no deny-by-default rule found).
+    tunnel_agent: str = ""
+    tunnel_policy_flags: list[str] = field(default_factory=list)
+    tunnel_policy_copies: list[str] = field(default_factory=list)
+    tunnel_open_paths: list[str] | None = None
+    # Variables docker/entrypoint.sh exports to the gateway (config ${VAR} references).
+    entrypoint_exports: set[str] = field(default_factory=set)
+    # NetworkPolicy objects (Kubernetes): name -> namespaces admitted ([] = none).
+    network_policies: dict[str, list[str]] = field(default_factory=dict)
 
 
 def parse_command(command: list[str] | str) -> dict[str, str]:
@@ -681,6 +692,85 @@ READERS: dict[str, Callable[[Path, Declared], None]] = {
 }
 
 
+ENTRYPOINT_FILE = "docker/entrypoint.sh"
+NGROK_POLICY_FILE = "docker/ngrok-policy.yml"
+
+
+def _read_tunnel(root: Path, declared: Declared) -> None:
+    """The tunnel agent the entrypoint starts: it forwards client headers from
+    the address it connects to the gateway from (a proxy source, like Caddy)."""
+    path = root / ENTRYPOINT_FILE
+    if not path.exists():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        code = line.split("#", 1)[0]
+        try:
+            argv = shlex.split(code)
+        except ValueError:
+            continue
+        if argv[:1] == ["export"]:
+            declared.entrypoint_exports.update(a.split("=", 1)[0] for a in argv[1:])
+        if argv[:2] == ["ngrok", "http"] and len(argv) > 2:
+            declared.tunnel_agent = "ngrok"
+            host = argv[2].rsplit(":", 1)[0] if ":" in argv[2] else "127.0.0.1"
+            declared.proxy_sources[f"{ENTRYPOINT_FILE} ngrok http"] = host or "127.0.0.1"
+            flags = parse_command(argv)
+            declared.tunnel_policy_flags.append(flags.get("traffic-policy-file", ""))
+        elif argv[:1] == ["tailscale"] and "serve" in argv:
+            declared.tunnel_agent = "tailscale"
+            # `tailscale serve <port>` proxies to http://127.0.0.1:<port>
+            declared.proxy_sources[f"{ENTRYPOINT_FILE} tailscale serve"] = "127.0.0.1"
+    docker = root / "Dockerfile"
+    if docker.exists():
+        for line in docker.read_text(encoding="utf-8").splitlines():
+            parts = line.split()
+            if parts[:1] == ["COPY"] and any(p.endswith("ngrok-policy.yml") for p in parts[1:-1]):
+                declared.tunnel_policy_copies.append(parts[-1])
+    policy_path = root / NGROK_POLICY_FILE
+    if declared.tunnel_agent == "ngrok" and policy_path.exists():
+        declared.tunnel_open_paths = ngrok_open_paths(policy_path.read_text(encoding="utf-8"), declared)
+
+
+_NOT_IN_PATHS = re.compile(r"^!\(\s*req\.url\.path\s+in\s+\[(.*)\]\s*\)$")
+
+
+def ngrok_open_paths(text: str, declared: Declared) -> list[str] | None:
+    """The paths an ngrok traffic policy lets through when its first rule denies
+    every request whose path is not in a list; None when it has no such rule."""
+    import yaml
+
+    try:
+        policy = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        declared.problems.append(f"{NGROK_POLICY_FILE} is not valid YAML: {exc}")
+        return None
+    rules = policy.get("on_http_request") if isinstance(policy, dict) else None
+    if not isinstance(rules, list) or not rules or not isinstance(rules[0], dict):
+        return None
+    first = rules[0]
+    actions = first.get("actions") or []
+    expressions = first.get("expressions") or []
+    if len(expressions) != 1 or not any(isinstance(a, dict) and a.get("type") == "deny" for a in actions):
+        return None
+    match = _NOT_IN_PATHS.match(str(expressions[0]).strip())
+    if not match:
+        return None
+    return [p.strip().strip("'\"") for p in match.group(1).split(",") if p.strip()]
+
+
+def _read_network_policies(declared: Declared) -> None:
+    for doc in declared.k8s_objects:
+        if doc.get("kind") != "NetworkPolicy":
+            continue
+        spec = doc.get("spec") or {}
+        admitted: list[str] = []
+        for rule in spec.get("ingress") or []:
+            for peer in rule.get("from") or [{"namespaceSelector": {}}]:
+                labels = ((peer.get("namespaceSelector") or {}).get("matchLabels") or {})
+                admitted.append(labels.get("kubernetes.io/metadata.name", "*"))
+        declared.network_policies[(doc.get("metadata") or {}).get("name", "?")] = admitted
+
+
 def read(root: str | Path, platform: str) -> Declared:
     root = Path(root)
     declared = Declared(platform=platform)
@@ -691,4 +781,6 @@ def read(root: str | Path, platform: str) -> Declared:
         declared.problems.append(f"no reader for platform {platform!r}")
     else:
         reader(root, declared)
+    _read_tunnel(root, declared)
+    _read_network_policies(declared)
     return declared

@@ -182,7 +182,9 @@ def needs_image_registry(answers: Mapping[str, Any]) -> bool:
     """Kubernetes runs a custom image (baked CLIs or a tunnel agent): someone
     must build and push it, so the deploy needs a repository in a registry."""
     return answers.get("platform") == "kubernetes" and bool(
-        (_as_list(answers.get("binaries")) or []) or answers.get("tunnel") not in (None, "", "none"))
+        (_as_list(answers.get("binaries")) or [])
+        # a tunnel exists on private deploys only (the question is not asked on public ones)
+        or (answers.get("privacy") == "private" and answers.get("tunnel") not in (None, "", "none")))
 
 
 def default_image_registry(answers: Mapping[str, Any]) -> str:
@@ -329,6 +331,8 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
         return ""
     if name == "tunnel":
         tunnels = openclaw()["tunnels"]
+        if value is None:  # not asked on public deploys (copier `when:`): none
+            return ""
         if value not in tunnels:
             return f"tunnel: must be one of: {_allowed(tunnels)}; got {value!r}"
         return ""
@@ -429,13 +433,21 @@ class DeployModel:
     # The env var a platform (or our secrets script) sets to the public origin,
     # substituted into the config at start ("" when the origin is literal).
     origin_env: str = ""
-    # Addresses whose forwarded-client headers the gateway accepts (public only).
+    # Addresses whose forwarded-client headers the gateway accepts: the platform's
+    # proxy (public) or the local tunnel agent (private with a tunnel).
     trusted_proxies: tuple[str, ...] = ()
     # Kubernetes with a custom image: the reference `make image` pushes and the
     # Deployment pulls (registry/repository:openclaw_version); "" elsewhere.
     pushed_image: str = ""
     # Seconds between SIGTERM and SIGKILL on a stop (openclaw.yml stop_grace_seconds).
     stop_grace_s: int = 30
+    # The path the platform's own health checker probes (platforms.yml checker_probe).
+    check_path: str = ""
+    # Env variables the entrypoint fills with the platform edge's addresses
+    # (name -> ipv4/ipv6), substituted into gateway.trustedProxies.
+    edge_address_env: dict[str, str] = field(default_factory=dict)
+    # ngrok: the only paths its public endpoint forwards (traffic policy).
+    tunnel_paths: tuple[str, ...] = ()
 
     @property
     def gateway_command_line(self) -> str:
@@ -477,7 +489,10 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
     chosen_bins = _as_list(answers.get("binaries")) or []
     catalog = binaries_catalog()
     bins = tuple(_binary(n, catalog[n], facts["state_dir"]) for n in catalog if n in chosen_bins)
-    tunnel = answers["tunnel"]
+    # The tunnel question is asked on private deploys only (copier.yml `when:`):
+    # a public deploy already has the platform's HTTPS URL, and copier records no
+    # answer for a question it skipped, so a public deploy has no tunnel.
+    tunnel = (answers.get("tunnel") or "none") if answers["privacy"] == "private" else "none"
     tunnel_facts = oc["tunnels"][tunnel]
 
     secrets: list[str] = [oc["token_env"]]
@@ -555,18 +570,35 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
         workspace_volume_name=(facts.get("workspace_volume") or {}).get("name"),
         workspace_volume_mount=(facts.get("workspace_volume") or {}).get("mount"),
         origin_env=origin_env_match.group(1) if origin_env_match else "",
-        trusted_proxies=_trusted_proxies(facts) if public else (),
+        trusted_proxies=_trusted_proxies(facts, public, tunnel_facts),
+        check_path=oc["health"][(facts.get("checker_probe") or {}).get(answers["privacy"], "startup")],
+        edge_address_env=dict(facts.get("edge_address_env") or {}) if public else {},
+        tunnel_paths=_tunnel_paths(tunnel_facts, channels),
         pushed_image=(f"{answers['image_registry']}:{answers['openclaw_version']}"
                       if needs_image_registry(answers) else ""),
         stop_grace_s=int(oc.get("stop_grace_seconds", 30)),
     )
 
 
-def _trusted_proxies(facts: Mapping[str, Any]) -> tuple[str, ...]:
-    proxy = facts.get("proxy") or {}
-    if proxy.get("address"):
-        return (str(proxy["address"]),)
-    return tuple(str(r) for r in facts.get("trusted_proxies") or ())
+def _trusted_proxies(facts: Mapping[str, Any], public: bool, tunnel_facts: Mapping[str, Any]) -> tuple[str, ...]:
+    """Only the sender that is there: the platform's proxy on a public deploy,
+    the tunnel agent (loopback) on a private one with a tunnel, else nothing."""
+    out: list[str] = []
+    if public:
+        proxy = facts.get("proxy") or {}
+        out += [str(proxy["address"])] if proxy.get("address") else [str(r) for r in facts.get("trusted_proxies") or ()]
+    if tunnel_facts.get("forwards_from"):
+        out.append(str(tunnel_facts["forwards_from"]))
+    return tuple(dict.fromkeys(out))
+
+
+def _tunnel_paths(tunnel_facts: Mapping[str, Any], channels: tuple[str, ...]) -> tuple[str, ...]:
+    if not tunnel_facts.get("policy_file"):
+        return ()
+    paths = list(tunnel_facts.get("always_open") or ())
+    for ch in channels:
+        paths += openclaw()["channels"][ch].get("webhook_paths") or []
+    return tuple(dict.fromkeys(paths))
 
 
 def warnings(model: DeployModel) -> list[str]:

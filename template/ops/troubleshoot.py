@@ -494,7 +494,7 @@ def live_fly(live: Live) -> list[Result]:
             text = " ".join(str(x.get("output", "")) for x in failing).lower()
             fix = ("'connection refused': nothing listens on the checked port: the gateway's --port must equal "
                    f"{model.port} and it must bind lan" if "refused" in text
-                   else f"read `fly logs -a {app} --no-tail`; the check probes {model.startup_path}")
+                   else f"read `fly logs -a {app} --no-tail`; the check probes {model.check_path}")
         results.append(Result("health checks passing", FAIL if failing else (PASS if rows else WARN), seen, fix))
     doctor = r.run(["fly", "ssh", "console", "-a", app, "-C", "openclaw doctor --json"], timeout=90)
     results += doctor_results(doctor)

@@ -113,7 +113,7 @@ def _break_state_dir(repo):
 
 
 def _break_health(repo):
-    edit(repo / "fly.toml", 'path = "/startupz"', 'path = "/"')
+    edit(repo / "fly.toml", 'path = "/healthz"', 'path = "/"')  # public: the check probes liveness
 
 
 def _break_auth(repo):

@@ -102,7 +102,8 @@ def test_public_origin_only_when_public():
 
 
 def test_secret_names_follow_selections():
-    model = m.build(answers(model_providers=["openai", "google"], channels=["slack", "whatsapp"], tunnel="ngrok"))
+    model = m.build(answers(privacy="private", model_providers=["openai", "google"], channels=["slack", "whatsapp"],
+                            tunnel="ngrok"))
     assert model.secret_names == (
         "OPENCLAW_GATEWAY_TOKEN", "OPENAI_API_KEY", "GEMINI_API_KEY",
         "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "NGROK_AUTHTOKEN",
