@@ -1,6 +1,9 @@
 """Build and deploy this commit on Northflank through its API, then wait until it runs.
 
-    NORTHFLANK_API_TOKEN=... python3 -m ops.deploy_northflank --project P --service S --commit SHA [--public]
+    python3 -m ops.deploy_northflank --project P --service S --commit SHA [--public]
+
+NORTHFLANK_API_TOKEN comes from the environment (the workflow maps the Actions secret of
+that name into it); it is never an argument.
 
 Steps: start a build of the commit (POST /projects/{p}/services/{s}/build
 {"sha"}), poll the build (GET .../build/{id}) until SUCCESS, then poll the

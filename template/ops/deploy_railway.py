@@ -1,6 +1,9 @@
 """Deploy this checkout to Railway with the Railway CLI, then wait until it is live.
 
-    RAILWAY_TOKEN=... python3 -m ops.deploy_railway --service NAME [--public-url https://HOST]
+    python3 -m ops.deploy_railway --service NAME [--public-url https://HOST]
+
+RAILWAY_TOKEN comes from the environment (the workflow maps the Actions secret of
+that name into it); it is never an argument.
 
 Steps: note the service's latest deployment (`railway status --json`), run
 `railway up --ci --service NAME` (uploads and builds this checkout; the

@@ -1,6 +1,9 @@
 """Deploy this commit to Render through its REST API, then wait until it is live.
 
-    RENDER_API_KEY=... python3 -m ops.deploy_render --service NAME --commit SHA [--public]
+    python3 -m ops.deploy_render --service NAME --commit SHA [--public]
+
+RENDER_API_KEY comes from the environment (the workflow maps the Actions secret of
+that name into it); it is never an argument.
 
 Steps: find the service by name (GET /services?name=), trigger a deploy of
 the commit (POST /services/{id}/deploys {"commitId"}), poll the deploy
