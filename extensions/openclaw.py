@@ -153,6 +153,8 @@ class OpenClawExtension(Extension):
             oc_platform=oc_platform,
             oc_starter_config=m.starter_config,
             oc_warnings=m.warnings,
+            oc_resize_args=m.resize_args,
+            oc_resize_to=m.resize_to,
             oc_facts=m.openclaw,
         )
         environment.filters["oc_json"] = to_json

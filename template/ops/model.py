@@ -557,6 +557,35 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
     )
 
 
+def resize_to(model: DeployModel) -> dict[str, Any]:
+    """The answers that give this deploy more memory ({} at the largest size).
+
+    Memory doubles within the size's range where the platform takes a memory
+    answer; otherwise (or at the top of the range) the next size with more
+    memory is named, never the size the deploy already has. ``vm_memory_mb``
+    is always in the result (the memory it leads to).
+    """
+    sizes = platform_facts(model.platform)["sizes"]
+    low, high = memory_range(model.platform, model.vm_size)
+    if low != high and model.memory_mb < high:
+        return {"vm_memory_mb": min(high, model.memory_mb * 2)}
+    bigger = sorted((memory_range(model.platform, s)[1], s) for s in sizes
+                    if memory_range(model.platform, s)[1] > model.memory_mb and not sizes[s].get("refuse"))
+    if not bigger:
+        return {}
+    _, size = bigger[0]
+    nlow, nhigh = memory_range(model.platform, size)
+    return {"vm_size": size, "vm_memory_mb": max(nlow, min(nhigh, model.memory_mb * 2))}
+
+
+def resize_args(model: DeployModel) -> str:
+    """``resize_to`` as copier ``-d`` arguments (memory left out where the size fixes it)."""
+    to = resize_to(model)
+    if "vm_size" in to and len(set(memory_range(model.platform, to["vm_size"]))) == 1:
+        to = {"vm_size": to["vm_size"]}
+    return " ".join(f"-d {k}={v}" for k, v in to.items())
+
+
 def _trusted_proxies(facts: Mapping[str, Any]) -> tuple[str, ...]:
     proxy = facts.get("proxy") or {}
     if proxy.get("address"):
