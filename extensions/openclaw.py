@@ -86,6 +86,18 @@ def choices_yaml(kind: str, answers: dict[str, Any]) -> str:
     return yaml.safe_dump(items, sort_keys=False, default_flow_style=True, width=10_000).strip()
 
 
+def with_article(value: Any) -> str:
+    """``a 20`` / ``an 8``, ``a shared-cpu-1x`` / ``an e2-micro``: the article as it is spoken."""
+    text = str(value)
+    digits = text[:len(text) - len(text.lstrip("0123456789"))]
+    if digits:
+        lead = digits[:len(digits) % 3 or 3]  # the leading group: 8, 11, 18, 80, 800 ... are spoken "e"
+        spoken_vowel = lead[0] == "8" or lead in ("11", "18")
+    else:
+        spoken_vowel = text[:1].lower() in tuple("aeio")
+    return f"{'an' if spoken_vowel else 'a'} {text}"
+
+
 def memory_label(memory_mb: list[int]) -> str:
     """``1024 MB`` for a fixed size, ``512-4096 MB`` for a range."""
     low, high = int(memory_mb[0]), int(memory_mb[1])
@@ -159,6 +171,7 @@ class OpenClawExtension(Extension):
         )
         environment.filters["oc_json"] = to_json
         environment.filters["toml_str"] = toml_string
+        environment.filters["oc_a"] = with_article
 
 
 _MODEL_CACHE: dict[str, m.DeployModel] = {}
