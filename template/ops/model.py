@@ -287,7 +287,7 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
         if value not in regions:
             others = [p for p, f in plats.items() if value in f.get("regions", {})]
             hint = f"{value!r} is a {_allowed(others)} region; " if others else f"got {value!r}; "
-            return f"not a region of platform {platform}\n{hint}{facts['label']} allows: {_allowed(regions)}"
+            return f"not a region of platform {platform}\n{hint}allowed: {_allowed(regions)}"
         return ""
     if name == "openclaw_version":
         if not isinstance(value, str) or not _VERSION.fullmatch(value):

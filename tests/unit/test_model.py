@@ -81,7 +81,7 @@ def test_region_of_another_platform_is_named_as_such(monkeypatch):
     plats = {**m.platforms(), "other": {**m.platforms()["fly"], "label": "Other", "regions": {"zz1": "Z"}}}
     monkeypatch.setattr(m, "platforms", lambda: plats)
     message = m.validate_field("region", answers(region="zz1"))
-    assert "is a other region" in message and "allows: ams" in message
+    assert "is a other region" in message and "allowed: ams" in message
 
 
 def test_memory_refusal_explains_why():
