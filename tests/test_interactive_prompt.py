@@ -97,13 +97,12 @@ def test_gcp_form_in_80_columns(tmp_path):
     seen.append(term.wait("OpenClaw release to run"))
     term.send(ENTER)
 
-    # gateway_port: not a number, then out of range, then right
+    # gateway_port: not a number (copier's bare "Invalid input" before: the question was type: int)
     seen.append(term.wait("Port the gateway listens on"))
     term.send(CLEAR, *"abc", ENTER)
-    term.wait("Invalid input")
-    term.send(CLEAR, *"80", ENTER)
     error = term.wait("must be a whole number")
     assert "Validation error for question 'gateway_port': must be a whole number 1024-65535" in error
+    assert "Invalid input" not in error
     term.send(CLEAR, *"18790", ENTER)
 
     # vm_size: the choices show each machine's memory (fixed sizes as one number)
@@ -138,7 +137,7 @@ def test_gcp_form_in_80_columns(tmp_path):
     answers = yaml.safe_load((dst / ".copier-answers.yml").read_text())
     assert {k: answers[k] for k in ("app_name", "platform", "privacy", "gateway_port", "model_providers",
                                     "primary_model_provider")} == {
-        "app_name": "my-claw", "platform": "gcp", "privacy": "private", "gateway_port": 18790,
+        "app_name": "my-claw", "platform": "gcp", "privacy": "private", "gateway_port": "18790",
         "model_providers": ["anthropic", "openai"], "primary_model_provider": "openai"}
     config = __import__("json").loads((dst / "config/openclaw.json").read_text())
     assert config["agents"]["defaults"]["model"]["primary"] == "openai/gpt-5.4"
