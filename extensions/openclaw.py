@@ -65,14 +65,16 @@ def choices_yaml(kind: str, answers: dict[str, Any]) -> str:
     if kind == "region":
         items = {f"{code} - {name}": code for code, name in facts["regions"].items()}
     elif kind == "vm_size":
-        items = {
-            f"{size} ({spec['vcpu']} vCPU, {spec['memory_mb'][0]}-{spec['memory_mb'][1]} MB)": size
-            for size, spec in facts["sizes"].items()
-        }
+        items = {f"{size} ({spec['vcpu']} vCPU, {memory_label(spec['memory_mb'])})": size
+                 for size, spec in facts["sizes"].items()}
     elif kind == "platform":
         items = {f["label"]: key for key, f in m.platforms().items()}
     elif kind == "model_providers":
         items = {v["label"]: k for k, v in m.openclaw()["model_providers"].items()}
+    elif kind == "primary_model_provider":
+        chosen = m._as_list(answers.get("model_providers")) or []
+        items = {f"{v['label']} ({v['model']})": k
+                 for k, v in m.openclaw()["model_providers"].items() if k in chosen}
     elif kind == "channels":
         items = {v["label"]: k for k, v in m.openclaw()["channels"].items()}
     elif kind == "tunnel":
@@ -82,6 +84,24 @@ def choices_yaml(kind: str, answers: dict[str, Any]) -> str:
     else:
         raise KeyError(kind)
     return yaml.safe_dump(items, sort_keys=False, default_flow_style=True, width=10_000).strip()
+
+
+def with_article(value: Any) -> str:
+    """``a 20`` / ``an 8``, ``a shared-cpu-1x`` / ``an e2-micro``: the article as it is spoken."""
+    text = str(value)
+    digits = text[:len(text) - len(text.lstrip("0123456789"))]
+    if digits:
+        lead = digits[:len(digits) % 3 or 3]  # the leading group: 8, 11, 18, 80, 800 ... are spoken "e"
+        spoken_vowel = lead[0] == "8" or lead in ("11", "18")
+    else:
+        spoken_vowel = text[:1].lower() in tuple("aeio")
+    return f"{'an' if spoken_vowel else 'a'} {text}"
+
+
+def memory_label(memory_mb: list[int]) -> str:
+    """``1024 MB`` for a fixed size, ``512-4096 MB`` for a range."""
+    low, high = int(memory_mb[0]), int(memory_mb[1])
+    return f"{low} MB" if low == high else f"{low}-{high} MB"
 
 
 def platform_default(key: str, answers: dict[str, Any]) -> Any:
@@ -94,6 +114,7 @@ def platform_default(key: str, answers: dict[str, Any]) -> Any:
         "volume_size_gb": (facts.get("volume") or {}).get("default_gb", 1),
         "domain": m.default_domain(answers),
         "openclaw_version": m.openclaw()["default_version"],
+        "primary_model_provider": m.derived("primary_model_provider", answers),
     }[key]
 
 
@@ -124,6 +145,10 @@ class OpenClawExtension(Extension):
             return m.needs_domain(answers_of(context))
 
         @pass_context
+        def oc_asked(context, field: str) -> bool:
+            return m.asked(field, answers_of(context))
+
+        @pass_context
         def oc_model(context) -> m.DeployModel:
             return _cached_model(answers_of(context))
 
@@ -136,9 +161,12 @@ class OpenClawExtension(Extension):
             oc_default=oc_default,
             oc_model=oc_model,
             oc_needs_domain=oc_needs_domain,
+            oc_asked=oc_asked,
             oc_platform=oc_platform,
             oc_starter_config=m.starter_config,
             oc_warnings=m.warnings,
+            oc_resize_args=m.resize_args,
+            oc_resize_to=m.resize_to,
             oc_facts=m.openclaw,
             oc_binaries_meta=m.binaries_meta,
             oc_channel_setup=lambda: m.load("channel_setup"),
@@ -146,6 +174,7 @@ class OpenClawExtension(Extension):
         )
         environment.filters["oc_json"] = to_json
         environment.filters["toml_str"] = toml_string
+        environment.filters["oc_a"] = with_article
 
 
 _MODEL_CACHE: dict[str, m.DeployModel] = {}

@@ -12,6 +12,7 @@ CASES = {
     "everything": {"model_providers": ["anthropic", "openai", "google", "openrouter"],
                    "channels": ["discord", "telegram", "slack", "whatsapp"], "gateway_port": 8443},
     "no-providers": {"model_providers": [], "channels": ["whatsapp"]},
+    "primary-google": {"model_providers": ["anthropic", "google"], "primary_model_provider": "google"},
 }
 
 

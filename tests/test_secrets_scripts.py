@@ -147,3 +147,36 @@ def test_the_harness_sees_a_leaky_script(render, tmp_path):
     assert any(value in arg for call in calls for arg in call["argv"])
     if STRACE:
         assert value in execs
+
+
+@pytest.mark.parametrize("platform", sorted(m.platforms()))
+def test_help_prints_the_whole_header(render, tmp_path, platform):
+    """`secrets.sh --help` used to stop mid-sentence (a fixed line range)."""
+    repo = deploy_repo(render, platform)
+    proc = subprocess.run(["bash", "scripts/secrets.sh", "--help"], cwd=repo, capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 0
+    script = (repo / "scripts/secrets.sh").read_text().splitlines()
+    header = [line for line in script[1:next(i for i, line in enumerate(script) if i and not line.startswith("#"))]]
+    assert proc.stdout.splitlines() == [line[2:] if line.startswith("# ") else line[1:] for line in header]
+    assert proc.stdout.rstrip().endswith((".", ")")), proc.stdout
+    assert "--dry-run" in proc.stdout and "never" in proc.stdout
+
+
+def test_kubernetes_without_a_cluster_stops_with_one_line(render, tmp_path):
+    repo = deploy_repo(render, "kubernetes")
+    model = m.build(m.answers_from_file(repo / ".copier-answers.yml"))
+    values = values_for(model, "kubernetes", generate_token=False)
+    proc, calls, _ = run_secrets(repo, tmp_path, {**values, "STANDIN_NO_CLUSTER": "1"})
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        "secrets.sh: no cluster answers for kubectl context 'standin-context': check `kubectl cluster-info`"]
+    assert [c["argv"][:2] for c in calls] == [["kubectl", "version"], ["kubectl", "config"]]
+
+
+def test_kubernetes_reads_a_missing_secret_without_a_traceback(render, tmp_path):
+    repo = deploy_repo(render, "kubernetes")
+    model = m.build(m.answers_from_file(repo / ".copier-answers.yml"))
+    proc, _, _ = run_secrets(repo, tmp_path, values_for(model, "kubernetes", generate_token=True))
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "JSONDecodeError" not in proc.stderr

@@ -48,7 +48,8 @@ def test_cli_refuses_with_message_and_exit_code(template_repo, tmp_path):
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode != 0
-    assert "vm_memory_mb: 768 MB is refused" in proc.stderr
+    assert "Validation error for question 'vm_memory_mb': refused: the floor is 1024 MB\n" in proc.stderr
+    assert "768 MB is refused" in proc.stderr
     assert not dst.exists()
 
 
@@ -81,3 +82,70 @@ def test_low_memory_accepted_with_warning(template_repo, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "WARNING: vm_memory_mb=1024" in proc.stderr
     assert "WARNING: channels=telegram on a private deploy without a tunnel" in proc.stderr
+
+
+# ------------------------------------------------- what fits a terminal --
+# copier 9.19.1 shows a validator message after "Validation error for question
+# '<name>': " in a one-line toolbar (prompt_toolkit ValidationToolbar, height
+# 1, no wrapping): in 80 columns the first line of the message must fit next
+# to that prefix. Help text is printed as is: 70 characters a line.
+COPIER_PREFIX = "Validation error for question '{}': "
+WIDTH = 80
+BAD_VALUES = {
+    "app_name": ["My Claw", "x", "claw-", "null", "false"],
+    "platform": ["heroku"],
+    "privacy": ["semi"],
+    "domain": ["https://claw.example.org/x", "claw"],
+    "region": ["atlantis", "iad", "us-central1-a"],
+    "openclaw_version": ["latest", "2026.13.1"],
+    "gateway_port": ["abc", 22, 70000],
+    "vm_size": ["huge", "free", "starter", "e2-micro"],
+    "vm_memory_mb": ["abc", 512, 1100, 10**6],
+    "volume_size_gb": [0, 10**7, "big"],
+    "model_providers": [["skynet"], "{a: 1}"],
+    "primary_model_provider": ["skynet", "google"],
+    "channels": [["irc", "fax"]],
+    "binaries": [["curl"]],
+    "tunnel": ["vpn"],
+}
+
+
+def _questions() -> dict:
+    import yaml
+
+    data = yaml.safe_load((Path(__file__).resolve().parents[1] / "copier.yml").read_text())
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def test_every_question_has_bad_values_here():
+    assert set(BAD_VALUES) == set(_questions())
+
+
+def test_help_lines_fit_70_columns():
+    long = [(name, line) for name, q in _questions().items()
+            for line in str(q.get("help", "")).splitlines() if len(line) > 70]
+    assert long == []
+
+
+def test_first_message_lines_fit_next_to_copiers_prefix():
+    from ops import model as m
+
+    seen = {name: 0 for name in BAD_VALUES}
+    for platform, facts in m.platforms().items():
+        base = {"app_name": "my-claw", "platform": platform, "privacy": "public",
+                "domain": "claw.example.org", "region": facts["default_region"],
+                "openclaw_version": "2026.9.6", "gateway_port": 3000, "vm_size": facts["default_size"],
+                "vm_memory_mb": 2048, "volume_size_gb": 20, "model_providers": ["anthropic", "openai"],
+                "primary_model_provider": "openai", "channels": [], "binaries": [], "tunnel": "none"}
+        for name, values in BAD_VALUES.items():
+            for value in values:
+                message = m.validate_field(name, {**base, name: value})
+                if not message:
+                    continue
+                seen[name] += 1
+                first = message.splitlines()[0]
+                assert len(first) <= 70, (platform, name, value, first)
+                assert len(COPIER_PREFIX.format(name) + first) <= WIDTH, (platform, name, value, first)
+                assert not first.startswith(name), first
+                assert len(message.splitlines()) > 1 or "allowed" in message, message
+    assert all(seen.values()), seen

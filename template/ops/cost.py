@@ -201,6 +201,8 @@ def _railway(p, est: Estimate, vcpu, memory_mb, volume_gb, egress_gb) -> None:
     ram = round(gb * p["ram_gb_month"] * frac, 2)
     cpu = round(vcpu * p["vcpu_month"] * frac, 2)
     vol = _volume(p, volume_gb, p["volume_gb_month"])
+    if vol.amount:  # `railway volume add` takes no size: billed on the GB stored
+        vol = Item(vol.name, vol.amount, f"{vol.detail} (billed on GB stored; ceiling)", vol.source, vol.as_of)
     egress = _egress(p, egress_gb, p["egress_per_gb"])
     usage = ram + cpu + (vol.amount or 0) + (egress.amount or 0)
     est.sku = f"{p['plan']} (usage-based)"
@@ -410,6 +412,9 @@ def parameters(repo: str | Path | None, **given: Any) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     if repo is not None and (Path(repo) / ".copier-answers.yml").exists():
         answers = m.answers_from_file(Path(repo) / ".copier-answers.yml")
+        if answers.get("platform") in m.platforms():
+            # values copier did not ask (fixed memory, Railway's unsized volume) are derived
+            answers = m.complete(answers)
     platform = given.get("platform") or answers.get("platform") or "fly"
     facts = m.platforms().get(platform, {})
     same_platform = answers.get("platform") == platform

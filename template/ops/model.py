@@ -33,6 +33,7 @@ FIELDS = (
     "vm_memory_mb",
     "volume_size_gb",
     "model_providers",
+    "primary_model_provider",
     "channels",
     "binaries",
     "tunnel",
@@ -136,14 +137,14 @@ def _as_list(value: Any) -> list[Any] | None:
     return None
 
 
-def _check_multi(name: str, value: Any, allowed: Iterable[str]) -> str:
+def _check_multi(what: str, value: Any, allowed: Iterable[str]) -> str:
     allowed = list(allowed)
     items = _as_list(value)
     if items is None:
-        return f"{name}: expected a list of {_allowed(allowed)}; got {value!r}"
+        return f"expected a list of names\nany {what} of: {_allowed(allowed)}; got {value!r}"
     bad = [item for item in items if item not in allowed]
     if bad:
-        return f"{name}: {_allowed(bad)} not allowed; choose any of: {_allowed(allowed)}"
+        return f"not a known {what}\n{_allowed(bad)}: not allowed; choose any of: {_allowed(allowed)}"
     return ""
 
 
@@ -206,6 +207,67 @@ def is_placeholder_domain(domain: str | None) -> bool:
         tuple(d if d.startswith(".") else "." + d for d in PLACEHOLDER_DOMAINS)))
 
 
+def asked(name: str, answers: Mapping[str, Any]) -> bool:
+    """Whether copier asks ``name`` for these answers (its ``when:``).
+
+    A question is asked only when its answer can change a file or a command:
+    one region to choose from, a machine type that fixes the memory, or a
+    platform whose volume takes no size leave nothing to decide.
+    """
+    facts = platforms().get(answers.get("platform")) if isinstance(answers.get("platform"), str) else None
+    if name == "domain":
+        return needs_domain(answers)
+    if name == "primary_model_provider":
+        return len(_as_list(answers.get("model_providers")) or []) > 1
+    if name == "tunnel":  # a public deploy has the platform's HTTPS URL already
+        return answers.get("privacy") == "private"
+    if name == "image_registry":
+        return needs_image_registry(answers)
+    if facts is None:
+        return True
+    if name == "region":
+        return len(facts["regions"]) > 1
+    if name == "vm_memory_mb":
+        size = answers.get("vm_size")
+        if size in facts["sizes"]:
+            low, high = memory_range(answers["platform"], size)
+            return low != high
+        return True
+    if name == "volume_size_gb":
+        return facts["volume"].get("sized", True)
+    return True
+
+
+def derived(name: str, answers: Mapping[str, Any]) -> Any:
+    """The value a question that is not asked takes (see ``asked``)."""
+    facts = platforms().get(answers.get("platform")) if isinstance(answers.get("platform"), str) else {}
+    if name == "region":
+        return facts.get("default_region")
+    if name == "vm_memory_mb":
+        return default_memory_mb(answers.get("platform"), answers.get("vm_size"))
+    if name == "volume_size_gb":
+        return (facts.get("volume") or {}).get("default_gb", 1)
+    if name == "primary_model_provider":
+        chosen = _as_list(answers.get("model_providers")) or []
+        return chosen[0] if chosen else None
+    return answers.get(name)
+
+
+def complete(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """``answers`` with every question that is not asked set to its derived value.
+
+    copier records no answer for a question it did not ask, and `copier update
+    -d vm_memory_mb=...` on a machine type that fixes memory passes a value
+    nobody checks: both become the value the platform actually gives.
+    Answers files of earlier releases (no ``primary_model_provider``) work too.
+    """
+    out = dict(answers)
+    for name in ("region", "vm_memory_mb", "volume_size_gb", "primary_model_provider"):
+        if not asked(name, out) or (name == "primary_model_provider" and name not in out):
+            out[name] = derived(name, out)
+    return out
+
+
 def _size_refusal(platform: str, size: str) -> str:
     """Why a listed size can never run the gateway ("" when it can)."""
     spec = platform_facts(platform)["sizes"][size]
@@ -220,7 +282,14 @@ def _size_refusal(platform: str, size: str) -> str:
 
 
 def validate_field(name: str, answers: Mapping[str, Any]) -> str:
-    """Return "" when ``answers[name]`` is valid, else a message naming it."""
+    """Return "" when ``answers[name]`` is valid, else why not.
+
+    The message leads with the reason in a first line short enough to stay
+    on screen after copier's own prefix (``Validation error for question
+    '<name>': ``) in an 80-column terminal; the value given and what is
+    allowed follow on the next line. It does not repeat the field name:
+    copier names it, and ``errors`` adds it where copier does not.
+    """
     value = answers.get(name)
     plats = platforms()
     platform = answers.get("platform")
@@ -229,79 +298,98 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
     if name == "app_name":
         if not isinstance(value, str) or not _DNS_LABEL.fullmatch(value) or "--" in value:
             return (
-                "app_name: must be a DNS label of 2-63 characters: lowercase letters, "
-                f"digits and '-', starting with a letter and not ending with '-'; got {value!r}"
+                "must be a DNS label: a-z, 0-9 and '-'\n"
+                "2-63 lowercase letters, digits and '-', starting with a letter and not "
+                f"ending with '-' (no '--'); got {value!r}"
             )
         if value in YAML_WORDS:
-            return (f"app_name: {value!r} reads as a YAML null or boolean in the generated "
-                    f"platform files; choose another name (for example {value}-claw)")
+            return (f"{value!r} is a YAML null/boolean word\n"
+                    "it would change meaning in the generated platform files; "
+                    f"choose another name (for example {value}-claw)")
         return ""
     if name == "platform":
         if value not in plats:
-            return f"platform: must be one of: {_allowed(plats)}; got {value!r}"
+            return f"not a platform this template knows\nallowed: {_allowed(plats)}; got {value!r}"
         return ""
     if name == "privacy":
         if value not in PRIVACY_CHOICES:
-            return f"privacy: must be one of: {_allowed(PRIVACY_CHOICES)}; got {value!r}"
+            return f"must be {' or '.join(PRIVACY_CHOICES)}\nallowed: {_allowed(PRIVACY_CHOICES)}; got {value!r}"
         return ""
     if facts is None:
         # Platform-dependent fields are checked once the platform is valid.
         return ""
+    if name in ("region", "vm_memory_mb", "volume_size_gb") and not asked(name, answers):
+        # Not asked: the platform decides. A value given anyway (`-d`) must agree.
+        fixed = derived(name, answers)
+        if value is None or str(value) == str(fixed):
+            return ""
+        if name == "region":
+            return (f"{platform} has one region: {fixed}\n"
+                    f"region is not asked on {facts['label']}; leave it out; got {value!r}")
+        if name == "vm_memory_mb":
+            return (f"fixed by vm_size: {fixed} MB\n"
+                    f"{answers.get('vm_size')} on {facts['label']} has {fixed} MB; choose another "
+                    f"vm_size to change it (vm_memory_mb is not asked here); got {value!r}")
+        return (f"the volume takes no size here\n{facts['label']} sizes the volume itself and bills "
+                f"the GB it stores; leave volume_size_gb out; got {value!r}")
     if name == "domain":
         if not needs_domain(answers):
             return ""
         if not isinstance(value, str) or not _HOSTNAME.fullmatch(value):
             return (
-                "domain: a public deploy on " + facts["label"] + " needs the DNS name its HTTPS "
-                "certificate is issued for: a lowercase hostname with at least one dot, "
-                f"no scheme, port or path (like claw.example.org); got {value!r}"
+                "needs a hostname like claw.example.org\n"
+                f"a public deploy on {facts['label']} gets its HTTPS certificate for this name: "
+                f"a lowercase hostname with at least one dot, no scheme, port or path; got {value!r}"
             )
         return ""
     if name == "region":
         regions = facts["regions"]
         if value not in regions:
             others = [p for p, f in plats.items() if value in f.get("regions", {})]
-            hint = f" ({value!r} is a {_allowed(others)} region)" if others else ""
-            return f"region: {value!r} is not a {facts['label']} region{hint}; allowed: {_allowed(regions)}"
+            hint = f"{value!r} is a {_allowed(others)} region; " if others else f"got {value!r}; "
+            return f"not a region of platform {platform}\n{hint}allowed: {_allowed(regions)}"
         return ""
     if name == "openclaw_version":
         if not isinstance(value, str) or not _VERSION.fullmatch(value):
             return (
-                "openclaw_version: must be a pinned release version like "
-                f"{openclaw()['default_version']} (YYYY.M.D, never 'latest'); got {value!r}"
+                "pin a release: YYYY.M.D\n"
+                f"a release version like {openclaw()['default_version']}, never 'latest'; got {value!r}"
             )
         return ""
     if name == "gateway_port":
         port = _as_int(value)
         if port is None or not 1024 <= port <= 65535:
-            return f"gateway_port: must be a whole number from 1024 to 65535; got {value!r}"
+            return f"must be a whole number 1024-65535\na port from 1024 to 65535; got {value!r}"
         return ""
     if name == "vm_size":
-        if value not in facts["sizes"]:
-            return f"vm_size: must be one of: {_allowed(facts['sizes'])} on {facts['label']}; got {value!r}"
         usable = [s for s in facts["sizes"] if not _size_refusal(platform, s)]
+        if value not in facts["sizes"]:
+            return (f"not a size of platform {platform}\n"
+                    f"{facts['label']} sizes: {_allowed(facts['sizes'])}; got {value!r}")
         reason = _size_refusal(platform, value)
         if reason:
-            return f"vm_size: {value} on {facts['label']} is refused: {reason}; choose one of: {_allowed(usable)}"
+            return (f"this size can't run the gateway\n{value} on {facts['label']} is refused: "
+                    f"{reason}; choose one of: {_allowed(usable)}")
         return ""
     if name == "vm_memory_mb":
         mem = _as_int(value)
         floor = openclaw()["memory"]["refuse_below_mb"]
         if mem is None:
-            return f"vm_memory_mb: must be a whole number of MB (recommended 2048); got {value!r}"
+            return f"must be a whole number of MB\nfor example 2048 (recommended); got {value!r}"
         if mem < floor:
             return (
-                f"vm_memory_mb: {mem} MB is refused: an idle OpenClaw gateway already uses "
-                f"about 810 MB, so below {floor} MB it is killed for running out of memory; "
-                f"use {floor} or more (2048 recommended)"
+                f"refused: the floor is {floor} MB\n"
+                f"{mem} MB is refused: an idle OpenClaw gateway already uses about 810 MB, so "
+                f"below {floor} MB it is killed for running out of memory; use {floor} or more "
+                "(2048 recommended)"
             )
         size = answers.get("vm_size")
         if size in facts["sizes"]:
             low, high = memory_range(platform, size)
             if not low <= mem <= high or mem % 256:
                 return (
-                    f"vm_memory_mb: {size} on {facts['label']} takes {low}-{high} MB "
-                    f"in steps of 256; got {mem}"
+                    f"use {low}-{high} MB, in steps of 256\n"
+                    f"{size} on {facts['label']} takes {low}-{high} MB in steps of 256; got {mem}"
                 )
         return ""
     if name == "volume_size_gb":
@@ -309,24 +397,32 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
         vol = facts["volume"]
         if gb is None or not vol["min_gb"] <= gb <= vol["max_gb"]:
             return (
-                f"volume_size_gb: must be a whole number from {vol['min_gb']} to "
-                f"{vol['max_gb']}; got {value!r}"
+                f"use whole GB from {vol['min_gb']} to {vol['max_gb']}\n"
+                f"a whole number of GB from {vol['min_gb']} to {vol['max_gb']} on "
+                f"{facts['label']}; got {value!r}"
             )
         return ""
     if name == "model_providers":
-        return _check_multi(name, value, openclaw()["model_providers"])
+        return _check_multi("provider", value, openclaw()["model_providers"])
+    if name == "primary_model_provider":
+        chosen = _as_list(answers.get("model_providers")) or []
+        if len(chosen) < 2:
+            return ""
+        if value not in chosen:
+            return f"pick a chosen provider\nmodel_providers has: {_allowed(chosen)}; got {value!r}"
+        return ""
     if name == "channels":
-        return _check_multi(name, value, openclaw()["channels"])
+        return _check_multi("channel", value, openclaw()["channels"])
     if name == "binaries":
-        return _check_multi(name, value, binaries_catalog()) or _check_binary_releases(value)
+        return _check_multi("binary", value, binaries_catalog()) or _check_binary_releases(value)
     if name == "image_registry":
         if not needs_image_registry(answers):
             return ""
         if not isinstance(value, str) or not _IMAGE_REPO.fullmatch(value):
             return (
-                "image_registry: must be an image repository your cluster can pull from, "
-                "registry host first and no tag, e.g. ghcr.io/<owner>/"
-                f"{answers.get('app_name') or 'openclaw'}-gateway; got {value!r}"
+                "needs a registry host first and no tag
+"
+                f"e.g. ghcr.io/<owner>/{answers.get('app_name') or 'openclaw'}-gateway; got {value!r}"
             )
         return ""
     if name == "tunnel":
@@ -334,7 +430,7 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
         if value is None:  # not asked on public deploys (copier `when:`): none
             return ""
         if value not in tunnels:
-            return f"tunnel: must be one of: {_allowed(tunnels)}; got {value!r}"
+            return f"not a known tunnel\nallowed: {_allowed(tunnels)}; got {value!r}"
         return ""
     raise KeyError(f"unknown field {name!r}")
 
@@ -350,8 +446,10 @@ def _check_binary_releases(value: Any) -> str:
 
 
 def errors(answers: Mapping[str, Any]) -> list[str]:
-    """Every validation message for a full answer set, in form order."""
-    return [msg for name in FIELDS if (msg := validate_field(name, answers))]
+    """Every validation message for a full answer set, in form order, each
+    naming its field (``field: reason``): outside copier nobody else does."""
+    answers = complete(answers)
+    return [f"{name}: {msg}" for name in FIELDS if asked(name, answers) and (msg := validate_field(name, answers))]
 
 
 class AnswerError(ValueError):
@@ -448,6 +546,8 @@ class DeployModel:
     edge_address_env: dict[str, str] = field(default_factory=dict)
     # ngrok: the only paths its public endpoint forwards (traffic policy).
     tunnel_paths: tuple[str, ...] = ()
+    # The provider whose model is the default (others are fallbacks, in order).
+    primary_model_provider: str | None = None
 
     @property
     def gateway_command_line(self) -> str:
@@ -475,6 +575,7 @@ def heap_mb(memory_mb: int) -> int:
 
 def build(answers: Mapping[str, Any]) -> DeployModel:
     """Derive the deploy model from an answer set (raises AnswerError)."""
+    answers = complete(answers)
     problems = errors(answers)
     if problems:
         raise AnswerError(problems)
@@ -577,7 +678,37 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
         pushed_image=(f"{answers['image_registry']}:{answers['openclaw_version']}"
                       if needs_image_registry(answers) else ""),
         stop_grace_s=int(oc.get("stop_grace_seconds", 30)),
+        primary_model_provider=answers.get("primary_model_provider") if providers else None,
     )
+
+
+def resize_to(model: DeployModel) -> dict[str, Any]:
+    """The answers that give this deploy more memory ({} at the largest size).
+
+    Memory doubles within the size's range where the platform takes a memory
+    answer; otherwise (or at the top of the range) the next size with more
+    memory is named, never the size the deploy already has. ``vm_memory_mb``
+    is always in the result (the memory it leads to).
+    """
+    sizes = platform_facts(model.platform)["sizes"]
+    low, high = memory_range(model.platform, model.vm_size)
+    if low != high and model.memory_mb < high:
+        return {"vm_memory_mb": min(high, model.memory_mb * 2)}
+    bigger = sorted((memory_range(model.platform, s)[1], s) for s in sizes
+                    if memory_range(model.platform, s)[1] > model.memory_mb and not sizes[s].get("refuse"))
+    if not bigger:
+        return {}
+    _, size = bigger[0]
+    nlow, nhigh = memory_range(model.platform, size)
+    return {"vm_size": size, "vm_memory_mb": max(nlow, min(nhigh, model.memory_mb * 2))}
+
+
+def resize_args(model: DeployModel) -> str:
+    """``resize_to`` as copier ``-d`` arguments (memory left out where the size fixes it)."""
+    to = resize_to(model)
+    if "vm_size" in to and len(set(memory_range(model.platform, to["vm_size"]))) == 1:
+        to = {"vm_size": to["vm_size"]}
+    return " ".join(f"-d {k}={v}" for k, v in to.items())
 
 
 def _trusted_proxies(facts: Mapping[str, Any], public: bool, tunnel_facts: Mapping[str, Any]) -> tuple[str, ...]:
@@ -610,6 +741,13 @@ def warnings(model: DeployModel) -> list[str]:
             f"vm_memory_mb={model.memory_mb}: accepted, but an idle gateway uses ~810 MB and "
             f"{model.memory_mb} MB may be killed for running out of memory under load; "
             f"{oc['memory']['recommended_mb']} MB is recommended."
+        )
+    if not model.model_providers:
+        out.append(
+            "model_providers is empty: the gateway starts, but its agent has no model and "
+            "answers nothing until you sign one in inside the machine (`openclaw models auth "
+            "login --provider <id>` or `openclaw onboard`; docs/gateway/authentication.md in "
+            "the openclaw package) or pick one: `make update ARGS='-d model_providers=[anthropic]'`."
         )
     if model.domain and is_placeholder_domain(model.domain):
         out.append(
@@ -663,7 +801,9 @@ def starter_config(model: DeployModel) -> dict[str, Any]:
                 f"{p}:default": {"mode": "api_key", "provider": p} for p in model.model_providers
             }
         }
-        primary, *fallbacks = [oc["model_providers"][p]["model"] for p in model.model_providers]
+        first = model.primary_model_provider or model.model_providers[0]
+        order = [first, *(p for p in model.model_providers if p != first)]
+        primary, *fallbacks = [oc["model_providers"][p]["model"] for p in order]
         model_block: dict[str, Any] = {"primary": primary}
         if fallbacks:
             model_block["fallbacks"] = fallbacks

@@ -201,3 +201,16 @@ def test_estimate_line_and_items_fit_a_terminal():
     line = cost.estimate_line(railway)
     assert line.startswith("Monthly estimate: 5.00-40.15 USD, usage-based: the Hobby minimum of 5.00")
     assert line.endswith("(the project brief says $5+)")
+
+
+def test_parameters_derive_what_copier_did_not_ask(tmp_path):
+    """gcp records no vm_memory_mb (the machine type fixes it); Railway no volume size."""
+    (tmp_path / ".copier-answers.yml").write_text(
+        "app_name: x\nplatform: gcp\nprivacy: private\nregion: us-central1-a\nvm_size: e2-micro\n"
+        "volume_size_gb: 20\n")
+    assert cost.parameters(tmp_path)["memory_mb"] == 1024
+    (tmp_path / ".copier-answers.yml").write_text(
+        "app_name: x\nplatform: railway\nprivacy: private\nregion: us-west2\nvm_size: hobby\nvm_memory_mb: 2048\n")
+    params = cost.parameters(tmp_path)
+    volume = next(i for i in cost.run(params)[0].items if i.name == "volume")
+    assert params["volume_gb"] == 5 and "billed on GB stored" in volume.detail

@@ -28,7 +28,7 @@ def test_defaults_follow_platform():
 def test_extension_exposes_validator_and_model():
     env = Environment(extensions=[ext.OpenClawExtension])
     answers = {"app_name": "Bad", "platform": "fly"}
-    assert env.from_string("{{ oc_error('app_name') }}").render(**answers).startswith("app_name:")
+    assert env.from_string("{{ oc_error('app_name') }}").render(**answers).startswith("must be a DNS label")
     assert env.from_string("{{ oc_error('platform') }}").render(**answers) == ""
     good = {"app_name": "ok-1", "platform": "fly", "privacy": "private", "region": "lhr",
             "openclaw_version": "2026.9.6", "gateway_port": 3000, "vm_size": "shared-cpu-1x",

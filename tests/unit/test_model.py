@@ -25,6 +25,9 @@ GOOD = {
 }
 
 
+COPIER_PREFIX = "Validation error for question '{}': "  # copier 9.19.1 _user_data.py
+
+
 def answers(**changes):
     return {**GOOD, **changes}
 
@@ -48,6 +51,7 @@ def test_good_answers_have_no_errors():
         ("openclaw_version", "latest", "never 'latest'"),
         ("openclaw_version", "2026.9.6\nx = 1", "YYYY.M.D"),
         ("gateway_port", 80, "1024 to 65535"),
+        ("gateway_port", 70000, "1024-65535"),
         ("gateway_port", "http", "1024 to 65535"),
         ("vm_size", "e2-small", "shared-cpu-1x"),
         ("vm_memory_mb", 512, "1024 or more"),
@@ -61,9 +65,16 @@ def test_good_answers_have_no_errors():
     ],
 )
 def test_bad_value_names_field_and_allowed(field, value, allowed_hint):
-    message = m.validate_field(field, answers(**{field: value}))
-    assert message.startswith(f"{field}:"), message
+    bad = answers(**{field: value})
+    message = m.validate_field(field, bad)
+    first = message.splitlines()[0]
+    # copier prefixes "Validation error for question '<field>': ": the message
+    # itself leads with the reason and does not say the field name again ...
+    assert f"{field}:" not in first and not first.startswith(field) and len(first) <= 70, message
+    assert len(COPIER_PREFIX.format(field) + first) <= 80, first
     assert allowed_hint in message
+    # ... and outside copier (make verify, build) the field is named.
+    assert f"{field}: {message}" in m.errors(bad)
 
 
 def test_region_of_another_platform_is_named_as_such(monkeypatch):
@@ -82,6 +93,8 @@ def test_build_raises_with_every_message():
     with pytest.raises(m.AnswerError) as info:
         m.build(answers(app_name="X", tunnel="carrier-pigeon"))
     assert [msg.split(":")[0] for msg in info.value.messages] == ["app_name", "tunnel"]
+    assert [msg.split(": ", 1)[1].splitlines()[0] for msg in info.value.messages] == [
+        "must be a DNS label: a-z, 0-9 and '-'", "not a known tunnel"]
 
 
 def test_derived_values_come_from_one_place():
@@ -155,3 +168,50 @@ def test_answers_file_drops_private_keys(tmp_path):
     path = tmp_path / ".copier-answers.yml"
     path.write_text("_commit: v1\n_src_path: x\napp_name: a1\n")
     assert m.answers_from_file(path) == {"app_name": "a1"}
+
+
+# ------------------------------------------- questions that decide nothing --
+
+
+def test_questions_that_decide_nothing_are_not_asked():
+    gcp = answers(platform="gcp", region="us-central1-a", vm_size="e2-micro", volume_size_gb=20)
+    assert not m.asked("vm_memory_mb", gcp)          # e2 machine types fix memory
+    assert m.asked("vm_memory_mb", GOOD)              # Fly sizes take a range
+    assert not m.asked("region", answers(platform="kubernetes"))
+    assert not m.asked("region", answers(platform="vps"))
+    assert m.asked("region", GOOD)
+    assert not m.asked("volume_size_gb", answers(platform="railway"))  # `railway volume add` takes no size
+    assert m.asked("volume_size_gb", GOOD)
+
+
+def test_unasked_values_are_derived_not_taken():
+    # `copier update -d vm_memory_mb=2048` on e2-micro: nobody validated it; the model uses the machine's.
+    model = m.build(answers(platform="gcp", region="us-central1-a", vm_size="e2-micro", vm_memory_mb=2048,
+                            volume_size_gb=20, domain="claw.example.org"))
+    assert model.memory_mb == 1024
+    # an answers file without the unasked keys (copier records none for them)
+    k8s = {k: v for k, v in answers(platform="kubernetes", vm_size="medium", volume_size_gb=10,
+                                    domain="claw.example.org").items() if k != "region"}
+    assert m.build(k8s).region == "cluster"
+
+
+def test_primary_model_provider_decides_the_default_model():
+    config = m.starter_config(m.build(answers(model_providers=["anthropic", "openai", "google"],
+                                              primary_model_provider="openai")))
+    assert config["agents"]["defaults"]["model"] == {
+        "primary": "openai/gpt-5.4", "fallbacks": ["anthropic/claude-sonnet-4-6", "google/gemini-2.5-pro"]}
+    # asked only when more than one is chosen; answers files without it keep the first
+    assert not m.asked("primary_model_provider", answers(model_providers=["openai"]))
+    assert m.asked("primary_model_provider", answers(model_providers=["openai", "google"]))
+    old = {k: v for k, v in answers(model_providers=["google", "openai"]).items()}
+    assert m.starter_config(m.build(old))["agents"]["defaults"]["model"]["primary"] == "google/gemini-2.5-pro"
+    # only a chosen provider
+    bad = answers(model_providers=["anthropic", "openai"], primary_model_provider="google")
+    assert m.validate_field("primary_model_provider", bad).startswith("pick a chosen provider")
+
+
+def test_no_model_provider_warns_after_copy():
+    model = m.build(answers(model_providers=[]))
+    assert "agents" not in m.starter_config(model)
+    (warning,) = m.warnings(model)
+    assert warning.startswith("model_providers is empty") and "openclaw models auth login" in warning

@@ -8,7 +8,8 @@ read as data: stdin for the commands that take it (`fly secrets import`,
 `railway variables --set-from-stdin`, `kubectl apply -f -`, `kubectl patch
 --patch-file /dev/stdin`, `curl --data-binary @-`), the files named by
 `curl -H @FILE` and `kubectl --from-env-file=FILE` (/dev/stdin included). Then it prints what the
-real CLI prints for an app that exists and has no secrets set yet.
+real CLI prints for an app that exists and has no secrets set yet
+(STANDIN_NO_CLUSTER=1: `kubectl version` fails as with no reachable cluster).
 """
 import base64
 import json
@@ -43,7 +44,15 @@ elif program == "railway":
     elif "--json" in args:
         out = "{}\n"
 elif program == "kubectl":
-    if words[:2] == ["get", "secret"]:
+    if words[:1] == ["version"]:  # the cluster check; STANDIN_NO_CLUSTER=1: nothing answers
+        if os.environ.get("STANDIN_NO_CLUSTER"):
+            out, code = "", 1
+            sys.stderr.write("The connection to the server localhost:8080 was refused\n")
+        else:
+            out = json.dumps({"serverVersion": {"gitVersion": "v1.31.0"}}) + "\n"
+    elif words[:2] == ["config", "current-context"]:
+        out = "standin-context\n"
+    elif words[:2] == ["get", "secret"]:
         out, code = "", 1  # NotFound
     elif words[:3] == ["create", "secret", "generic"]:
         env_file = next(a.split("=", 1)[1] for a in args if a.startswith("--from-env-file="))
