@@ -44,6 +44,12 @@ def test_fly_private_root_volume_lifecycle(generate, res, base_image):
     wait_healthy(name)
     startupz(name, port)
     assert "first boot: seeded /data/openclaw.json" in logs(name)
+    from tests.container.test_memory import cgroup_peak_mb
+    from tests.e2e.harness import launch_spec
+
+    declared = launch_spec(repo).memory_mb
+    peak = cgroup_peak_mb(name)
+    assert 300 < peak < declared, f"peak {peak:.0f} MiB against the declared {declared} MiB"
     env = dict(e.split("=", 1) for e in inspect(name)["Config"]["Env"])
     assert env["OPENCLAW_STATE_DIR"] == "/data"
     # the gateway runs as uid 1000 with its own HOME
