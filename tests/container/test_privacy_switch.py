@@ -5,6 +5,7 @@ origin from the new seed, so requests through the new proxy are admitted."""
 from __future__ import annotations
 
 import json
+import time
 
 from tests.container.conftest import build, c, logs, run_platform, unique, wait_healthy
 from tests.container.test_checkers import probe
@@ -20,7 +21,10 @@ def test_private_to_public_keeps_the_volume_and_admits_the_proxy(generate, res, 
     res.networks.append(network)
     image, _ = build(private, res)
     first, port, volume = run_platform(private, image, res)
-    wait_healthy(first)
+    deadline = time.monotonic() + 60
+    while "first boot: seeded" not in logs(first):  # the private config is on the volume
+        assert time.monotonic() < deadline, logs(first)[-2000:]
+        time.sleep(1)
     c.docker("stop", "-t", "30", first)  # the platform stops the old machine with SIGTERM first
 
     image, _ = build(public, res)
