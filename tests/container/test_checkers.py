@@ -16,8 +16,9 @@ PROXY_403 = ("issue 9 / first-deploy facts: a sender inside gateway.trustedProxi
              "X-Forwarded-For gets 403 proxy_attribution_required on the checked path; the per-platform "
              "trustedProxies fix belongs to the proxies branch (flip to a pass after merging it)")
 
+# Fly private (no trusted proxies) is probed the same way in the Fly lifecycle
+# test (tests/container/test_platform_images.py), Kubernetes private in its own.
 CASES = [
-    ("fly", "private"),
     pytest.param("fly", "public", marks=pytest.mark.xfail(strict=True, reason=PROXY_403)),
     pytest.param("render", "public", marks=pytest.mark.xfail(strict=True, reason=PROXY_403)),
 ]

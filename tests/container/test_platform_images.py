@@ -4,11 +4,14 @@ volumes arrive root-owned)."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 
-from tests.container.conftest import (build, c, health, host_port, http_json, inspect, logs, run_platform,
+from tests.e2e.harness import launch_spec
+
+from tests.container.conftest import (build, c, host_port, http_json, inspect, logs, run_platform, unique,
                                       wait_healthy)
 
 
@@ -40,10 +43,24 @@ def test_fly_private_root_volume_lifecycle(generate, res, base_image):
     a root-owned openclaw.json left by a root exec does not stop the next start."""
     repo = generate("fly", "private")
     image, _ = build(repo, res)
-    name, port, volume = run_platform(repo, image, res)
+    network = unique("net")
+    c.docker("network", "create", network)
+    res.networks.append(network)
+    name, port, volume = run_platform(repo, image, res, extra=["--network", network, "--network-alias", "gateway"])
     wait_healthy(name)
     startupz(name, port)
+    # Fly's machine check: from Fly's network, no forwarding headers, the declared path
+    from tests.container.test_checkers import probe
+
+    for path in sorted(set(launch_spec(repo).declared.health_paths.values())):
+        code, body = probe(network, f"http://gateway:{port}{path}")
+        assert code == 200 and json.loads(body)["status"] in ("started", "live"), (path, code, body[:200])
     assert "first boot: seeded /data/openclaw.json" in logs(name)
+    from tests.container.test_memory import cgroup_peak_mb
+
+    declared = launch_spec(repo).memory_mb
+    peak = cgroup_peak_mb(name)
+    assert 300 < peak < declared, f"peak {peak:.0f} MiB against the declared {declared} MiB"
     env = dict(e.split("=", 1) for e in inspect(name)["Config"]["Env"])
     assert env["OPENCLAW_STATE_DIR"] == "/data"
     # the gateway runs as uid 1000 with its own HOME
@@ -59,3 +76,19 @@ def test_fly_private_root_volume_lifecycle(generate, res, base_image):
     assert "keeping the existing config /data/openclaw.json" in text
     owners = c.docker("exec", name, "stat", "-c", "%u", "/data/openclaw.json", "/data/agents/root-made").stdout.split()
     assert owners == ["1000", "1000"], owners
+
+
+@pytest.mark.parametrize("platform", ["railway", "render", "northflank"])
+def test_platform_boots_healthy_on_a_root_volume(generate, res, base_image, platform):
+    """Railway (startCommand replaces ENTRYPOINT and CMD), Render and Northflank
+    (the image as built, the platform's env): healthy on a root-owned volume at
+    /data, state in /data/.openclaw, /startupz started on the declared port."""
+    repo = generate(platform, "private")
+    image, _ = build(repo, res)
+    name, port, _ = run_platform(repo, image, res)
+    wait_healthy(name)
+    startupz(name, port)
+    assert "first boot: seeded /data/.openclaw/openclaw.json" in logs(name)
+    assert gateway_homes(name) == {"/home/node"}
+    owner = c.docker("exec", name, "stat", "-c", "%u", "/data/.openclaw/openclaw.json", "/data/workspace").stdout
+    assert owner.split() == ["1000", "1000"], owner

@@ -95,6 +95,7 @@ class Image:
     cmd: list[str] = field(default_factory=list)
     healthcheck: list[str] = field(default_factory=list)
     workdir: str = "/"
+    user: str = ""  # the last USER of the final stage ("" = the base image's)
 
 
 def _dockerfile_instructions(text: str) -> list[tuple[str, str]]:
@@ -148,6 +149,8 @@ def read_image(root: Path) -> Image:
             image.cmd = json.loads(args)
         elif op == "WORKDIR":
             image.workdir = args.strip()
+        elif op == "USER":
+            image.user = args.strip()
         elif op == "HEALTHCHECK":
             match = re.search(r"\bCMD\s+(\[.*\])\s*$", args)
             if match:
@@ -179,6 +182,7 @@ class LaunchSpec:
     seed: str = ""                   # container path of the seed config
     files: dict[str, str] = field(default_factory=dict)  # container path -> content (ConfigMaps)
     init: list[tuple[list[str], dict[str, str]]] = field(default_factory=list)  # init containers
+    user: str = ""                   # the image's final USER ("" = the official image's)
 
 
 def _single(values: dict[str, Any], what: str, root: Path) -> Any:
@@ -231,6 +235,7 @@ def _from_declared(root: Path, platform: str, *, process_place: str, probe_marke
         declared=decl,
         seed={**image.env, **decl.env}.get("OPENCLAW_SEED_CONFIG", ""),
         own_image=own_image,
+        user=image.user,
     )
 
 
@@ -453,6 +458,13 @@ class Plan:
     def home_container(self) -> str:
         return f"/home/{m.openclaw()['image_user']}"
 
+    def home_at_start(self) -> str:
+        """HOME as the engine sets it when the container starts: from the image's
+        USER (/root for an image that ends with USER 0). Whatever changes it later
+        (the entrypoint dropping to uid 1000) must be the product's doing, not the
+        harness's: the container tests (tests/container) check that part."""
+        return "/root" if self.spec.user in ("0", "root", "0:0") else self.home_container()
+
     def env_container(self) -> dict[str, str]:
         return dict(self.spec.env)
 
@@ -502,7 +514,7 @@ class Plan:
     def _map_env(self, declared_env: dict[str, str]) -> dict[str, str]:
         env = {
             "PATH": f"{self.openclaw.node.parent}:{SYSTEM_PATH}",
-            "HOME": self.host_path(self.home_container()),
+            "HOME": self.host_path(self.home_at_start()),
             "LANG": "C.UTF-8",
         }
         for key, value in declared_env.items():
@@ -531,6 +543,7 @@ class Plan:
         if self.ephemeral.exists():
             shutil.rmtree(self.ephemeral)
         Path(self.host_path(self.home_container())).mkdir(parents=True, exist_ok=True)
+        Path(self.host_path(self.home_at_start())).mkdir(parents=True, exist_ok=True)
         self.volume.mkdir(parents=True, exist_ok=True)
         for mount in self.spec.mounts:  # a platform volume exists (empty) before the first boot
             Path(self.host_path(mount)).mkdir(parents=True, exist_ok=True)

