@@ -10,6 +10,7 @@ import functools
 import hashlib
 import http.server
 import io
+import json
 import socketserver
 import tarfile
 import threading
@@ -106,5 +107,11 @@ def test_tunnel_agent_starts_with_its_secret_and_is_restarted(generate, res, bas
     again = agent_pids()
     assert len(again) == 1 and again != first, (again, logs(name)[-2000:])
     assert f"{Path(agent).name} exited" in logs(name)
-    assert c.docker("exec", name, "pgrep", "-x", "openclaw-gateway", check=False).returncode == 0 or \
-        c.docker("exec", name, "pgrep", "-f", "openclaw.mjs gateway", check=False).returncode == 0, logs(name)[-2000:]
+    # the gateway (process title "openclaw-gateway") was not taken down with the agent
+    deadline = time.monotonic() + 30
+    while c.docker("exec", name, "pgrep", "-f", "^(openclaw-gateway|node openclaw.mjs gateway)",
+                   check=False).returncode != 0:
+        assert time.monotonic() < deadline, logs(name)[-2000:]
+        time.sleep(1)
+    state = json.loads(c.docker("inspect", name).stdout)[0]
+    assert state["State"]["Running"] and state["RestartCount"] == 0, state["State"]

@@ -46,7 +46,9 @@ def test_fly_private_root_volume_lifecycle(generate, res, base_image):
     network = unique("net")
     c.docker("network", "create", network)
     res.networks.append(network)
-    name, port, volume = run_platform(repo, image, res, extra=["--network", network, "--network-alias", "gateway"])
+    # Fly restarts a machine whose process exits non-zero (restart policy on-failure)
+    name, port, volume = run_platform(repo, image, res, extra=["--network", network, "--network-alias", "gateway",
+                                                               "--restart", "on-failure"])
     wait_healthy(name)
     startupz(name, port)
     # Fly's machine check: from Fly's network, no forwarding headers, the declared path
@@ -76,6 +78,20 @@ def test_fly_private_root_volume_lifecycle(generate, res, base_image):
     assert "keeping the existing config /data/openclaw.json" in text
     owners = c.docker("exec", name, "stat", "-c", "%u", "/data/openclaw.json", "/data/agents/root-made").stdout.split()
     assert owners == ["1000", "1000"], owners
+    # SIGKILL of the gateway process: the restart policy brings it back on the same state
+    pid = c.docker("exec", name, "pgrep", "-f", "^openclaw-gateway").stdout.split()[0]
+    c.docker("exec", "-u", "0", name, "kill", "-9", pid)
+    deadline = time.monotonic() + 60
+    while inspect(name)["RestartCount"] < 1:
+        assert time.monotonic() < deadline, logs(name)[-2000:]
+        time.sleep(1)
+    wait_healthy(name)
+    startupz(name, port)
+    # `docker kill` (a manual stop: no restart) + `docker start` recovers too
+    c.docker("kill", name)
+    c.docker("start", name)
+    wait_healthy(name)
+    startupz(name, port)
 
 
 @pytest.mark.parametrize("platform", ["railway", "render", "northflank"])
