@@ -1,6 +1,7 @@
 """Baked CLIs and tunnel agents: the generated Dockerfile builds unmodified
-against a loopback release server (the product's RELEASES_URL build argument;
-its default stays the real release host), checksums are enforced naming the
+against a loopback release server (the product's BINARIES_BASE_URL build argument;
+its default stays the real release host; binaries.lock pinned by the product's
+scripts/pin-binaries.sh), checksums are enforced naming the
 asset, the CLIs are executable by uid 1000, and the tunnel agent starts when
 its secret is set and is restarted when it dies (entrypoint supervisor)."""
 
@@ -11,7 +12,9 @@ import hashlib
 import http.server
 import io
 import json
+import os
 import socketserver
+import subprocess
 import tarfile
 import threading
 import time
@@ -37,30 +40,48 @@ def _tarball(binary: str) -> bytes:
 
 @pytest.fixture
 def release_server(tmp_path):
-    """A loopback HTTP server laid out like the release host: every pinned CLI's
-    asset for amd64 and its checksums file. Yields (base URL, root dir)."""
+    """A loopback HTTP server playing the release host. ``publish(repo)`` lays out
+    every asset the repo's docker/binaries.tsv names (amd64) and its checksums
+    file, as stand-in CLIs. Yields (base URL, publish)."""
     root = tmp_path / "releases"
-    for name, b in m.binaries_catalog().items():
-        version = str(b["version"])
-        asset = str(b["asset"]).replace("{version}", version).replace("{arch}", "amd64")
-        folder = root / b["repo"] / "releases" / "download" / f"v{version}"
-        folder.mkdir(parents=True)
-        blob = _tarball(b["binary"])
-        (folder / asset).write_bytes(blob)
-        (folder / b["checksums"]).write_text(f"{hashlib.sha256(blob).hexdigest()}  {asset}\n")
+
+    def publish(repo: Path) -> None:
+        for line in (repo / "docker" / "binaries.tsv").read_text().splitlines():
+            if not line.strip() or line.startswith("#"):
+                continue
+            _name, _version, path, sums, binary = line.split("\t")
+            asset = root / path.replace("{arch}", "amd64")
+            asset.parent.mkdir(parents=True, exist_ok=True)
+            blob = _tarball(binary)
+            asset.write_bytes(blob)
+            (root / sums).parent.mkdir(parents=True, exist_ok=True)
+            with open(root / sums, "a") as fh:
+                fh.write(f"{hashlib.sha256(blob).hexdigest()}  {asset.name}\n")
+
+    root.mkdir()
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
     handler.log_message = lambda *a, **k: None
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", root
+    yield f"http://127.0.0.1:{server.server_address[1]}", publish
     server.shutdown()
 
 
+def pin(repo: Path, url: str) -> str:
+    """The product's own pinning step (scripts/pin-binaries.sh) against the server."""
+    proc = subprocess.run(["bash", "scripts/pin-binaries.sh", "amd64"], cwd=repo, capture_output=True, text=True,
+                          env={**os.environ, "BINARIES_BASE_URL": url}, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return (repo / "binaries.lock").read_text()
+
+
 def test_every_cli_builds_from_the_release_server_and_runs_as_uid_1000(generate, res, base_image, release_server):
-    url, _ = release_server
+    url, publish = release_server
     repo = generate("fly", "private", binaries=list(m.binaries_catalog()), tunnel="ngrok")
-    assert "ARG RELEASES_URL=https://github.com" in (repo / "Dockerfile").read_text()  # the default stays real
-    image, proc = build(repo, res, "--network", "host", "--build-arg", f"RELEASES_URL={url}")
+    assert f"ARG BINARIES_BASE_URL={m.binaries_meta()['release_base_url']}" in (repo / "Dockerfile").read_text()
+    publish(repo)
+    pin(repo, url)
+    image, proc = build(repo, res, "--network", "host", "--build-arg", f"BINARIES_BASE_URL={url}")
     for b in m.binaries_catalog().values():
         out = c.docker("run", "--rm", "-u", "1000:1000", "--entrypoint", b["binary"], image, "--version").stdout
         assert f"{b['binary']} stand-in release asset --version" in out
@@ -69,17 +90,20 @@ def test_every_cli_builds_from_the_release_server_and_runs_as_uid_1000(generate,
         assert stat == ["0:0", "755"], (b["binary"], stat)  # not uid 100 from the curl stage
 
 
-def test_a_wrong_checksum_fails_the_build_naming_the_asset(generate, res, base_image, release_server):
-    url, root = release_server
+def test_an_asset_that_differs_from_binaries_lock_fails_the_build_naming_it(generate, res, base_image,
+                                                                             release_server):
+    """The shipped lock holds the real release's sums: a replaced asset (here the
+    stand-in, with a matching checksums file beside it) is refused, by name."""
+    url, publish = release_server
     repo = generate("fly", "private", binaries=["goplaces"])
-    b = m.binaries_catalog()["goplaces"]
-    asset = str(b["asset"]).replace("{version}", str(b["version"])).replace("{arch}", "amd64")
-    sums = root / b["repo"] / "releases" / "download" / f"v{b['version']}" / b["checksums"]
-    sums.write_text(f"{'0' * 64}  {asset}\n")
-    _, proc = build(repo, res, "--network", "host", "--build-arg", f"RELEASES_URL={url}", "--no-cache", check=False)
+    publish(repo)
+    asset = next(line.split("\t")[2] for line in (repo / "docker/binaries.tsv").read_text().splitlines()
+                 if line.startswith("goplaces")).replace("{arch}", "amd64").rsplit("/", 1)[-1]
+    _, proc = build(repo, res, "--network", "host", "--build-arg", f"BINARIES_BASE_URL={url}", "--no-cache",
+                    check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-2000:]
-    assert f"{asset} does not match its sha256" in out, out[-3000:]
+    assert f"REFUSED {asset}: sha256" in out and "binaries.lock" in out, out[-3000:]
 
 
 @pytest.mark.parametrize("tunnel", ["ngrok", "tailscale"])

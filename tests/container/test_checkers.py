@@ -12,16 +12,13 @@ import pytest
 from tests.container.conftest import (build, c, run_platform, unique, wait_healthy)
 from tests.e2e.harness import launch_spec
 
-PROXY_403 = ("issue 9 / first-deploy facts: a sender inside gateway.trustedProxies without "
-             "X-Forwarded-For gets 403 proxy_attribution_required on the checked path; the per-platform "
-             "trustedProxies fix belongs to the proxies branch (flip to a pass after merging it)")
-
-# Fly private (no trusted proxies) is probed the same way in the Fly lifecycle
-# test (tests/container/test_platform_images.py), Kubernetes private in its own.
-CASES = [
-    pytest.param("fly", "public", marks=pytest.mark.xfail(strict=True, reason=PROXY_403)),
-    pytest.param("render", "public", marks=pytest.mark.xfail(strict=True, reason=PROXY_403)),
-]
+# A public deploy trusts its platform's proxy range (gateway.trustedProxies); a
+# checker inside it that sends no X-Forwarded-For got 403 proxy_attribution_required
+# on /startupz, so public platform checks probe a path the gateway answers before
+# attributing the client (platforms.yml checker_probe). Fly private (no trusted
+# proxies) is probed in the Fly lifecycle test (tests/container/test_platform_images.py),
+# Kubernetes in its own.
+CASES = [("fly", "public"), ("render", "public"), ("railway", "public"), ("northflank", "public")]
 
 
 def probe(network: str, url: str) -> tuple[int, str]:
