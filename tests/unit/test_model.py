@@ -65,7 +65,8 @@ def test_good_answers_have_no_errors():
     ],
 )
 def test_bad_value_names_field_and_allowed(field, value, allowed_hint):
-    bad = answers(**{field: value})
+    # the tunnel question is asked on private deploys only
+    bad = answers(**{field: value}, **({"privacy": "private"} if field == "tunnel" else {}))
     message = m.validate_field(field, bad)
     first = message.splitlines()[0]
     # copier prefixes "Validation error for question '<field>': ": the message
@@ -91,7 +92,7 @@ def test_memory_refusal_explains_why():
 
 def test_build_raises_with_every_message():
     with pytest.raises(m.AnswerError) as info:
-        m.build(answers(app_name="X", tunnel="carrier-pigeon"))
+        m.build(answers(app_name="X", privacy="private", tunnel="carrier-pigeon"))
     assert [msg.split(":")[0] for msg in info.value.messages] == ["app_name", "tunnel"]
     assert [msg.split(": ", 1)[1].splitlines()[0] for msg in info.value.messages] == [
         "must be a DNS label: a-z, 0-9 and '-'", "not a known tunnel"]
