@@ -81,6 +81,8 @@ def _other_value(name: str, answers: dict[str, Any]) -> Any:
         return ["gog"]
     if name == "tunnel":
         return "ngrok"
+    if name == "image_registry":
+        return "ghcr.io/acme/other-claw"
     raise KeyError(name)
 
 
@@ -106,8 +108,8 @@ def test_each_asked_question_changes_the_output(plain_template, tmp_path, platfo
         if value is None:
             continue
         data = {"platform": platform, **BASE, name: value}
-        if not m.asked(name, answers) and name != "domain":
-            # not asked: a value that differs from what the platform decides is refused
+        if not m.asked(name, answers) and name in m.DERIVED_FIELDS:
+            # not asked because the platform decides it: a value that differs is refused
             with pytest.raises(ValueError, match=name):
                 _render(plain_template, tmp_path / name, data)
             continue

@@ -41,7 +41,7 @@ def test_every_platform_has_an_exec_command():
 @pytest.mark.parametrize("platform", sorted(EXPECTED_EXEC))
 def test_each_selected_channel_gets_its_steps_with_the_platform_exec(render, platform):
     extra = {"domain": "claw.example.org"} if m.platform_facts(platform).get("needs_domain") else {}
-    repo = render(app_name="claw-ch", platform=platform, channels=ALL_CHANNELS, tunnel="tailscale",
+    repo = render(app_name="claw-ch", platform=platform, privacy="private", channels=ALL_CHANNELS, tunnel="tailscale",
                   binaries=["gog"], **({"image_registry": "ghcr.io/acme/claw-ch"} if platform == "kubernetes" else {}),
                   **extra)
     runbook = (repo / "RUNBOOK.md").read_text()
@@ -70,7 +70,7 @@ def test_ngrok_section_on_platforms_other_than_fly(render, platform):
     extra = {"domain": "claw.example.org"} if m.platform_facts(platform).get("needs_domain") else {}
     if platform == "kubernetes":
         extra["image_registry"] = "ghcr.io/acme/claw-ch"
-    runbook = (render(app_name="claw-ch", platform=platform, tunnel="ngrok", **extra) / "RUNBOOK.md").read_text()
+    runbook = (render(app_name="claw-ch", platform=platform, privacy="private", tunnel="ngrok", **extra) / "RUNBOOK.md").read_text()
     section = runbook.split("## Webhooks through ngrok", 1)[1].split("\n## ", 1)[0]
     assert "NGROK_AUTHTOKEN" in section and "url=https://" in section and "/healthz" in section
     logs = m.platform_facts(platform)["exec"]["logs"].format(app="claw-ch")

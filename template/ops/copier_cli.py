@@ -45,7 +45,8 @@ def reason(exc: BaseException) -> str | None:
     if where is None:
         return None
     name, func, local = where
-    text = " ".join(str(exc).split())
+    # a message's lines (reason, then details) become "reason; details"
+    text = "; ".join(" ".join(line.split()) for line in str(exc).splitlines() if line.strip())
     if text.startswith("Not a YAML list: "):  # a multiselect given one bare value
         value = text.removeprefix("Not a YAML list: ")
         return f"{name}: {value} is not a list; write -d '{name}=[{value.strip(chr(39))}]'"

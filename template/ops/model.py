@@ -207,6 +207,11 @@ def is_placeholder_domain(domain: str | None) -> bool:
         tuple(d if d.startswith(".") else "." + d for d in PLACEHOLDER_DOMAINS)))
 
 
+# Questions the platform may decide (one region, a size that fixes memory, an
+# unsized volume): not asked then, and a different value given with -d is refused.
+DERIVED_FIELDS = ("region", "vm_memory_mb", "volume_size_gb")
+
+
 def asked(name: str, answers: Mapping[str, Any]) -> bool:
     """Whether copier asks ``name`` for these answers (its ``when:``).
 
@@ -262,9 +267,13 @@ def complete(answers: Mapping[str, Any]) -> dict[str, Any]:
     Answers files of earlier releases (no ``primary_model_provider``) work too.
     """
     out = dict(answers)
-    for name in ("region", "vm_memory_mb", "volume_size_gb", "primary_model_provider"):
+    for name in (*DERIVED_FIELDS, "primary_model_provider"):
         if not asked(name, out) or (name == "primary_model_provider" and name not in out):
             out[name] = derived(name, out)
+    # answers files of 0.1.0 (Kubernetes with a custom image) have no image_registry:
+    # the placeholder, which make verify and the post-copy message warn about
+    if needs_image_registry(out) and not out.get("image_registry"):
+        out["image_registry"] = default_image_registry(out)
     return out
 
 
@@ -318,7 +327,7 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
     if facts is None:
         # Platform-dependent fields are checked once the platform is valid.
         return ""
-    if name in ("region", "vm_memory_mb", "volume_size_gb") and not asked(name, answers):
+    if name in DERIVED_FIELDS and not asked(name, answers):
         # Not asked: the platform decides. A value given anyway (`-d`) must agree.
         fixed = derived(name, answers)
         if value is None or str(value) == str(fixed):
