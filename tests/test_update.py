@@ -211,7 +211,7 @@ def test_make_update_prints_a_refused_answer_as_one_line(history, tmp_path):
     assert proc.returncode != 0, out
     assert "Traceback" not in out
     assert [l for l in out.splitlines() if l.startswith("error: ")] == [
-        next(l for l in out.splitlines() if l.startswith("error: vm_memory_mb: e2-micro"))], out
+        next(l for l in out.splitlines() if l.startswith("error: vm_memory_mb: fixed by vm_size: 1024 MB; e2-micro"))], out
     assert "_commit: v0.1.0" in (repo / ".copier-answers.yml").read_text()
 
 
