@@ -28,9 +28,10 @@ BASE = {"app_name": "claw-k8s", "platform": "kubernetes", "privacy": "private", 
 def test_image_registry_refusals_name_the_field(value):
     msg = m.validate_field("image_registry", {**BASE, "image_registry": value})
     first = msg.splitlines()[0]  # copier names the field; the reason leads, in <= 70 characters
-    assert first == "needs a registry host first and no tag" and "ghcr.io/<owner>/claw-k8s-gateway" in msg
-    # outside copier (make verify, build) the field is named
-    assert [e for e in m.errors({**BASE, "image_registry": value}) if e.startswith("image_registry: ")]
+    assert first == "needs a registry host, no tag" and "ghcr.io/<owner>/claw-k8s-gateway" in msg
+    # outside copier (make verify, build) the field is named; a missing one (an answers
+    # file of 0.1.0) becomes the placeholder, which verify warns about
+    assert not value or [e for e in m.errors({**BASE, "image_registry": value}) if e.startswith("image_registry: ")]
 
 
 @pytest.mark.parametrize("value", ["ghcr.io/acme/claw-gateway", "registry.example.com:5000/team/app",

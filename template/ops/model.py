@@ -429,7 +429,7 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
             return ""
         if not isinstance(value, str) or not _IMAGE_REPO.fullmatch(value):
             return (
-                "needs a registry host first and no tag\n"
+                "needs a registry host, no tag\n"
                 f"e.g. ghcr.io/<owner>/{answers.get('app_name') or 'openclaw'}-gateway; got {value!r}"
             )
         return ""
