@@ -82,7 +82,7 @@ start() {
   fi
   if [ -n "${STOP_AFTER:-}" ] && [ -f "$PIDFILE" ]; then
     # shellcheck disable=SC2016 # expanded by the inner bash
-    setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 2; done; exec "$2" stop' \
+    setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 2; done; exec bash "$2" stop' \
       _ "$STOP_AFTER" "$ROOT/scripts/container-engine.sh" >/dev/null 2>&1 < /dev/null &
   fi
 }
