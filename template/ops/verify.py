@@ -62,9 +62,14 @@ def check_shellcheck(root: Path) -> c.Result:
     return c.Result("shellcheck scripts", c.PASS, ", ".join(scripts))
 
 
+def _workflow_files(root: Path) -> list[str]:
+    """The repo's GitHub workflows, relative to it (what the schema check and zizmor read)."""
+    return sorted(str(p.relative_to(root)) for p in root.glob(".github/workflows/*.y*ml"))
+
+
 def check_workflows(root: Path) -> c.Result:
     name = "GitHub workflows match the schema"
-    files = sorted(str(p.relative_to(root)) for p in root.glob(".github/workflows/*.y*ml"))
+    files = _workflow_files(root)
     if not files:
         return c.Result(name, c.SKIP, "no .github/workflows/*.yml")
     exe = _tool("check-jsonschema")
@@ -82,7 +87,7 @@ ZIZMOR_FAILS = {"Medium", "High"}
 def check_zizmor(root: Path) -> c.Result:
     """zizmor (offline audits) on every workflow: no finding of medium severity or above."""
     name = "zizmor: workflows have no medium/high finding"
-    files = sorted(str(p.relative_to(root)) for p in root.glob(".github/workflows/*.y*ml"))
+    files = _workflow_files(root)
     if not files:
         return c.Result(name, c.SKIP, "no .github/workflows/*.yml")
     exe = _tool("zizmor")
