@@ -61,7 +61,11 @@ def assert_compose(repo: Path, model: m.DeployModel) -> None:
     # the healthcheck asserts the JSON body via docker/healthcheck.mjs on the same port
     test = [d.interpolate(a, {}) for a in gw["healthcheck"]["test"]]
     assert test == ["CMD", "node", "/opt/openclaw-deploy/healthcheck.mjs", str(model.port), "/healthz"]
-    assert gw["mem_limit"] == f"{model.memory_mb}m"
+    # the VM is shared: gateway + Caddy + what the OS and Docker keep fit in its memory
+    reserve = m.platforms()[model.platform]["host"]["reserve_mb"]
+    caddy_mb = d._memory_mb(compose["services"]["caddy"]["mem_limit"]) if model.public else 0
+    assert d._memory_mb(gw["mem_limit"]) + caddy_mb + reserve == model.memory_mb
+    assert model.heap_mb < d._memory_mb(gw["mem_limit"])
     env_example = d.parse_dotenv((repo / ".env.example").read_text())
     assert set(env_example) == {"OPENCLAW_GATEWAY_PORT", "OPENCLAW_GATEWAY_BIND", *model.secret_names}
     assert all(v == "" for v in env_example.values())
@@ -267,14 +271,49 @@ def test_region_of_another_platform_is_named():
     assert "'oregon' is a render region" in message and "allowed: us-central1-a" in message
 
 
-def test_e2_micro_is_accepted_with_an_oom_warning(render):
-    repo = render(platform="gcp", privacy="private", vm_size="e2-micro")
+@pytest.mark.parametrize("privacy", ["private", "public"])
+def test_e2_micro_is_accepted_with_an_oom_warning_and_swap(render, privacy):
+    repo = render(platform="gcp", privacy=privacy, vm_size="e2-micro", domain="claw.example.org")
     model = load_model(repo)
-    assert model.memory_mb == 1024 and model.heap_mb == 768
-    assert any("may be killed for running out of memory" in w for w in m.warnings(model))
+    host = m.platforms()["gcp"]["host"]
+    caddy_mb = m.platforms()["gcp"]["proxy"]["mem_limit_mb"] if privacy == "public" else 0
+    limit = 1024 - host["reserve_mb"] - caddy_mb
+    assert (model.memory_mb, model.container_memory_mb, model.heap_mb) == (1024, limit, int(limit * 0.75))
+    assert any("may be killed for running out of memory" in w and "swap" in w for w in m.warnings(model))
     compose = yaml.safe_load((repo / "docker-compose.yml").read_text())
-    assert compose["services"]["openclaw-gateway"]["mem_limit"] == "1024m"
-    assert [r for r in checks.run_static(repo) if r.check == "memory and heap"][0].status == checks.WARN
+    gw = compose["services"]["openclaw-gateway"]
+    # 0.1.0 gave the gateway all 1024 MB, Caddy and the OS nothing
+    assert gw["mem_limit"] == f"{limit}m" and gw["memswap_limit"] == f"{limit + host['swap_mb']}m"
+    assert ("caddy" in compose["services"]) == (privacy == "public")
+    result = [r for r in checks.run_static(repo) if r.check == "memory and heap"][0]
+    assert result.status == checks.WARN and "swap" in result.fix
+    runbook = (repo / "RUNBOOK.md").read_text()
+    assert f"sudo fallocate -l {host['swap_file_gb']}G /swapfile" in runbook
+    assert "sudo swapon /swapfile" in runbook and f"limited to {limit} MB" in runbook
+
+
+def test_e2_small_gets_no_swap_step(render):
+    repo = render(platform="gcp", privacy="public", vm_size="e2-small", domain="claw.example.org")
+    gw = yaml.safe_load((repo / "docker-compose.yml").read_text())["services"]["openclaw-gateway"]
+    assert "memswap_limit" not in gw and "/swapfile" not in (repo / "RUNBOOK.md").read_text()
+    assert [r for r in checks.run_static(repo) if r.check == "memory and heap"][0].status == checks.PASS
+
+
+@pytest.mark.parametrize("edit, fix", [
+    # 0.1.0's file: the gateway limited to the whole VM with Caddy beside it
+    (lambda c: c["services"]["openclaw-gateway"].update(mem_limit="2048m"), "use mem_limit: 1664m"),
+    (lambda c: c["services"]["caddy"].pop("mem_limit"), "give caddy a mem_limit"),
+    (lambda c: c["services"]["openclaw-gateway"]["environment"].update(NODE_OPTIONS="--max-old-space-size=1700"),
+     "must stay below mem_limit"),
+])
+def test_compose_limits_that_overcommit_the_vm_fail(render, edit, fix):
+    repo = render(platform="gcp", privacy="public", vm_size="e2-small", domain="claw.example.org")
+    path = repo / "docker-compose.yml"
+    compose = yaml.safe_load(path.read_text())
+    edit(compose)
+    path.write_text(yaml.safe_dump(compose, sort_keys=False))
+    result = [r for r in checks.run_static(repo) if r.check == "memory and heap"][0]
+    assert result.status == checks.FAIL and fix in result.fix, result
 
 
 def test_placeholder_domain_warns():
@@ -470,9 +509,10 @@ def test_answers_flow_into_every_platform_file(render, platform):
     assert declared.problems == []
     assert set(declared.ports.values()) == {9123}, declared.ports
     assert declared.command[declared.command.index("--port") + 1] == "9123"
-    assert set(declared.heap_mb.values()) == {m.heap_mb(memory)}
+    limit = m.container_memory(platform, memory, True)[0]
+    assert set(declared.heap_mb.values()) == {m.heap_mb(limit)}
     if facts.get("declares_memory", True):
-        assert set(declared.memory_mb.values()) == {memory}
+        assert set(declared.memory_mb.values()) == {limit}
     assert not [r for r in checks.run_static(repo) if r.status == checks.FAIL]
 
 

@@ -125,10 +125,44 @@ def check_health_paths(repo: Repo) -> Result:
     return Result("health checks probe JSON endpoints", PASS, _places(paths))
 
 
+def _check_shared_vm_memory(repo: Repo, reserve: int) -> Result:
+    """Compose on a VM: the gateway's mem_limit, every other service's limit and
+    what the OS and Docker keep must fit in the VM's memory (answers: vm_size)."""
+    model, declared = repo.model, repo.declared
+    facts = m.openclaw()["memory"]
+    limit = min(declared.memory_mb.values())
+    others = declared.sidecar_memory_mb
+    seen = "; ".join([f"VM {model.memory_mb} MB ({model.vm_size})", _places(declared.memory_mb),
+                      *(f"{k} = {v}" for k, v in others.items() if v), f"heap {_places(declared.heap_mb)}"])
+    unlimited = sorted(k.split(" ")[1] for k, v in others.items() if not v)
+    if unlimited:
+        return Result("memory and heap", FAIL, seen,
+                      f"give {', '.join(unlimited)} a mem_limit in docker-compose.yml: "
+                      "without one it can take the gateway's memory")
+    used = limit + sum(v for v in others.values() if v) + reserve
+    if used > model.memory_mb:
+        fits = model.memory_mb - reserve - sum(v for v in others.values() if v)
+        return Result("memory and heap", FAIL, seen,
+                      f"limits + {reserve} MB for the OS and Docker = {used} MB > the VM's "
+                      f"{model.memory_mb} MB; use mem_limit: {fits}m")
+    if any(h >= limit for h in declared.heap_mb.values()):
+        return Result("memory and heap", FAIL, seen,
+                      f"--max-old-space-size must stay below mem_limit; use {m.heap_mb(limit)}")
+    if model.memory_mb < facts["recommended_mb"]:
+        swap = "" if declared.memswap_mb and declared.memswap_mb > limit else "; set memswap_limit"
+        return Result("memory and heap", WARN, seen,
+                      f"{model.memory_mb} MB may OOM under load: add swap on the VM (RUNBOOK){swap}; "
+                      f"{facts['recommended_mb']} MB is recommended")
+    return Result("memory and heap", PASS, seen)
+
+
 def check_memory(repo: Repo) -> Result:
     mem, heap = repo.declared.memory_mb, repo.declared.heap_mb
     facts = m.openclaw()["memory"]
     seen = f"{_places(mem)}; heap {_places(heap)}"
+    host = m.platforms().get(repo.model.platform, {}).get("host")
+    if host and mem:
+        return _check_shared_vm_memory(repo, int(host["reserve_mb"]))
     if not mem and not m.platforms().get(repo.model.platform, {}).get("declares_memory", True):
         heap_ok = all(h < repo.model.memory_mb for h in heap.values())
         return Result("memory and heap", PASS if heap_ok else FAIL,

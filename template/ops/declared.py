@@ -57,6 +57,10 @@ class Declared:
     entrypoint_exports: set[str] = field(default_factory=set)
     # NetworkPolicy objects (Kubernetes): name -> namespaces admitted ([] = none).
     network_policies: dict[str, list[str]] = field(default_factory=dict)
+    # Compose: memory limits of the services beside the gateway (where -> MB; None
+    # when a service has none) and the gateway's memswap_limit.
+    sidecar_memory_mb: dict[str, int | None] = field(default_factory=dict)
+    memswap_mb: int | None = None
 
 
 def parse_command(command: list[str] | str) -> dict[str, str]:
@@ -392,6 +396,12 @@ def read_compose(root: Path, declared: Declared) -> None:
                      (((gateway.get("deploy") or {}).get("resources") or {}).get("limits") or {}).get("memory"))
     if mem:
         declared.memory_mb[f"{where} mem_limit"] = mem
+    declared.memswap_mb = _memory_mb(gateway.get("memswap_limit"))
+    for other, spec in services.items():
+        if other != name and isinstance(spec, dict):
+            declared.sidecar_memory_mb[f"{COMPOSE_FILE} {other} mem_limit"] = _memory_mb(
+                spec.get("mem_limit") or
+                (((spec.get("deploy") or {}).get("resources") or {}).get("limits") or {}).get("memory"))
     public = False
     for port in gateway.get("ports") or []:
         text = ip(port) if not isinstance(port, dict) else (

@@ -556,6 +556,14 @@ class DeployModel:
     tunnel_paths: tuple[str, ...] = ()
     # The provider whose model is the default (others are fallbacks, in order).
     primary_model_provider: str | None = None
+    # The gateway container's memory limit: the machine's memory, except on a VM
+    # shared with the OS, Docker and Caddy (Compose: see container_memory).
+    container_memory_mb: int = 0
+    # Compose on a VM below the recommended memory: the swap the container may use
+    # (memswap_limit = container_memory_mb + this); 0 elsewhere.
+    swap_mb: int = 0
+    # Caddy's mem_limit on a public Compose deploy; 0 elsewhere.
+    proxy_memory_mb: int = 0
 
     @property
     def gateway_command_line(self) -> str:
@@ -581,6 +589,24 @@ def heap_mb(memory_mb: int) -> int:
     return int(memory_mb * openclaw()["memory"]["heap_fraction"])
 
 
+def container_memory(platform: str, memory_mb: int, public: bool) -> tuple[int, int, int]:
+    """(gateway limit, swap it may use, Caddy's limit) in MB for a machine of ``memory_mb``.
+
+    Managed platforms give the container the whole size. A Compose VM is shared:
+    the OS and Docker keep ``host.reserve_mb`` and Caddy (public) its own limit,
+    so the gateway's mem_limit plus those never exceeds the VM. Below the
+    recommended memory the VM gets swap and the container may use part of it.
+    """
+    facts = platform_facts(platform)
+    host = facts.get("host")
+    if not host:
+        return memory_mb, 0, 0
+    proxy = int((facts.get("proxy") or {}).get("mem_limit_mb", 0)) if public else 0
+    limit = memory_mb - int(host["reserve_mb"]) - proxy
+    swap = int(host.get("swap_mb", 0)) if memory_mb < openclaw()["memory"]["recommended_mb"] else 0
+    return limit, swap, proxy
+
+
 def build(answers: Mapping[str, Any]) -> DeployModel:
     """Derive the deploy model from an answer set (raises AnswerError)."""
     answers = complete(answers)
@@ -592,7 +618,8 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
     public = answers["privacy"] == "public"
     port = int(answers["gateway_port"])
     memory = int(answers["vm_memory_mb"])
-    heap = heap_mb(memory)
+    limit, swap, proxy_memory = container_memory(answers["platform"], memory, public)
+    heap = heap_mb(limit)
     providers = tuple(_as_list(answers.get("model_providers")) or ())
     channels = tuple(_as_list(answers.get("channels")) or ())
     chosen_bins = _as_list(answers.get("binaries")) or []
@@ -687,6 +714,9 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
                       if needs_image_registry(answers) else ""),
         stop_grace_s=int(oc.get("stop_grace_seconds", 30)),
         primary_model_provider=answers.get("primary_model_provider") if providers else None,
+        container_memory_mb=limit,
+        swap_mb=swap,
+        proxy_memory_mb=proxy_memory,
     )
 
 
@@ -745,10 +775,15 @@ def warnings(model: DeployModel) -> list[str]:
     oc = openclaw()
     out: list[str] = []
     if model.memory_mb < oc["memory"]["recommended_mb"]:
+        shared = ""
+        if model.container_memory_mb < model.memory_mb:
+            shared = (f" On this VM the OS, Docker{' and Caddy' if model.proxy_memory_mb else ''} keep "
+                      f"{model.memory_mb - model.container_memory_mb} MB: the gateway gets "
+                      f"{model.container_memory_mb} MB plus {model.swap_mb} MB of swap (RUNBOOK: add a swap file).")
         out.append(
             f"vm_memory_mb={model.memory_mb}: accepted, but an idle gateway uses ~810 MB and "
             f"{model.memory_mb} MB may be killed for running out of memory under load; "
-            f"{oc['memory']['recommended_mb']} MB is recommended."
+            f"{oc['memory']['recommended_mb']} MB is recommended." + shared
         )
     if not model.model_providers:
         out.append(
