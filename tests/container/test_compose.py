@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ops import model as m
 from tests.container.conftest import c, health, http_json, logs, token, unique
 from tests.e2e.harness import free_port
 
@@ -109,6 +110,13 @@ def test_compose_public_through_caddy_tls(generate, res, base_image, platform):
     assert "0.0.0.0" not in published and ":::" not in published, published
     files = [repo / "docker-compose.yml", repo / "compose.test-override.yml"]
     caddy = c.compose(repo, project, "ps", "-q", "caddy", files=files).stdout.strip()
+    # the engine applies the generated limits: gateway + Caddy + the OS/Docker reserve = the VM
+    model = m.build(m.answers_from_file(repo / ".copier-answers.yml"))
+    limits = {name: int(c.docker("inspect", "-f", "{{.HostConfig.Memory}}", cid).stdout) // 2 ** 20
+              for name, cid in (("gateway", gateway), ("caddy", caddy))}
+    reserve = m.platforms()[platform]["host"]["reserve_mb"]
+    assert limits == {"gateway": model.container_memory_mb, "caddy": model.proxy_memory_mb}, limits
+    assert limits["gateway"] + limits["caddy"] + reserve == model.memory_mb
     port = int(c.docker("port", caddy, "443/tcp").stdout.split(":")[-1])
     ca = ""
     for _ in range(60):
