@@ -156,6 +156,11 @@ SIGNATURES: list[tuple[str, str, str]] = [
      "a second gateway on the same state dir: another OpenClaw process owns it (exit 78)",
      "stop the other gateway first (its pid is in the lock under $OPENCLAW_STATE_DIR/tmp/openclaw-<uid>/), "
      "or give this one its own OPENCLAW_STATE_DIR; never delete a lock while its owner runs"),
+    ("owner lease is still active",
+     "a gateway that was killed without a clean stop (SIGKILL after the stop grace period, a "
+     "force-deleted pod, a destroyed machine) still holds the state dir's lease, from another host name",
+     "it expires 5 minutes after that gateway's last heartbeat: wait, and make sure nothing else mounts "
+     "the volume; Compose and Kubernetes keep one host name so a replacement reclaims it at once"),
     ("another OpenClaw process owns",
      "a second gateway on the same state dir: another OpenClaw process owns it (exit 78)",
      "stop the other gateway first (its pid is in the lock under $OPENCLAW_STATE_DIR/tmp/openclaw-<uid>/), "

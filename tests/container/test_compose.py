@@ -53,7 +53,7 @@ def test_compose_private_up_healthy_on_loopback(generate, res, base_image, platf
     write_env(repo, OPENCLAW_GATEWAY_TOKEN=token(), OPENCLAW_GATEWAY_PORT=str(port))
     image = unique("img") + ":test"
     res.images.append(image)
-    _, gateway = compose_up(repo, res, {"services": {"openclaw-gateway": {
+    project, gateway = compose_up(repo, res, {"services": {"openclaw-gateway": {
         "image": image, "healthcheck": {"interval": "2s", "start_period": "120s"}}}})
     assert health(gateway) == "healthy"
     for _ in range(60):
@@ -73,6 +73,16 @@ def test_compose_private_up_healthy_on_loopback(generate, res, base_image, platf
         time.sleep(1)
     assert health(gateway) == "healthy", logs(gateway)[-3000:]
     assert "keeping the existing config" in logs(gateway)
+    # killed without a clean stop (SIGKILL after stop_grace_period, `rm -f`) and replaced by a
+    # new container on the same volume: its lease is reclaimed at once because the generated
+    # file keeps one hostname (a new random one waited out the 5-minute lease, crash-looping)
+    files = [repo / "docker-compose.yml", repo / "compose.test-override.yml"]
+    c.docker("rm", "-f", gateway)
+    proc = c.compose(repo, project, "up", "-d", "--wait", "--wait-timeout", "120", files=files, check=False, timeout=300)
+    replaced = c.compose(repo, project, "ps", "-q", "openclaw-gateway", files=files, check=False).stdout.strip()
+    assert replaced and replaced != gateway
+    assert proc.returncode == 0 and health(replaced) == "healthy", logs(replaced)[-3000:]
+    assert "owner lease is still active" not in logs(replaced)
 
 
 def _https_get(port: int, path: str, ca: str) -> tuple[int, dict]:

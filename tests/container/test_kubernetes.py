@@ -17,7 +17,7 @@ from tests.e2e.harness import launch_spec
 
 def _flags(container: dict, pod: dict, volumes: dict, mounts: dict[str, str]) -> list[str]:
     ctx = {**(pod.get("securityContext") or {}), **(container.get("securityContext") or {})}
-    flags: list[str] = []
+    flags: list[str] = ["--hostname", pod["hostname"]] if pod.get("hostname") else []
     if "runAsUser" in ctx:
         flags += ["--user", f"{ctx['runAsUser']}:{ctx.get('runAsGroup', ctx['runAsUser'])}"]
     if "fsGroup" in (pod.get("securityContext") or {}):
@@ -81,9 +81,9 @@ def test_kubernetes_private_pod_constraints(generate, res, base_image, tmp_path)
     main = pod["containers"][0]
     name = unique("pod")
     res.containers.append(name)
-    c.docker("run", "-d", "--name", name, "--network", network, "--network-alias", "gateway",
-             *_flags(main, pod, volumes, mounts), "-e", "OPENCLAW_GATEWAY_TOKEN", main["image"], *main["args"],
-             env={**c.docker_env(), **secret_env})
+    run_pod = ["run", "-d", "--network", network, "--network-alias", "gateway",
+               *_flags(main, pod, volumes, mounts), "-e", "OPENCLAW_GATEWAY_TOKEN", main["image"], *main["args"]]
+    c.docker(run_pod[0], "--name", name, *run_pod[1:], env={**c.docker_env(), **secret_env})
     port = next(p["containerPort"] for p in main["ports"] if p["name"] == "http")
     for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
         get = main[kind]["httpGet"]
@@ -100,6 +100,18 @@ def test_kubernetes_private_pod_constraints(generate, res, base_image, tmp_path)
     owner = c.docker("run", "--rm", "-v", f"{mounts['state']}:/v", "--entrypoint", "stat", base_image,
                      "-c", "%u", "/v/openclaw.json").stdout.strip()
     assert owner == str(pod["securityContext"]["runAsUser"])
+    # a force-deleted pod (no clean stop) replaced by a new one on the same claim: the
+    # Deployment's fixed hostname lets it reclaim the gateway's lease at once
+    c.docker("rm", "-f", name)
+    name = unique("pod")
+    res.containers.append(name)
+    c.docker(run_pod[0], "--name", name, *run_pod[1:], env={**c.docker_env(), **secret_env})
+    for _ in range(90):
+        code, body = probe(network, f"http://gateway:{port}{main['startupProbe']['httpGet']['path']}")
+        if code == 200:
+            break
+        assert inspect_running(name) or "owner lease" not in logs(name), logs(name)[-3000:]
+    assert code == 200, (code, body[:200], logs(name)[-2000:])
 
 
 def inspect_running(name: str) -> bool:
