@@ -231,3 +231,15 @@ def test_container_builds_keep_the_tag_only_default(render):
     repo = render(**CASES["fly"])
     assert "@sha256:" not in (repo / "Dockerfile").read_text()
     assert "FROM curlimages/curl:8.16.0 AS binaries" in (repo / "Dockerfile").read_text()
+
+
+def test_docs_say_when_to_pin(render):
+    repo = render(**CASES["gcp"])
+    readme, runbook = (repo / "README.md").read_text(), (repo / "RUNBOOK.md").read_text()
+    go_live = readme.split("## Go live", 1)[1].split("\n## ", 1)[0]
+    assert "`make pin-images` pins each image by digest" in go_live and "images.lock" in go_live
+    assert "`make pin-images` once, online" in runbook.split("## First deploy", 1)[0]
+    upgrading = runbook.split("## Upgrading", 1)[1]
+    assert "openclaw_version" in upgrading and "`make pin-images` again" in upgrading
+    helped = subprocess.run(["make", "-s", "help"], cwd=repo, capture_output=True, text=True, timeout=60)
+    assert "make pin-images" in helped.stdout and "by digest" in helped.stdout
