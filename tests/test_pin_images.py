@@ -243,3 +243,47 @@ def test_docs_say_when_to_pin(render):
     assert "openclaw_version" in upgrading and "`make pin-images` again" in upgrading
     helped = subprocess.run(["make", "-s", "help"], cwd=repo, capture_output=True, text=True, timeout=60)
     assert "make pin-images" in helped.stdout and "by digest" in helped.stdout
+
+
+def take_theirs(path: Path) -> None:
+    """Resolve copier's inline conflicts with the new release's side (RUNBOOK: keep the new tag)."""
+    out, side = [], None
+    for line in path.read_text().splitlines(keepends=True):
+        if line.startswith("<<<<<<< before updating"):
+            side = "ours"
+        elif line.startswith("=======") and side == "ours":
+            side = "theirs"
+        elif line.startswith(">>>>>>> after updating"):
+            side = None
+        elif side != "ours":
+            out.append(line)
+    path.write_text("".join(out))
+
+
+def test_update_to_another_openclaw_version_after_pinning(tmp_path):
+    """What RUNBOOK, Upgrading says: the pinned lines the bump changes conflict (keep the new
+    tag), verify warns about the unpinned new tag, and `make pin-images` pins it again."""
+    from ops import conflicts
+    from tests.support.template_history import TemplateHistory, commit_all, generate, update
+
+    history = TemplateHistory(tmp_path / "history" / "openclaw-deploy", first_tag="v0.1.0")
+    repo = generate(history, tmp_path / "deploy", {**CASES["gcp"], "openclaw_version": "2026.9.6"}, tag="v0.1.0")
+    names = [e.name for e in pins.read_lock(repo / "images.lock")]
+    assert pin(repo, canned_docker(tmp_path, names)).returncode == 0
+    commit_all(repo, "pin images")
+    update(repo, data={"openclaw_version": "2026.11.2"}, vcs_ref="v0.1.0")
+    found = conflicts.find_conflicts(repo)
+    assert {f.split(":")[0] for f in found} == {"Dockerfile", "images.lock"}, found
+    for name in ("Dockerfile", "images.lock"):
+        take_theirs(repo / name)
+    subprocess.run(["git", "add", "Dockerfile", "images.lock"], cwd=repo, check=True)
+    assert conflicts.find_conflicts(repo) == []
+    res = result(repo)
+    assert res.status == c.WARN and "Dockerfile:" in res.seen and "ghcr.io/openclaw/openclaw:2026.11.2" in res.seen
+    assert "caddy" not in res.seen  # the Caddy pin the update did not touch stays
+    assert {r.check: r.status for r in c.run_static(repo)}["image pinned to openclaw_version"] == c.PASS
+    env = canned_docker(tmp_path, names, salt="-after-update")
+    assert pin(repo, env).returncode == 0
+    assert result(repo).status == c.PASS
+    assert f"ghcr.io/openclaw/openclaw:2026.11.2@{digest_of('ghcr.io/openclaw/openclaw', '-after-update')}" in (
+        repo / "Dockerfile").read_text()
