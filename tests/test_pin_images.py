@@ -287,3 +287,19 @@ def test_update_to_another_openclaw_version_after_pinning(tmp_path):
     assert result(repo).status == c.PASS
     assert f"ghcr.io/openclaw/openclaw:2026.11.2@{digest_of('ghcr.io/openclaw/openclaw', '-after-update')}" in (
         repo / "Dockerfile").read_text()
+
+
+@pytest.mark.skipif(not shutil.which("kubectl"), reason="needs kubectl (its built-in kustomize)")
+def test_ci_image_override_replaces_a_pinned_reference(render, tmp_path):
+    """CI (scripts/ci-deploy-kubernetes.sh) appends `images:` with newName/newTag for the
+    official image name: kubectl's kustomize drops the pinned digest with the old tag."""
+    repo = render(**CASES["kubernetes"])
+    assert pin(repo, canned_docker(tmp_path, ["ghcr.io/openclaw/openclaw"])).returncode == 0
+    kustomization = repo / "k8s/overlays/public/kustomization.yaml"
+    kustomization.write_text(kustomization.read_text() + "images:\n  - name: ghcr.io/openclaw/openclaw\n"
+                             "    newName: ghcr.io/acme/pin-k8s-gateway\n    newTag: 0123abc\n")
+    out = subprocess.run(["kubectl", "kustomize", "k8s/overlays/public"], cwd=repo, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    images = {line.split("image:", 1)[1].strip() for line in out.stdout.splitlines() if "image:" in line}
+    assert images == {"ghcr.io/acme/pin-k8s-gateway:0123abc"}
