@@ -176,6 +176,11 @@ def test_one_failing_image_changes_no_file_and_is_named(render, tmp_path):
     assert len(failure) == 1 and "no canned output" in failure[0], out.stderr
     assert lines[-1] == "pin-images: no file changed"
     assert snapshot(repo) == before
+    # arguments are refused before docker is asked anything
+    env = canned_docker(tmp_path, names, salt="-args")
+    refused = subprocess.run([BASH, "scripts/pin-images.sh", "--all"], cwd=repo, env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert refused.returncode == 2 and "takes no arguments" in refused.stderr and calls(env) == []
 
 
 def test_hand_edited_wrong_digest_fails_verify_naming_the_file(render, tmp_path):
@@ -187,7 +192,7 @@ def test_hand_edited_wrong_digest_fails_verify_naming_the_file(render, tmp_path)
     wrong = digest_of("someone else")
     compose.write_text(text.replace(digest_of("caddy"), wrong))
     res = result(repo)
-    assert res.status == c.FAIL and f"docker-compose.yml:" in res.seen and wrong in res.seen
+    assert res.status == c.FAIL and "docker-compose.yml:" in res.seen and wrong in res.seen
     assert "make pin-images" in res.fix
     # a malformed digest and a pinned tag the lock does not have fail too
     compose.write_text(text.replace(digest_of("caddy"), "sha256:abc"))

@@ -217,6 +217,11 @@ def _write(path: Path, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv:
+        print("\n\n".join(__doc__.split("\n\n")[:3]).strip() if argv[0] in ("-h", "--help") else
+              f"pin-images: takes no arguments (got {' '.join(argv)}); see --help",
+              file=sys.stdout if argv[0] in ("-h", "--help") else sys.stderr)
+        return 0 if argv[0] in ("-h", "--help") else 2
     root = Path.cwd()
     lock_path = root / LOCK_FILE
     if not lock_path.is_file():
