@@ -308,3 +308,21 @@ def test_ci_image_override_replaces_a_pinned_reference(render, tmp_path):
     assert out.returncode == 0, out.stderr
     images = {line.split("image:", 1)[1].strip() for line in out.stdout.splitlines() if "image:" in line}
     assert images == {"ghcr.io/acme/pin-k8s-gateway:0123abc"}
+
+
+def test_lock_missing_or_malformed(render):
+    repo = render(**CASES["fly"])
+    lock = repo / "images.lock"
+    text = lock.read_text()
+    lock.write_text(text.replace("curlimages/curl 8.16.0", "curlimages/curl 8.16.0 sha256:nothex"))
+    res = result(repo)
+    assert res.status == c.FAIL and "images.lock:" in res.seen and "curlimages/curl:8.16.0" in res.seen
+    lock.write_text("".join(line + "\n" for line in text.splitlines() if not line.startswith("ngrok/")))
+    res = result(repo)
+    assert res.status == c.WARN and "images.lock has no line for ngrok/ngrok:3.24.0-alpine" in res.seen
+    assert "make update" in res.fix
+    lock.unlink()  # a repo generated before images.lock existed
+    res = result(repo)
+    assert res.status == c.WARN and res.seen == "no images.lock" and "make update" in res.fix
+    out = subprocess.run([BASH, "scripts/pin-images.sh"], cwd=repo, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "no images.lock" in out.stderr
