@@ -169,6 +169,7 @@ class OpenClawExtension(Extension):
             oc_resize_to=m.resize_to,
             oc_facts=m.openclaw,
             oc_binaries_meta=m.binaries_meta,
+            oc_images=m.images,
             oc_channel_setup=lambda: m.load("channel_setup"),
             oc_ci=lambda: m.load("ci"),
         )

@@ -20,6 +20,7 @@ import yaml
 
 from . import declared as d
 from . import model as m
+from . import pin_images as pins
 
 PASS, FAIL, WARN, SKIP = "PASS", "FAIL", "WARN", "SKIP"
 JSON_PROBES = {"/startupz", "/healthz", "/health", "/readyz", "/ready"}
@@ -393,6 +394,51 @@ def check_binaries_locked(repo: Repo) -> Result:
                   + f" ({'/'.join(arches)})")
 
 
+def check_images_pinned(repo: Repo) -> Result:
+    """Each image reference carries the digest images.lock records. Unpinned is a
+    WARN (digests can only be had online: `make pin-images`); a digest that is
+    malformed or disagrees with images.lock is a FAIL (the pull would fail or
+    fetch another image than the one reviewed)."""
+    name, lock_file = "images pinned by digest", pins.LOCK_FILE
+    fix = "make pin-images   (then commit)"
+    lock = pins.read_lock(repo.root / lock_file)
+    if not (repo.root / lock_file).is_file():
+        return Result(name, WARN, f"no {lock_file}", f"make update (adds {lock_file}), then {fix}")
+    wanted = m.images(repo.model)
+    fails, unpinned, by_name = [], [], {}
+    for e in lock:
+        by_name.setdefault(e.name, {})[e.tag] = e
+        if not e.tag:
+            fails.append(f"{lock_file}:{e.line} {e.name} has no tag")
+        elif e.digest and not pins.DIGEST.fullmatch(e.digest):
+            fails.append(f"{lock_file}:{e.line} {e.name}:{e.tag} digest {e.digest!r} is not sha256:<64 hex>")
+    refs = pins.find_references(repo.root, set(by_name) | {n for n, _, _ in wanted})
+    for r in refs:
+        locked = by_name.get(r.name, {})
+        if r.digest and not pins.DIGEST.fullmatch(r.digest):
+            fails.append(f"{r.where} {r.text}: the digest is not sha256:<64 hex>")
+        elif r.digest and r.tag not in locked:
+            fails.append(f"{r.where} {r.text}: {lock_file} has {r.name} at "
+                         f"{', '.join(sorted(locked)) or 'no tag'}, not {r.tag}")
+        elif r.digest and r.digest != locked[r.tag].digest:
+            fails.append(f"{r.where} {r.text}: {lock_file} says {locked[r.tag].digest or 'no digest'}")
+        elif not r.digest:
+            unpinned.append(f"{r.where} {r.text}" + ("" if r.tag in locked else f" ({lock_file} has no line for it)"))
+    if fails:
+        return Result(name, FAIL, "; ".join(fails),
+                      f"{fix}: it asks docker for each digest again and rewrites every reference "
+                      f"(or restore the file: `git checkout -- <file>`)")
+    missing = [f"{n}:{t}" for n, t, _ in wanted if t not in by_name.get(n, {})]
+    if not refs:
+        return Result(name, WARN, "no image reference found in Dockerfile, docker-compose.yml or k8s/",
+                      "restore the files: `copier update`")
+    if unpinned or missing:
+        seen = "; ".join(filter(None, [f"unpinned: {', '.join(unpinned)}" if unpinned else "",
+                                       f"{lock_file} has no line for {', '.join(missing)}" if missing else ""]))
+        return Result(name, WARN, seen, fix if not missing else f"make update (restores {lock_file}), then {fix}")
+    return Result(name, PASS, ", ".join(sorted({f"{r.name}:{r.tag}@{r.digest[:19]}…" for r in refs})))
+
+
 def _k8s_images(repo: Repo) -> dict[str, str]:
     """Every container image of the Deployment, after the kustomizations' `images:`."""
     overrides: dict[str, dict] = {}
@@ -411,7 +457,7 @@ def _k8s_images(repo: Repo) -> dict[str, str]:
         spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
         for group in ("initContainers", "containers"):
             for c in spec.get(group) or []:
-                ref = str(c.get("image", ""))
+                ref = pins.without_digest(str(c.get("image", "")))  # the digest: check_images_pinned
                 image, sep, tag = ref.rpartition(":")
                 if not sep or "/" in tag:
                     image, tag = ref, ""
@@ -640,6 +686,7 @@ CHECKS: list[Callable[[Repo], Result]] = [
     check_image_tag,
     check_webhooks_reachable,
     check_binaries_locked,
+    check_images_pinned,
     check_k8s_image_registry,
     check_no_secrets,
     check_config_credentials_are_refs,

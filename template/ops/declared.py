@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import model as m
+from .pin_images import without_digest
 
 
 @dataclass
@@ -96,13 +97,14 @@ def memory_from_fly(value: Any) -> int | None:
 
 
 def dockerfile_image_tags(text: str) -> dict[str, str]:
-    """Tag of every ``FROM <openclaw image>`` line (the final one decides)."""
+    """Tag of every ``FROM <openclaw image>`` line (the final one decides); a
+    ``@sha256:`` digest beside the tag is not part of it."""
     image = m.openclaw()["image"]
     tags: dict[str, str] = {}
     for line in text.splitlines():
         parts = line.split()
         if len(parts) >= 2 and parts[0].upper() == "FROM" and parts[1].startswith(image):
-            ref = parts[1][len(image):]
+            ref = without_digest(parts[1])[len(image):]
             tags["Dockerfile FROM"] = ref[1:] if ref.startswith(":") else (ref or "latest")
     return tags
 
@@ -637,7 +639,7 @@ def read_kubernetes(root: Path, declared: Declared) -> None:
         _record_command(declared, f"{where} args", argv)
     env = {e["name"]: str(e["value"]) for e in gateway.get("env") or [] if "value" in e}
     _record_env(declared, f"{where} env", env)
-    image = str(gateway.get("image", ""))
+    image = without_digest(str(gateway.get("image", "")))
     oc_image = m.openclaw()["image"]
     if image.startswith(oc_image + ":"):
         declared.image_tags[f"{where} image"] = image[len(oc_image) + 1:]

@@ -868,3 +868,23 @@ def answers_from_file(path: str | Path) -> dict[str, Any]:
     with open(path, encoding="utf-8") as fh:
         data = yaml.safe_load(fh) or {}
     return {k: v for k, v in data.items() if not str(k).startswith("_")}
+
+
+def images(model: DeployModel) -> list[tuple[str, str, str]]:
+    """Every image the generated files pull, as (name, tag, where): images.lock
+    lists them and `make pin-images` pins each by digest (ops/pin_images.py)."""
+    oc = openclaw()
+    official = "Dockerfile FROM"
+    if model.platform == "kubernetes" and not model.pushed_image:
+        official += ", k8s/base/deployment.yaml"
+    out = [(oc["image"], model.openclaw_version, official)]
+    if model.binaries:
+        meta = binaries_meta()
+        out.append((meta["builder_image"], str(meta["builder_tag"]), "Dockerfile FROM ... AS binaries"))
+    if model.tunnel != "none":
+        tunnel = oc["tunnels"][model.tunnel]
+        out.append((tunnel["image"], str(tunnel["image_tag"]), "Dockerfile FROM ... AS tunnel"))
+    proxy = platforms().get(model.platform, {}).get("proxy")
+    if model.public and proxy:
+        out.append((proxy["image"], str(proxy["tag"]), f"docker-compose.yml service {proxy['service']}"))
+    return out
