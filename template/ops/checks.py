@@ -134,15 +134,17 @@ def _check_shared_vm_memory(repo: Repo, reserve: int) -> Result:
     limit = min(declared.memory_mb.values())
     others = declared.sidecar_memory_mb
     seen = "; ".join([f"VM {model.memory_mb} MB ({model.vm_size})", _places(declared.memory_mb),
-                      *(f"{k} = {v}" for k, v in others.items() if v), f"heap {_places(declared.heap_mb)}"])
-    unlimited = sorted(k.split(" ")[1] for k, v in others.items() if not v)
+                      *(f"{d.COMPOSE_FILE} {k} mem_limit = {v}" for k, v in others.items() if v),
+                      f"heap {_places(declared.heap_mb)}"])
+    unlimited = sorted(k for k, v in others.items() if not v)
     if unlimited:
         return Result("memory and heap", FAIL, seen,
                       f"give {', '.join(unlimited)} a mem_limit in docker-compose.yml: "
                       "without one it can take the gateway's memory")
-    used = limit + sum(v for v in others.values() if v) + reserve
+    sidecars = sum(others.values())
+    used = limit + sidecars + reserve
     if used > model.memory_mb:
-        fits = model.memory_mb - reserve - sum(v for v in others.values() if v)
+        fits = model.memory_mb - reserve - sidecars
         return Result("memory and heap", FAIL, seen,
                       f"limits + {reserve} MB for the OS and Docker = {used} MB > the VM's "
                       f"{model.memory_mb} MB; use mem_limit: {fits}m")
@@ -401,9 +403,9 @@ def check_images_pinned(repo: Repo) -> Result:
     fetch another image than the one reviewed)."""
     name, lock_file = "images pinned by digest", pins.LOCK_FILE
     fix = "make pin-images   (then commit)"
-    lock = pins.read_lock(repo.root / lock_file)
     if not (repo.root / lock_file).is_file():
         return Result(name, WARN, f"no {lock_file}", f"make update (adds {lock_file}), then {fix}")
+    lock = pins.read_lock(repo.root / lock_file)
     wanted = m.images(repo.model)
     fails, unpinned, by_name = [], [], {}
     for e in lock:
@@ -457,10 +459,7 @@ def _k8s_images(repo: Repo) -> dict[str, str]:
         spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
         for group in ("initContainers", "containers"):
             for c in spec.get(group) or []:
-                ref = pins.without_digest(str(c.get("image", "")))  # the digest: check_images_pinned
-                image, sep, tag = ref.rpartition(":")
-                if not sep or "/" in tag:
-                    image, tag = ref, ""
+                image, tag, _ = pins.split_ref(str(c.get("image", "")))  # the digest: check_images_pinned
                 o = overrides.get(image) or {}
                 image, tag = str(o.get("newName", image)), str(o.get("newTag", tag))
                 out[f"{obj.get('_file', 'Deployment')} {group}/{c.get('name')}"] = f"{image}:{tag}" if tag else image

@@ -58,7 +58,7 @@ class Declared:
     entrypoint_exports: set[str] = field(default_factory=set)
     # NetworkPolicy objects (Kubernetes): name -> namespaces admitted ([] = none).
     network_policies: dict[str, list[str]] = field(default_factory=dict)
-    # Compose: memory limits of the services beside the gateway (where -> MB; None
+    # Compose: memory limits of the services beside the gateway (service -> MB; None
     # when a service has none) and the gateway's memswap_limit.
     sidecar_memory_mb: dict[str, int | None] = field(default_factory=dict)
     memswap_mb: int | None = None
@@ -346,6 +346,13 @@ def read_fly(root: Path, declared: Declared) -> None:
             declared.memory_mb[f"fly.toml [[vm]] #{i + 1}"] = mem
 
 
+
+def _service_memory_mb(service: dict) -> int | None:
+    """A Compose service's memory limit: ``mem_limit`` or ``deploy.resources.limits.memory``."""
+    return _memory_mb(service.get("mem_limit") or
+                      (((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}).get("memory"))
+
+
 COMPOSE_FILE = "docker-compose.yml"
 
 
@@ -394,16 +401,12 @@ def read_compose(root: Path, declared: Declared) -> None:
             declared.ports[f"{where} healthcheck port"] = int(args[0])
         if len(args) > 1:
             declared.health_paths[f"{where} healthcheck"] = args[1]
-    mem = _memory_mb(gateway.get("mem_limit") or
-                     (((gateway.get("deploy") or {}).get("resources") or {}).get("limits") or {}).get("memory"))
+    mem = _service_memory_mb(gateway)
     if mem:
         declared.memory_mb[f"{where} mem_limit"] = mem
     declared.memswap_mb = _memory_mb(gateway.get("memswap_limit"))
-    for other, spec in services.items():
-        if other != name and isinstance(spec, dict):
-            declared.sidecar_memory_mb[f"{COMPOSE_FILE} {other} mem_limit"] = _memory_mb(
-                spec.get("mem_limit") or
-                (((spec.get("deploy") or {}).get("resources") or {}).get("limits") or {}).get("memory"))
+    declared.sidecar_memory_mb = {other: _service_memory_mb(spec) for other, spec in services.items()
+                                  if other != name and isinstance(spec, dict)}
     public = False
     for port in gateway.get("ports") or []:
         text = ip(port) if not isinstance(port, dict) else (

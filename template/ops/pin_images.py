@@ -217,11 +217,12 @@ def _write(path: Path, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv and argv[0] in ("-h", "--help"):
+        print("\n\n".join(__doc__.split("\n\n")[:3]).strip())
+        return 0
     if argv:
-        print("\n\n".join(__doc__.split("\n\n")[:3]).strip() if argv[0] in ("-h", "--help") else
-              f"pin-images: takes no arguments (got {' '.join(argv)}); see --help",
-              file=sys.stdout if argv[0] in ("-h", "--help") else sys.stderr)
-        return 0 if argv[0] in ("-h", "--help") else 2
+        print(f"pin-images: takes no arguments (got {' '.join(argv)}); see --help", file=sys.stderr)
+        return 2
     root = Path.cwd()
     lock_path = root / LOCK_FILE
     if not lock_path.is_file():
@@ -254,8 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     pinned = [Entry(e.name, e.tag, digests[(e.name, e.tag)], e.line) for e in entries]
     changes: dict[Path, str] = {}
     text = lock_path.read_text(encoding="utf-8")
-    if lock_text(text, digests) != text:
-        changes[lock_path] = lock_text(text, digests)
+    new = lock_text(text, digests)
+    if new != text:
+        changes[lock_path] = new
     for path in reference_files(root):
         text = path.read_text(encoding="utf-8")
         new = rewrite(text, pinned)
