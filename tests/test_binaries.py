@@ -92,13 +92,14 @@ def test_verify_refuses_a_selected_cli_without_a_lock_line(render):
                             if not line.startswith("wacli ")))
     result = next(r for r in c.run_static(repo) if r.check.startswith("baked-in CLIs"))
     assert result.status == c.FAIL
-    assert "wacli 0.16.0 amd64 (wacli_0.16.0_linux_amd64.tar.gz)" in result.seen
+    v = m.binaries_catalog()["wacli"]["version"]
+    assert f"wacli {v} amd64 (wacli_{v}_linux_amd64.tar.gz)" in result.seen
     assert "scripts/pin-binaries.sh" in result.fix
     # The generated repo's own entry point says the same (what `make verify` runs).
     out = subprocess.run([sys.executable, "-m", "ops.verify"], cwd=repo, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode != 0
-    assert "wacli_0.16.0_linux_arm64.tar.gz" in out.stdout and "scripts/pin-binaries.sh" in out.stdout
+    assert f"wacli_{v}_linux_arm64.tar.gz" in out.stdout and "scripts/pin-binaries.sh" in out.stdout
 
 
 # ------------------------------------------------- image build, in a shell
@@ -159,14 +160,15 @@ def test_install_binaries_enforces_the_lock(render, release_server, tmp_path):
     repo = render(app_name="claw-bin", binaries=["wacli"])
     line = (repo / "docker/binaries.tsv").read_text().strip()
     name, sha = _publish(root, line, "amd64", b"wacli-from-loopback")
-    asset = "wacli_0.16.0_linux_amd64.tar.gz"
-    assert (root / f"openclaw/wacli/releases/download/v0.16.0/{asset}").is_file()
+    v = m.binaries_catalog()["wacli"]["version"]
+    asset = f"wacli_{v}_linux_amd64.tar.gz"
+    assert (root / f"openclaw/wacli/releases/download/v{v}/{asset}").is_file()
 
     # 1. no lock line for this version: refused before any download, naming the fix.
     (repo / "binaries.lock").write_text("# empty\n")
     res = _install(repo, base, tmp_path / "out1")
     assert res.returncode != 0
-    assert "REFUSED wacli 0.16.0 (amd64)" in res.stderr and "scripts/pin-binaries.sh" in res.stderr
+    assert f"REFUSED wacli {v} (amd64)" in res.stderr and "scripts/pin-binaries.sh" in res.stderr
     assert not (tmp_path / "out1" / "wacli").exists()
 
     # 2. the shipped (upstream) sum is not this loopback asset's sum: refused, naming the asset.
@@ -178,7 +180,7 @@ def test_install_binaries_enforces_the_lock(render, release_server, tmp_path):
     assert not (tmp_path / "out2" / "wacli").exists()
 
     # 3. a correct lock line: installed, executable, and the build log says what was checked.
-    (repo / "binaries.lock").write_text(f"{name} 0.16.0 amd64 {sha}\n")
+    (repo / "binaries.lock").write_text(f"{name} {v} amd64 {sha}\n")
     res = _install(repo, base, tmp_path / "out3")
     assert res.returncode == 0, res.stderr
     assert f"{asset} sha256 matches binaries.lock" in res.stdout

@@ -172,7 +172,8 @@ def test_one_failing_image_changes_no_file_and_is_named(render, tmp_path):
     out = pin(repo, canned_docker(tmp_path, names, fail="ngrok/ngrok"))
     assert out.returncode == 1
     lines = out.stderr.strip().splitlines()
-    failure = [line for line in lines if "ngrok/ngrok:3.24.0-alpine" in line]
+    ngrok = f"ngrok/ngrok:{m.openclaw()['tunnels']['ngrok']['image_tag']}"
+    failure = [line for line in lines if ngrok in line]
     assert len(failure) == 1 and "no canned output" in failure[0], out.stderr
     assert lines[-1] == "pin-images: no file changed"
     assert snapshot(repo) == before
@@ -319,7 +320,8 @@ def test_lock_missing_or_malformed(render):
     assert res.status == c.FAIL and "images.lock:" in res.seen and "curlimages/curl:8.16.0" in res.seen
     lock.write_text("".join(line + "\n" for line in text.splitlines() if not line.startswith("ngrok/")))
     res = result(repo)
-    assert res.status == c.WARN and "images.lock has no line for ngrok/ngrok:3.24.0-alpine" in res.seen
+    ngrok = f"ngrok/ngrok:{m.openclaw()['tunnels']['ngrok']['image_tag']}"
+    assert res.status == c.WARN and f"images.lock has no line for {ngrok}" in res.seen
     assert "make update" in res.fix
     lock.unlink()  # a repo generated before images.lock existed
     res = result(repo)
