@@ -3,7 +3,7 @@ deployed gateway's /startupz, on loopback only. It deploys nothing.
 
 Routes are (method, path regex, answers): each call takes the next answer of
 the list and repeats the last one; an answer is (status, JSON value) or
-(status, text). Every request is recorded: method, path (with query), headers,
+(status, text); a 3xx answer's text is its Location. Every request is recorded: method, path (with query), headers,
 JSON body. TLS with a throwaway self-signed certificate made by `openssl`; the
 client trusts it through SSL_CERT_FILE (`ca_env()`), so the product's
 https-only checks run unchanged.
@@ -49,6 +49,8 @@ class ApiStandin:
                 status, payload = standin.answer(self.command, self.path)
                 data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
                 self.send_response(status)
+                if 300 <= status < 400 and isinstance(payload, str):  # (302, "https://...") redirects
+                    self.send_header("Location", payload)
                 self.send_header("Content-Type", "text/html" if isinstance(payload, str) else "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
