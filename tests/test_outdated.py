@@ -132,6 +132,7 @@ def test_one_failing_upstream_is_one_line_and_the_rest_are_listed(render, apis):
     assert out.returncode == 0, out.stderr
     table = rows(out.stdout)
     assert table["flyctl"][2] == "?"
+    assert "GITHUB_TOKEN" not in out.stdout  # a 502 is no rate limit
     failures = [line for line in out.stdout.splitlines() if line.startswith("could not ask")]
     assert failures == ["could not ask github about superfly/flyctl: HTTP 502"]
     assert table["wacli"][2] == said["wacli"] and table["ngrok/ngrok"][2] == said["ngrok/ngrok"]
@@ -172,6 +173,17 @@ def test_token_only_in_a_header_to_github_never_printed_never_across_origins(ren
     assert elsewhere.requests and all("authorization" not in r["headers"] for r in elsewhere.requests)
     table = rows(out.stdout)
     assert table["wacli"][2] == "v99.0.0"
+
+
+def test_rate_limited_github_names_the_token_and_arguments_are_refused(render, apis):
+    repo = render(**CASE)
+    answer_everything(apis, repo, newer=False)
+    apis.route("GET", r"/gh/repos/openclaw/wacli/releases/latest", (403, {"message": "API rate limit exceeded"}))
+    out = run(repo, _env(apis))
+    assert "could not ask github about openclaw/wacli: HTTP 403 (rate limit? set GITHUB_TOKEN)" in out.stdout
+    refused = subprocess.run([sys.executable, "-m", "ops.outdated", "--fix"], cwd=repo, env=_env(apis),
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "takes no arguments" in refused.stderr and refused.stdout == ""
 
 
 def test_unknown_image_is_named_not_asked(render, apis):

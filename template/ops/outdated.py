@@ -176,7 +176,10 @@ def ask(pin: Pin) -> Row:
     try:
         return Row(pin, newest=newest(pin))
     except Unanswered as exc:
-        return Row(pin, problem=f"could not ask {pin.api} about {pin.ref}: {exc}")
+        hint = ""
+        if pin.api == "github" and str(exc) in ("HTTP 403", "HTTP 429") and not os.environ.get("GITHUB_TOKEN"):
+            hint = " (rate limit? set GITHUB_TOKEN)"
+        return Row(pin, problem=f"could not ask {pin.api} about {pin.ref}: {exc}{hint}")
 
 
 # ---------------------------------------------------------------- table
@@ -201,8 +204,11 @@ def table(rows: list[Row]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args in (["-h"], ["--help"]):
+        print(__doc__.strip())
+        return 0
     if args:
-        print("usage: python -m ops.outdated   (no arguments; make outdated)", file=sys.stderr)
+        print("outdated: takes no arguments (python -m ops.outdated --help)", file=sys.stderr)
         return 2
     found = pins(Path.cwd())
     with ThreadPoolExecutor(max_workers=8) as pool:
