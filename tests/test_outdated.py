@@ -110,7 +110,7 @@ def test_newer_releases_are_listed_in_80_columns(render, apis):
     assert table["superfly/flyctl-actions"][2] == said["superfly/flyctl-actions"]
     assert table["flyctl"][1:] == [m.load("ci")["tools"]["flyctl"]["version"], said["flyctl"], "ops/data/ci.yml"]
     assert table["railway"][2] == said["railway"]
-    assert f"{len(table)} of {len(table)} pins have a newer upstream release" in out.stdout
+    assert f"{len(table)} of {len(table)} pins have a newer upstream release.\n" in out.stdout
     assert "could not ask" not in out.stdout
 
 
@@ -133,6 +133,8 @@ def test_one_failing_upstream_is_one_line_and_the_rest_are_listed(render, apis):
     table = rows(out.stdout)
     assert table["flyctl"][2] == "?"
     assert "GITHUB_TOKEN" not in out.stdout  # a 502 is no rate limit
+    assert f"{len(table) - 1} of {len(table)} pins have a newer upstream release; 1 could not be asked:" \
+        in out.stdout
     failures = [line for line in out.stdout.splitlines() if line.startswith("could not ask")]
     assert failures == ["could not ask github about superfly/flyctl: HTTP 502"]
     assert table["wacli"][2] == said["wacli"] and table["ngrok/ngrok"][2] == said["ngrok/ngrok"]

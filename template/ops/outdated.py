@@ -215,10 +215,11 @@ def main(argv: list[str] | None = None) -> int:
         rows = list(pool.map(ask, found))
     print("\n".join(table(rows)))
     newer = sum(1 for r in rows if _shown(r) not in ("current", "?"))
-    print(f"\n{newer} of {len(rows)} pins have a newer upstream release.")
-    for row in rows:
-        if row.problem:
-            print(row.problem)
+    problems = [r.problem for r in rows if r.problem]
+    print(f"\n{newer} of {len(rows)} pins have a newer upstream release"
+          + (f"; {len(problems)} could not be asked:" if problems else "."))
+    for problem in problems:
+        print(problem)
     if newer:
         print("Advice only, nothing changed. Move a pin with `make update` (template\n"
               "releases) or an edit, then `make pin-images` or scripts/pin-binaries.sh.")
