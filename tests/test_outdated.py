@@ -46,6 +46,16 @@ def run(repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
+def releases(newest: str) -> tuple[int, list[dict]]:
+    """A GitHub releases page, most recent first: a tag that is no version, a draft and a
+    pre-release above the newest, an older line's patch published after it, then the newest."""
+    return 200, [{"tag_name": "latest-nightly", "prerelease": False, "draft": False},
+                 {"tag_name": "v99999.1.0", "prerelease": False, "draft": True},
+                 {"tag_name": "v99999.0.0-rc.1", "prerelease": True, "draft": False},
+                 {"tag_name": "v0.0.1", "prerelease": False, "draft": False},
+                 {"tag_name": newest, "prerelease": False, "draft": False}]
+
+
 def answer_everything(api: ApiStandin, repo: Path, newer: bool) -> dict[str, str]:
     """Route every upstream the repo pins; return {name: version the stand-in says is newest}."""
     said = {}
@@ -61,29 +71,33 @@ def answer_everything(api: ApiStandin, repo: Path, newer: bool) -> dict[str, str
         up = ups["images"][name]
         if "npm" in up:
             said[name] = bump(tag)
-            api.route("GET", rf"/npm/-/package/{up['npm']}/dist-tags", (200, {"latest": said[name], "beta": "9999.1.1"}))
+            api.route("GET", rf"/npm/-/package/{up['npm']}/dist-tags",
+                      (200, {"latest": said[name], "beta": "9999.1.1"}))
         elif "github" in up:
             said[name] = bump(tag)
-            api.route("GET", rf"/gh/repos/{up['github']}/releases/latest", (200, {"tag_name": said[name]}))
+            api.route("GET", rf"/gh/repos/{up['github']}/releases\?per_page=100", releases(said[name]))
         else:
             said[name] = bump(tag)
             results = [{"name": n} for n in ("latest", said[name], "9999.0.0-debian", tag, "3")]
-            api.route("GET", rf"/hub/v2/repositories/{up['dockerhub']}/tags\?.*", (200, {"results": results}))
+            namespace, repository = up["dockerhub"].split("/")
+            api.route("GET", rf"/hub/v2/namespaces/{namespace}/repositories/{repository}/tags\?.*",
+                      (200, {"results": results}))
     catalog = m.binaries_catalog()
     for name, entry in catalog.items():
         said[name] = "v" + bump(entry["version"])
-        api.route("GET", rf"/gh/repos/{entry['repo']}/releases/latest", (200, {"tag_name": said[name]}))
+        api.route("GET", rf"/gh/repos/{entry['repo']}/releases\?per_page=100", releases(said[name]))
     workflow = (repo / ".github/workflows/deploy.yml").read_text()
     for action, version in re.findall(r"uses: ([\w.-]+/[\w.-]+)\S*@[0-9a-f]{40}\s+#\s*(\S+)", workflow):
         said[action] = bump(version)
-        api.route("GET", rf"/gh/repos/{action}/releases/latest", (200, {"tag_name": said[action]}))
+        api.route("GET", rf"/gh/repos/{action}/releases\?per_page=100", releases(said[action]))
     for name, tool in m.load("ci")["tools"].items():
         said[name] = bump(str(tool["version"]))
         if tool.get("npm"):
             escaped = tool["npm"].replace("/", "%2F")  # @railway/cli -> @railway%2Fcli
             api.route("GET", rf"/npm/-/package/{escaped}/dist-tags", (200, {"latest": said[name]}))
         else:
-            api.route("GET", rf"/gh/repos/{ups['tools'][name]['github']}/releases/latest", (200, {"tag_name": said[name]}))
+            repo_of = ups["tools"][name]["github"]
+            api.route("GET", rf"/gh/repos/{repo_of}/releases\?per_page=100", releases(said[name]))
     return said
 
 
@@ -127,7 +141,7 @@ def test_already_current_says_current(render, apis):
 def test_one_failing_upstream_is_one_line_and_the_rest_are_listed(render, apis):
     repo = render(**CASE)
     said = answer_everything(apis, repo, newer=True)
-    apis.route("GET", r"/gh/repos/superfly/flyctl/releases/latest", (502, "<html>bad gateway</html>"))
+    apis.route("GET", r"/gh/repos/superfly/flyctl/releases\?per_page=100", (502, "<html>bad gateway</html>"))
     out = run(repo, _env(apis))
     assert out.returncode == 0, out.stderr
     table = rows(out.stdout)
@@ -155,11 +169,11 @@ def test_token_only_in_a_header_to_github_never_printed_never_across_origins(ren
     answer_everything(apis, repo, newer=True)
     elsewhere = ApiStandin(tmp_path / "tls-elsewhere")
     try:
-        elsewhere.route("GET", r"/moved/wacli", (200, {"tag_name": "v99.0.0"}))
+        elsewhere.route("GET", r"/moved/wacli", releases("v99.0.0"))
         # a redirect to another origin (the token must stay behind), one to the same origin (kept)
-        apis.route("GET", r"/gh/repos/openclaw/wacli/releases/latest", (302, elsewhere.base + "/moved/wacli"))
-        apis.route("GET", r"/gh/repos/openclaw/gogcli/releases/latest", (302, apis.base + "/gh/moved/gog"))
-        apis.route("GET", r"/gh/moved/gog", (200, {"tag_name": "v98.0.0"}))
+        apis.route("GET", r"/gh/repos/openclaw/wacli/releases\?per_page=100", (302, elsewhere.base + "/moved/wacli"))
+        apis.route("GET", r"/gh/repos/openclaw/gogcli/releases\?per_page=100", (302, apis.base + "/gh/moved/gog"))
+        apis.route("GET", r"/gh/moved/gog", releases("v98.0.0"))
         env = _env(apis, TOKEN)
         env["SSL_CERT_FILE"] = str(tmp_path / "both.pem")
         (tmp_path / "both.pem").write_text(apis.cert.read_text() + elsewhere.cert.read_text())
@@ -180,7 +194,8 @@ def test_token_only_in_a_header_to_github_never_printed_never_across_origins(ren
 def test_rate_limited_github_names_the_token_and_arguments_are_refused(render, apis):
     repo = render(**CASE)
     answer_everything(apis, repo, newer=False)
-    apis.route("GET", r"/gh/repos/openclaw/wacli/releases/latest", (403, {"message": "API rate limit exceeded"}))
+    apis.route("GET", r"/gh/repos/openclaw/wacli/releases\?per_page=100",
+               (403, {"message": "API rate limit exceeded"}))
     out = run(repo, _env(apis))
     assert "could not ask github about openclaw/wacli: HTTP 403 (rate limit? set GITHUB_TOKEN)" in out.stdout
     refused = subprocess.run([sys.executable, "-m", "ops.outdated", "--fix"], cwd=repo, env=_env(apis),

@@ -155,13 +155,19 @@ def _shape(tag: str) -> re.Pattern:
 def newest(pin: Pin) -> str:
     base = api_base(pin.api)
     if pin.api == "github":
-        data = get_json(f"{base}/repos/{pin.ref}/releases/latest", os.environ.get("GITHUB_TOKEN", "").strip())
-        value = isinstance(data, dict) and data.get("tag_name")
+        # Every recent release, not releases/latest: that one is the newest by commit date, which
+        # can be a patch of an older line (tailscale v1.98.10 came after v1.102.0).
+        data = get_json(f"{base}/repos/{pin.ref}/releases?per_page=100", os.environ.get("GITHUB_TOKEN", "").strip())
+        tags = [r.get("tag_name") or "" for r in data if isinstance(r, dict) and not r.get("draft")
+                and not r.get("prerelease")] if isinstance(data, list) else []
+        value = max((tag for tag in tags if _key(tag)), key=_key, default="")
     elif pin.api == "npm":
         data = get_json(f"{base}/-/package/{urllib.parse.quote(pin.ref, safe='@')}/dist-tags")
         value = isinstance(data, dict) and data.get("latest")
     else:
-        data = get_json(f"{base}/v2/repositories/{pin.ref}/tags?page_size=100&ordering=last_updated")
+        namespace, _, repository = pin.ref.partition("/")
+        data = get_json(f"{base}/v2/namespaces/{namespace}/repositories/{repository}/tags"
+                        "?page_size=100&ordering=last_updated")
         shape = _shape(pin.pinned)
         names = [r.get("name", "") for r in (data.get("results") or [])] if isinstance(data, dict) else []
         value = max((n for n in names if shape.match(n)), key=_key, default="")
