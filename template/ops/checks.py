@@ -647,6 +647,9 @@ def check_template_source(repo: Repo) -> Result:
     name = "update runs the recorded template"
     why = template_source.problem(repo.root)
     if not why:
+        missing = template_source.missing_commit(repo.root)
+        if missing:
+            return Result(name, FAIL, missing, "edit _commit in .copier-answers.yml, commit, then `make update`")
         return Result(name, PASS, f"_src_path = TEMPLATE = {template_source.recorded(repo.root)}")
     if template_source.recorded(repo.root) is None:
         return Result(name, WARN, why, "add TEMPLATE := <template url> to the Makefile (`copier update` does)")
