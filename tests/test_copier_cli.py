@@ -18,9 +18,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 REFUSED = [
-    ({"gateway_port": "abc"}, "error: gateway_port: must be a whole number 1024-65535; "),
+    ({"gateway_port": "abc"}, "error: gateway_port: must be a whole number 1024-65535; got 'abc'"),
     ({"platform": "railway", "region": "iad"}, "error: region: 'iad' is not one of us-west2, "),
-    ({"vm_memory_mb": "512"}, "error: vm_memory_mb: refused: the floor is 1024 MB; 512 MB is refused"),
+    ({"vm_memory_mb": "512"}, "error: vm_memory_mb: refused: the floor is 1024 MB; an idle OpenClaw gateway"),
     ({"platform": "gcp", "vm_size": "e2-micro", "vm_memory_mb": "2048"}, "error: vm_memory_mb: fixed by vm_size: 1024 MB; e2-micro"),
     ({"binaries": "gog"}, "error: binaries: 'gog' is not a list; write -d 'binaries=[gog]'"),
     ({"channels": "[discord, bogus]"}, "error: channels: 'bogus' is not one of discord, "),
