@@ -182,6 +182,7 @@ class OpenClawExtension(Extension):
             oc_resize_args=m.resize_args,
             oc_resize_to=m.resize_to,
             oc_facts=m.openclaw,
+            oc_webhook_channels=m.gateway_webhook_channels,
             oc_binaries_meta=m.binaries_meta,
             oc_images=m.images,
             oc_channel_setup=lambda: m.load("channel_setup"),
