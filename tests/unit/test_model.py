@@ -258,3 +258,16 @@ def test_no_model_provider_warns_after_copy():
     assert "agents" not in m.starter_config(model)
     (warning,) = m.warnings(model)
     assert warning.startswith("model_providers is empty") and "openclaw models auth login" in warning
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("app_name", "My Claw"), ("privacy", "semi"), ("gateway_port", "abc"), ("gateway_port", 80),
+    ("vm_memory_mb", 512), ("vm_memory_mb", 1100), ("volume_size_gb", 0), ("openclaw_version", "latest"),
+])
+def test_a_refusal_says_its_reason_once(field, value):
+    """new.sh and make update print "reason; details" on one line: the details add, never repeat."""
+    reason, details = m.validate_field(field, answers(**{field: value})).split("\n")
+    for number in re.findall(r"\d+", reason):
+        assert number not in re.findall(r"\d+", details), (reason, details)
+    for words in ("lowercase letters", "allowed: public", "a port from", "is refused", "takes"):
+        assert words not in details, (reason, details)
