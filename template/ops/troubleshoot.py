@@ -721,12 +721,12 @@ def live_local(live: Live) -> list[Result]:
     cmd = openclaw_command(opts.get("openclaw_bin"), r.env)
     if not cmd:
         return [Result("OpenClaw installed", FAIL, "no openclaw on PATH and no OPENCLAW_BIN",
-                       f"npm install openclaw@{model.openclaw_version} (Node >= 24), then pass openclaw_bin")]
+                       f"npm install openclaw@{model.openclaw_version} (Node {m.openclaw()['node_engines']}), then pass openclaw_bin")]
     results: list[Result] = []
     ver = r.run([*cmd, "--version"], timeout=60)
     if ver.exit_code != 0:
         return [Result("OpenClaw installed", FAIL, f"`{ver.command}` -> {ver.error or ver.exit_code}: {ver.stderr[:300]}",
-                       "check openclaw_bin / Node >= 24 on PATH")]
+                       f"check openclaw_bin / Node {m.openclaw()['node_engines']} on PATH")]
     pinned = model.openclaw_version in ver.stdout
     results.append(Result("OpenClaw installed (pinned version)", PASS if pinned else WARN, ver.stdout.strip()[:120],
                           "" if pinned else f"npm install openclaw@{model.openclaw_version}"))
