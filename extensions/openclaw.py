@@ -154,6 +154,10 @@ class OpenClawExtension(Extension):
             return help_text(field, answers_of(context))
 
         @pass_context
+        def oc_ignored(context) -> list[str]:
+            return m.ignored(answers_of(context))
+
+        @pass_context
         def oc_needs_domain(context) -> bool:
             return m.needs_domain(answers_of(context))
 
@@ -179,6 +183,7 @@ class OpenClawExtension(Extension):
             oc_platform=oc_platform,
             oc_starter_config=m.starter_config,
             oc_warnings=m.warnings,
+            oc_ignored=oc_ignored,
             oc_resize_args=m.resize_args,
             oc_resize_to=m.resize_to,
             oc_facts=m.openclaw,

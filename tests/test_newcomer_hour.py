@@ -85,11 +85,22 @@ def test_ngrok_with_nothing_to_forward_is_warned(render):
     assert {r.check: r for r in checks.run_static(used)}["inbound webhooks reachable"].status == checks.PASS
 
 
+def test_a_tunnel_on_a_public_deploy_is_warned_not_dropped_silently(template_repo, tmp_path):
+    from tests.test_copier_cli import run_wrapper
+
+    dest = tmp_path / "out"
+    proc = run_wrapper(["copy", "--trust", "--defaults", "-d", "privacy=public", "-d", "tunnel=ngrok",
+                        str(template_repo), str(dest)], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = " ".join((proc.stdout + proc.stderr).split())
+    assert "WARNING: tunnel=ngrok is ignored: a public deploy already has an HTTPS URL" in out
+    assert not (dest / "docker" / "ngrok-policy.yml").exists()  # still dropped, now said
+
+
 @pytest.mark.parametrize(("data", "reason"), [
-    ({"privacy": "public", "tunnel": "ngrok"}, "public deploys take no tunnel"),
     ({"model_providers": [], "primary_model_provider": "openai"}, "no provider is chosen"),
     ({"model_providers": ["anthropic"], "primary_model_provider": "openai"}, "is not in ['anthropic']"),
-], ids=["tunnel-on-public", "primary-without-providers", "primary-not-chosen"])
+], ids=["primary-without-providers", "primary-not-chosen"])
 def test_an_answer_that_would_be_dropped_is_refused(template_repo, tmp_path, data, reason):
     dst = tmp_path / "out"
     with pytest.raises(ValueError) as info:

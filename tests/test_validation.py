@@ -128,6 +128,22 @@ def test_help_lines_fit_70_columns():
     assert long == []
 
 
+def test_rendered_help_lines_fit_70_columns():
+    """Help that follows the answers (oc_help), for every platform, size and privacy."""
+    from extensions.openclaw import help_text
+    from ops import model as m
+
+    long = []
+    for platform, facts in m.platforms().items():
+        for size in facts["sizes"]:
+            for privacy in ("public", "private"):
+                answers = {"platform": platform, "vm_size": size, "privacy": privacy}
+                for name in ("gateway_port", "vm_memory_mb", "volume_size_gb"):
+                    long += [(platform, size, name, line) for line in help_text(name, answers).splitlines()
+                             if len(line) > 70]
+    assert long == []
+
+
 def test_first_message_lines_fit_next_to_copiers_prefix():
     from ops import model as m
 

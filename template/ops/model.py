@@ -487,9 +487,6 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
             return ""
         if value not in tunnels:
             return f"not a known tunnel\nallowed: {_allowed(tunnels)}; got {value!r}"
-        if value != "none" and answers.get("privacy") == "public":  # given with -d: it would be dropped
-            return ("public deploys take no tunnel\na public deploy already has an HTTPS URL and a tunnel "
-                    f"would be a second way in: use it with privacy=private; got {value!r}")
         return ""
     raise KeyError(f"unknown field {name!r}")
 
@@ -871,6 +868,17 @@ def warnings(model: DeployModel) -> list[str]:
                     f"{oc['channels'][ch]['transport']}, which works; but {note}, so switching to "
                     "webhooks needs tunnel=ngrok or tunnel=tailscale (Funnel), or privacy=public."
                 )
+    return out
+
+
+def ignored(answers: Mapping[str, Any]) -> list[str]:
+    """Answers given (``-d``) to a question these answers never ask, which the deploy drops:
+    said after copy, since nothing else shows them (copier records no answer it did not ask)."""
+    out: list[str] = []
+    tunnel = answers.get("tunnel")
+    if answers.get("privacy") == "public" and tunnel not in (None, "", "none"):
+        out.append(f"tunnel={tunnel} is ignored: a public deploy already has an HTTPS URL and takes no tunnel "
+                   "(it would be a second way in around the platform's proxy); use it with privacy=private.")
     return out
 
 

@@ -147,11 +147,13 @@ def test_warnings():
         m.build(answers(privacy="private", tunnel="ngrok")))[0]
 
 
-def test_answers_that_would_be_dropped_are_refused():
+def test_answers_that_would_be_dropped_are_refused_or_warned():
     """-d answers for questions these answers never ask were dropped silently (issue 19, 6 and 14)."""
-    public = m.validate_field("tunnel", answers(privacy="public", tunnel="ngrok"))
-    assert public.splitlines()[0] == "public deploys take no tunnel" and "privacy=private" in public
-    assert m.validate_field("tunnel", answers(privacy="public", tunnel="none")) == ""
+    assert m.ignored(answers(privacy="public", tunnel="ngrok")) == [
+        "tunnel=ngrok is ignored: a public deploy already has an HTTPS URL and takes no tunnel (it would be "
+        "a second way in around the platform's proxy); use it with privacy=private."]
+    assert m.ignored(answers(privacy="public", tunnel="none")) == []
+    assert m.ignored(answers(privacy="private", tunnel="ngrok")) == []
     empty = m.validate_field("primary_model_provider", answers(model_providers=[], primary_model_provider="openai"))
     assert empty.splitlines()[0] == "no provider is chosen"
     one = m.validate_field("primary_model_provider", answers(model_providers=["anthropic"],
@@ -179,6 +181,8 @@ def test_hints_match_the_checks():
             if "accepted with a warning" in help_text:
                 warned = int(re.search(r"(\d+)-\d+ accepted with a warning", help_text).group(1))
                 assert m.validate_field("vm_memory_mb", {**fits, "vm_memory_mb": warned}) == ""
+    # Kubernetes medium starts at 2048: its help never offers 1024 (which its check refuses)
+    assert "1024" not in m.memory_help("kubernetes", "medium")
     assert "(2 vCPU, 1024-4096 MB)" in __import__("extensions.openclaw", fromlist=["x"]).choices_yaml(
         "vm_size", {"platform": "fly"})
 
