@@ -852,12 +852,13 @@ def warnings(model: DeployModel) -> list[str]:
             "you can push to and your cluster can pull from."
         )
     if model.tunnel == "ngrok" and not set(model.tunnel_paths) - set(oc["tunnels"]["ngrok"].get("always_open") or ()):
+        chosen = (f"none of {', '.join(model.channels)} takes webhooks on the gateway port" if model.channels
+                  else "no channel is chosen")
         out.append(
-            f"tunnel=ngrok forwards only the chosen channels' webhook paths, and "
-            f"{'no channel is chosen' if not model.channels else 'none of ' + ', '.join(model.channels) + ' takes webhooks on the gateway port'}"
-            f": its URL answers only {', '.join(model.tunnel_paths)}, yet it needs NGROK_AUTHTOKEN. "
-            f"Add a channel that does ({', '.join(gateway_webhook_channels())}, HTTP mode), or "
-            'drop it: `make update ARGS="-d tunnel=none"` (tunnel=tailscale reaches the Control UI).'
+            f"tunnel=ngrok forwards only the chosen channels' webhook paths, and {chosen}: its URL answers "
+            f"only {', '.join(model.tunnel_paths)}, yet it needs NGROK_AUTHTOKEN. Add a channel that does "
+            f"({', '.join(gateway_webhook_channels())}, HTTP mode), or drop it: "
+            '`make update ARGS="-d tunnel=none"` (tunnel=tailscale reaches the Control UI).'
         )
     if not model.public and model.tunnel == "none":
         for ch in model.channels:
