@@ -60,12 +60,12 @@ def field_error(field: str, answers: dict[str, Any]) -> str:
 
 def choices_yaml(kind: str, answers: dict[str, Any]) -> str:
     """Choice lists as YAML text (copier parses a templated ``choices`` string)."""
-    platform = answers.get("platform")
-    facts = m.platforms().get(platform) or next(iter(m.platforms().values()))
+    platform = answers.get("platform") if answers.get("platform") in m.platforms() else next(iter(m.platforms()))
+    facts = m.platforms()[platform]
     if kind == "region":
         items = {f"{code} - {name}": code for code, name in facts["regions"].items()}
     elif kind == "vm_size":
-        items = {f"{size} ({spec['vcpu']} vCPU, {memory_label(spec['memory_mb'])})": size
+        items = {f"{size} ({spec['vcpu']} vCPU, {memory_label(m.usable_memory_range(platform, size))})": size
                  for size, spec in facts["sizes"].items()}
     elif kind == "platform":
         items = {f["label"]: key for key, f in m.platforms().items()}
@@ -102,6 +102,15 @@ def memory_label(memory_mb: list[int]) -> str:
     """``1024 MB`` for a fixed size, ``512-4096 MB`` for a range."""
     low, high = int(memory_mb[0]), int(memory_mb[1])
     return f"{low} MB" if low == high else f"{low}-{high} MB"
+
+
+def help_text(field: str, answers: dict[str, Any]) -> str:
+    """Question help that depends on earlier answers (copier renders ``help``)."""
+    return {
+        "gateway_port": lambda: m.gateway_port_help(answers),
+        "vm_memory_mb": lambda: m.memory_help(answers.get("platform"), answers.get("vm_size")),
+        "volume_size_gb": lambda: m.volume_help(answers),
+    }[field]()
 
 
 def platform_default(key: str, answers: dict[str, Any]) -> Any:
@@ -141,6 +150,14 @@ class OpenClawExtension(Extension):
             return m.platforms().get(context.get("platform")) or {}
 
         @pass_context
+        def oc_help(context, field: str) -> str:
+            return help_text(field, answers_of(context))
+
+        @pass_context
+        def oc_ignored(context) -> list[str]:
+            return m.ignored(answers_of(context))
+
+        @pass_context
         def oc_needs_domain(context) -> bool:
             return m.needs_domain(answers_of(context))
 
@@ -159,15 +176,18 @@ class OpenClawExtension(Extension):
             oc_error=oc_error,
             oc_choices=oc_choices,
             oc_default=oc_default,
+            oc_help=oc_help,
             oc_model=oc_model,
             oc_needs_domain=oc_needs_domain,
             oc_asked=oc_asked,
             oc_platform=oc_platform,
             oc_starter_config=m.starter_config,
             oc_warnings=m.warnings,
+            oc_ignored=oc_ignored,
             oc_resize_args=m.resize_args,
             oc_resize_to=m.resize_to,
             oc_facts=m.openclaw,
+            oc_webhook_channels=m.gateway_webhook_channels,
             oc_binaries_meta=m.binaries_meta,
             oc_images=m.images,
             oc_channel_setup=lambda: m.load("channel_setup"),

@@ -12,6 +12,20 @@ if [ $# -lt 1 ] || [[ "$1" == -* ]]; then
   exit 2
 fi
 dest="$1"; shift
+# copier writes the files it can before it finds it needs an answer it cannot ask (no terminal):
+# a non-empty destination is refused here, before anything is written, unless -w/--overwrite/-f.
+overwrite=""
+for arg in "$@"; do
+  case "$arg" in -w|--overwrite|-f|--force) overwrite=1 ;; esac
+done
+if [ -z "$overwrite" ] && [ -d "$dest" ] && [ -n "$(ls -A "$dest")" ]; then
+  echo "error: destination $dest is not empty: choose a new directory, or pass --overwrite to replace its files" >&2
+  exit 1
+fi
+if [ -e "$dest" ] && [ ! -d "$dest" ]; then
+  echo "error: destination $dest is a file, not a directory" >&2
+  exit 1
+fi
 SETUP_LOCK=requirements-copier.lock  # copier and the extension only: the tests' stack is not needed
 # shellcheck source=scripts/setup.sh
 source "$ROOT/scripts/setup.sh"

@@ -51,3 +51,14 @@ def test_make_verify_runs_config_validate(render, openclaw):
                           env=openclaw.env())
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "PASS  openclaw config validate" in proc.stdout
+
+
+def test_node_hint_is_the_pinned_release_engines(render, openclaw):
+    """`make verify` without OpenClaw names the Node versions npm accepts for the pinned
+    release (its package.json engines.node, recorded in openclaw.yml), not a looser `>= 24`."""
+    from ops import model as m, verify
+
+    engines = json.loads((openclaw.entry.parent / "package.json").read_text())["engines"]["node"]
+    assert m.openclaw()["node_engines"] == engines
+    result = verify.check_config_validate(render(), None, openclaw.version)
+    assert result.status == "SKIP" and f"(Node {engines})" in result.fix

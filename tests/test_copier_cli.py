@@ -18,9 +18,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 REFUSED = [
-    ({"gateway_port": "abc"}, "error: gateway_port: must be a whole number 1024-65535; "),
+    ({"gateway_port": "abc"}, "error: gateway_port: must be a whole number 1024-65535; got 'abc'"),
     ({"platform": "railway", "region": "iad"}, "error: region: 'iad' is not one of us-west2, "),
-    ({"vm_memory_mb": "512"}, "error: vm_memory_mb: refused: the floor is 1024 MB; 512 MB is refused"),
+    ({"vm_memory_mb": "512"}, "error: vm_memory_mb: refused: the floor is 1024 MB; an idle OpenClaw gateway"),
     ({"platform": "gcp", "vm_size": "e2-micro", "vm_memory_mb": "2048"}, "error: vm_memory_mb: fixed by vm_size: 1024 MB; e2-micro"),
     ({"binaries": "gog"}, "error: binaries: 'gog' is not a list; write -d 'binaries=[gog]'"),
     ({"channels": "[discord, bogus]"}, "error: channels: 'bogus' is not one of discord, "),
@@ -68,3 +68,21 @@ def test_new_sh_prints_the_reason(tmp_path):
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("error: gateway_port: must be a whole number 1024-65535; ")
     assert not dest.exists()
+
+
+def test_new_sh_refuses_a_non_empty_destination_before_writing(tmp_path):
+    """copier wrote 57 files (no answers file) there, then stopped: "Interactive session required"."""
+    dest = tmp_path / "taken"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("mine\n")
+    proc = subprocess.run(["bash", str(ROOT / "scripts" / "new.sh"), str(dest)], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=600)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        f"error: destination {dest} is not empty: choose a new directory, or pass --overwrite to replace its files"]
+    assert sorted(p.name for p in dest.iterdir()) == ["notes.txt"]
+
+    proc = subprocess.run(["bash", str(ROOT / "scripts" / "new.sh"), str(dest), "--defaults", "--overwrite",
+                           "--quiet"], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert (dest / ".copier-answers.yml").exists() and (dest / "notes.txt").read_text() == "mine\n"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ops import checks, conflicts, model as m, verify
+from ops import checks, conflicts, model as m, template_source, verify
 from tests.support.template_history import (TemplateHistory, changed_files, commit_all, edit_file,
                                             generate, update)
 
@@ -256,3 +256,21 @@ def test_make_update_refuses_a_template_other_than_the_recorded_one(history, tmp
     refusal = [line for line in out.splitlines() if "refused" in line]
     assert len(refusal) == 1 and str(hostile) in refusal[0] and str(history.root) in refusal[0], out
     assert "_commit: v0.1.0" in (repo / ".copier-answers.yml").read_text()  # nothing was updated
+
+
+def test_a_commit_the_template_does_not_have_is_named_in_one_line(history, tmp_path):
+    """What copier records from a dirty template checkout: a describe of a commit made in its temp copy."""
+    repo = generate(history, tmp_path / "deploy", {"app_name": "my-claw"}, tag="v0.1.0")
+    assert template_source.missing_commit(repo) == ""
+    edit_file(repo, ".copier-answers.yml", "_commit: v0.1.0", "_commit: v0.1.0-1-g0123abc")
+    commit_all(repo, "generated from a dirty checkout")
+    result = {r.check: r for r in checks.run_static(repo)}["update runs the recorded template"]
+    assert result.status == checks.FAIL and "v0.1.0-1-g0123abc" in result.seen and "(e.g. v0.1.0)" in result.seen
+
+    _venv_shim(repo)
+    proc = subprocess.run(["make", "update"], cwd=repo, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out and "Unknown revision" not in out, out
+    assert [line for line in out.splitlines() if "v0.1.0-1-g0123abc" in line] == [
+        f"make update: refused: {template_source.missing_commit(repo)}"], out

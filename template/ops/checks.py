@@ -59,7 +59,7 @@ def _places(values: dict) -> str:
 def check_files_parse(repo: Repo) -> Result:
     if repo.declared.problems:
         return Result("files parse", FAIL, "; ".join(repo.declared.problems),
-                      "restore the file from the template: `copier update` or `git checkout -- <file>`")
+                      "restore the file from the template: `make update` or `git checkout -- <file>`")
     return Result("files parse", PASS, "platform files, Dockerfile and config/openclaw.json parse")
 
 
@@ -210,7 +210,7 @@ def check_public_ingress(repo: Repo) -> Result:
     if declared != repo.model.public:
         return Result("public ingress matches privacy", FAIL,
                       f"privacy={repo.model.privacy} but public ingress is {'on' if declared else 'off'}",
-                      "regenerate the platform file with `copier update` (privacy decides the ingress)")
+                      "regenerate the platform file with `make update` (privacy decides the ingress)")
     return Result("public ingress matches privacy", PASS,
                   f"privacy={repo.model.privacy}; public ingress {'on' if declared else 'off'}")
 
@@ -353,7 +353,11 @@ def check_webhooks_reachable(repo: Repo) -> Result:
     notes = [w for w in m.warnings(repo.model) if w.startswith("channels=")]
     if notes:
         return Result("inbound webhooks reachable", WARN, "; ".join(notes),
-                      "set tunnel=ngrok or tunnel=tailscale with `copier update -d tunnel=...`")
+                      "set tunnel=ngrok or tunnel=tailscale with `make update ARGS=\"-d tunnel=...\"`")
+    idle = [w for w in m.warnings(repo.model) if w.startswith("tunnel=ngrok")]
+    if idle:
+        return Result("inbound webhooks reachable", WARN, idle[0],
+                      'add a webhook channel or drop the tunnel: `make update ARGS="-d tunnel=none"`')
     return Result("inbound webhooks reachable", PASS,
                   f"privacy={repo.model.privacy}, tunnel={repo.model.tunnel}, "
                   f"channels={list(repo.model.channels) or 'none'}")
@@ -433,7 +437,7 @@ def check_images_pinned(repo: Repo) -> Result:
     missing = [f"{n}:{t}" for n, t, _ in wanted if t not in by_name.get(n, {})]
     if not refs:
         return Result(name, WARN, "no image reference found in Dockerfile, docker-compose.yml or k8s/",
-                      "restore the files: `copier update`")
+                      "restore the files: `make update`")
     if unpinned or missing:
         seen = "; ".join(filter(None, [f"unpinned: {', '.join(unpinned)}" if unpinned else "",
                                        f"{lock_file} has no line for {', '.join(missing)}" if missing else ""]))
@@ -477,16 +481,16 @@ def check_k8s_image_registry(repo: Repo) -> Result:
     if bare:
         return Result(name, FAIL, f"no registry in {_places(bare)}: the cluster would pull it from Docker Hub, "
                       "where nobody pushed it",
-                      "copier update --trust -d image_registry=<registry>/<owner>/<repo>, then `make image` "
+                      'make update ARGS="-d image_registry=<registry>/<owner>/<repo>", then `make image` '
                       "before `make deploy`")
     want = repo.model.pushed_image or repo.model.image
     other = {k: v for k, v in images.items() if v != want}
     if other:
         return Result(name, FAIL, f"{_places(other)}; expected {want}",
-                      "`make image` pushes the expected reference; keep the manifests on it (`copier update`)")
+                      "`make image` pushes the expected reference; keep the manifests on it (`make update`)")
     if f"/{m.PLACEHOLDER_REGISTRY_OWNER}/" in want:
         return Result(name, WARN, f"{want} is the placeholder repository",
-                      "copier update --trust -d image_registry=<registry>/<owner>/<repo>")
+                      'make update ARGS="-d image_registry=<registry>/<owner>/<repo>"')
     return Result(name, PASS, _places(images))
 
 
@@ -647,9 +651,12 @@ def check_template_source(repo: Repo) -> Result:
     name = "update runs the recorded template"
     why = template_source.problem(repo.root)
     if not why:
+        missing = template_source.missing_commit(repo.root)
+        if missing:
+            return Result(name, FAIL, missing, "edit _commit in .copier-answers.yml, commit, then `make update`")
         return Result(name, PASS, f"_src_path = TEMPLATE = {template_source.recorded(repo.root)}")
     if template_source.recorded(repo.root) is None:
-        return Result(name, WARN, why, "add TEMPLATE := <template url> to the Makefile (`copier update` does)")
+        return Result(name, WARN, why, "add TEMPLATE := <template url> to the Makefile (`make update` does)")
     return Result(name, FAIL, why, "restore _src_path in .copier-answers.yml (`git log -p .copier-answers.yml`)")
 
 
@@ -664,8 +671,21 @@ def check_hsts(repo: Repo) -> Result:
     found = re.search(r"max-age=(\d+)", value) if isinstance(value, str) else None
     if not found or int(found.group(1)) < 86400:
         return Result(name, FAIL, f"gateway.http.securityHeaders.strictTransportSecurity = {value!r}",
-                      f'set it to "{m.openclaw()["hsts"]}" in config/openclaw.json (`copier update` restores it)')
+                      f'set it to "{m.openclaw()["hsts"]}" in config/openclaw.json (`make update` restores it)')
     return Result(name, PASS, f"Strict-Transport-Security: {value}")
+
+
+def check_domain_not_placeholder(repo: Repo) -> Result:
+    """A name no certificate can be issued for deploys, then never serves HTTPS (copy warns too)."""
+    name = "domain can get a certificate"
+    domain = repo.model.domain
+    if not domain:
+        return Result(name, SKIP, f"{repo.model.platform_label} {repo.model.privacy}: no domain of yours")
+    if m.is_placeholder_domain(domain):
+        return Result(name, WARN, f"domain={domain} is a placeholder: no certificate can be issued for it",
+                      'point a DNS A/AAAA record of a name you own at the machine, then '
+                      '`make update ARGS="-d domain=<that name>"`')
+    return Result(name, PASS, domain)
 
 
 CHECKS: list[Callable[[Repo], Result]] = [
@@ -687,6 +707,7 @@ CHECKS: list[Callable[[Repo], Result]] = [
     check_binaries_locked,
     check_images_pinned,
     check_k8s_image_registry,
+    check_domain_not_placeholder,
     check_no_secrets,
     check_config_credentials_are_refs,
     check_template_source,

@@ -41,6 +41,7 @@ FIELDS = (
 )
 
 PRIVACY_CHOICES = ("public", "private")
+PORT_RANGE = (1024, 65535)
 _DNS_LABEL = re.compile(r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 # DNS labels that a YAML 1.1 reader (Kubernetes, PyYAML) turns into null or a
 # boolean wherever a platform file prints the name unquoted.
@@ -151,6 +152,57 @@ def _check_multi(what: str, value: Any, allowed: Iterable[str]) -> str:
 def memory_range(platform: str, size: str) -> tuple[int, int]:
     low, high = platform_facts(platform)["sizes"][size]["memory_mb"]
     return int(low), int(high)
+
+
+def usable_memory_range(platform: str, size: str) -> tuple[int, int]:
+    """The memory a size can be given that is not refused: its range above the floor.
+
+    The choice labels, the memory question's help and its check all read this one range."""
+    low, high = memory_range(platform, size)
+    floor = int(openclaw()["memory"]["refuse_below_mb"])
+    return (max(low, floor), high) if high >= floor else (low, high)  # below: the size is refused
+
+
+def memory_help(platform: str | None, size: str | None) -> str:
+    """The vm_memory_mb question's help for this size (what its check accepts, warns about, refuses)."""
+    mem = openclaw()["memory"]
+    floor, recommended = int(mem["refuse_below_mb"]), int(mem["recommended_mb"])
+    facts = platforms().get(platform) if isinstance(platform, str) else None
+    if not facts or size not in facts["sizes"]:
+        return (f"Memory in MB. {recommended} recommended; below {floor} refused\n"
+                "(an idle gateway uses ~810 MB).")
+    low, high = usable_memory_range(platform, size)
+    lines = [f"Memory in MB for {size}: {low}-{high}, in steps of 256."]
+    if low < recommended <= high:
+        lines.append(f"{recommended} recommended; {low}-{recommended - 256} accepted with a warning.")
+    if memory_range(platform, size)[0] < floor:
+        lines.append(f"Below {floor} refused (an idle gateway uses ~810 MB).")
+    return "\n".join(lines)
+
+
+def gateway_port_help(answers: Mapping[str, Any]) -> str:
+    """The gateway_port question's help: who forwards to the port, by privacy."""
+    first = f"Port the gateway listens on inside the machine ({PORT_RANGE[0]}-{PORT_RANGE[1]});"
+    if answers.get("privacy") == "private":
+        return first + "\nonly the private network, a tunnel or SSH reach it."
+    facts = platforms().get(answers.get("platform")) if isinstance(answers.get("platform"), str) else None
+    proxy = (facts or {}).get("proxy") or {}
+    who = f"{proxy['service'].capitalize()} (the HTTPS proxy)" if proxy.get("service") else "the platform's proxy"
+    return first + f"\n{who} forwards to it."
+
+
+def volume_help(answers: Mapping[str, Any]) -> str:
+    """The volume_size_gb question's help: a volume, or a Compose VM's boot disk."""
+    facts = platforms().get(answers.get("platform")) if isinstance(answers.get("platform"), str) else None
+    if facts and facts.get("host"):
+        return ("Persistent disk in GB: the VM's boot disk, where the Docker\n"
+                "volumes (config, state and workspace) live.")
+    return "Persistent volume size in GB (config, state and workspace live\nthere)."
+
+
+def gateway_webhook_channels() -> list[str]:
+    """Channels with a webhook mode on the gateway port: the only paths ngrok forwards."""
+    return [ch for ch, facts in openclaw()["channels"].items() if facts.get("webhook_paths")]
 
 
 def default_memory_mb(platform: str | None, size: str | None) -> int:
@@ -308,8 +360,7 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
         if not isinstance(value, str) or not _DNS_LABEL.fullmatch(value) or "--" in value:
             return (
                 "must be a DNS label: a-z, 0-9 and '-'\n"
-                "2-63 lowercase letters, digits and '-', starting with a letter and not "
-                f"ending with '-' (no '--'); got {value!r}"
+                f"2-63 characters, starting with a letter, not ending with '-', no '--'; got {value!r}"
             )
         if value in YAML_WORDS:
             return (f"{value!r} is a YAML null/boolean word\n"
@@ -322,7 +373,7 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
         return ""
     if name == "privacy":
         if value not in PRIVACY_CHOICES:
-            return f"must be {' or '.join(PRIVACY_CHOICES)}\nallowed: {_allowed(PRIVACY_CHOICES)}; got {value!r}"
+            return f"must be {' or '.join(PRIVACY_CHOICES)}\ngot {value!r}"
         return ""
     if facts is None:
         # Platform-dependent fields are checked once the platform is valid.
@@ -337,7 +388,7 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
                     f"region is not asked on {facts['label']}; leave it out; got {value!r}")
         if name == "vm_memory_mb":
             return (f"fixed by vm_size: {fixed} MB\n"
-                    f"{answers.get('vm_size')} on {facts['label']} has {fixed} MB; choose another "
+                    f"{answers.get('vm_size')} on {facts['label']} has no other; choose another "
                     f"vm_size to change it (vm_memory_mb is not asked here); got {value!r}")
         return (f"the volume takes no size here\n{facts['label']} sizes the volume itself and bills "
                 f"the GB it stores; leave volume_size_gb out; got {value!r}")
@@ -348,7 +399,7 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
             return (
                 "needs a hostname like claw.example.org\n"
                 f"a public deploy on {facts['label']} gets its HTTPS certificate for this name: "
-                f"a lowercase hostname with at least one dot, no scheme, port or path; got {value!r}"
+                f"lowercase, at least one dot, no scheme, port or path; got {value!r}"
             )
         return ""
     if name == "region":
@@ -362,13 +413,13 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
         if not isinstance(value, str) or not _VERSION.fullmatch(value):
             return (
                 "pin a release: YYYY.M.D\n"
-                f"a release version like {openclaw()['default_version']}, never 'latest'; got {value!r}"
+                f"for example {openclaw()['default_version']}, never 'latest'; got {value!r}"
             )
         return ""
     if name == "gateway_port":
         port = _as_int(value)
-        if port is None or not 1024 <= port <= 65535:
-            return f"must be a whole number 1024-65535\na port from 1024 to 65535; got {value!r}"
+        if port is None or not PORT_RANGE[0] <= port <= PORT_RANGE[1]:
+            return f"must be a whole number {PORT_RANGE[0]}-{PORT_RANGE[1]}\ngot {value!r}"
         return ""
     if name == "vm_size":
         usable = [s for s in facts["sizes"] if not _size_refusal(platform, s)]
@@ -388,18 +439,14 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
         if mem < floor:
             return (
                 f"refused: the floor is {floor} MB\n"
-                f"{mem} MB is refused: an idle OpenClaw gateway already uses about 810 MB, so "
-                f"below {floor} MB it is killed for running out of memory; use {floor} or more "
-                "(2048 recommended)"
+                "an idle OpenClaw gateway already uses about 810 MB and would be killed for running "
+                f"out of memory ({openclaw()['memory']['recommended_mb']} recommended); got {mem}"
             )
         size = answers.get("vm_size")
         if size in facts["sizes"]:
-            low, high = memory_range(platform, size)
+            low, high = usable_memory_range(platform, size)
             if not low <= mem <= high or mem % 256:
-                return (
-                    f"use {low}-{high} MB, in steps of 256\n"
-                    f"{size} on {facts['label']} takes {low}-{high} MB in steps of 256; got {mem}"
-                )
+                return f"use {low}-{high} MB, in steps of 256\nthe range of {size} on {facts['label']}; got {mem}"
         return ""
     if name == "volume_size_gb":
         gb = _as_int(value)
@@ -407,16 +454,17 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
         if gb is None or not vol["min_gb"] <= gb <= vol["max_gb"]:
             return (
                 f"use whole GB from {vol['min_gb']} to {vol['max_gb']}\n"
-                f"a whole number of GB from {vol['min_gb']} to {vol['max_gb']} on "
-                f"{facts['label']}; got {value!r}"
+                f"the volume limits of {facts['label']}; got {value!r}"
             )
         return ""
     if name == "model_providers":
         return _check_multi("provider", value, openclaw()["model_providers"])
     if name == "primary_model_provider":
         chosen = _as_list(answers.get("model_providers")) or []
-        if len(chosen) < 2:
+        if len(chosen) < 2 and value in (None, "", *chosen):
             return ""
+        if not chosen:  # given with -d next to an empty model_providers: it would be dropped
+            return f"no provider is chosen\nmodel_providers is empty: leave it out; got {value!r}"
         if value not in chosen:
             return f"pick a chosen provider\nmodel_providers has: {_allowed(chosen)}; got {value!r}"
         return ""
@@ -790,18 +838,27 @@ def warnings(model: DeployModel) -> list[str]:
             "model_providers is empty: the gateway starts, but its agent has no model and "
             "answers nothing until you sign one in inside the machine (`openclaw models auth "
             "login --provider <id>` or `openclaw onboard`; docs/gateway/authentication.md in "
-            "the openclaw package) or pick one: `make update ARGS='-d model_providers=[anthropic]'`."
+            'the openclaw package) or pick one: `make update ARGS="-d model_providers=[anthropic]"`.'
         )
     if model.domain and is_placeholder_domain(model.domain):
         out.append(
             f"domain={model.domain} is a placeholder: no certificate can be issued for it. Point a DNS "
-            f"A/AAAA record of a name you own at the machine, then `copier update --trust -d domain=<that name>`."
+            'A/AAAA record of a name you own at the machine, then `make update ARGS="-d domain=<that name>"`.'
         )
     if f"/{PLACEHOLDER_REGISTRY_OWNER}/" in model.pushed_image:
         out.append(
             f"image_registry={model.pushed_image.rsplit(':', 1)[0]} is a placeholder: `make image` cannot push "
-            f"there. `copier update --trust -d image_registry=<registry>/<owner>/<repo>` with a repository "
+            'there. `make update ARGS="-d image_registry=<registry>/<owner>/<repo>"` with a repository '
             "you can push to and your cluster can pull from."
+        )
+    if model.tunnel == "ngrok" and not set(model.tunnel_paths) - set(oc["tunnels"]["ngrok"].get("always_open") or ()):
+        chosen = (f"none of {', '.join(model.channels)} takes webhooks on the gateway port" if model.channels
+                  else "no channel is chosen")
+        out.append(
+            f"tunnel=ngrok forwards only the chosen channels' webhook paths, and {chosen}: its URL answers "
+            f"only {', '.join(model.tunnel_paths)}, yet it needs NGROK_AUTHTOKEN. Add a channel that does "
+            f"({', '.join(gateway_webhook_channels())}, HTTP mode), or drop it: "
+            '`make update ARGS="-d tunnel=none"` (tunnel=tailscale reaches the Control UI).'
         )
     if not model.public and model.tunnel == "none":
         for ch in model.channels:
@@ -812,6 +869,17 @@ def warnings(model: DeployModel) -> list[str]:
                     f"{oc['channels'][ch]['transport']}, which works; but {note}, so switching to "
                     "webhooks needs tunnel=ngrok or tunnel=tailscale (Funnel), or privacy=public."
                 )
+    return out
+
+
+def ignored(answers: Mapping[str, Any]) -> list[str]:
+    """Answers given (``-d``) to a question these answers never ask, which the deploy drops:
+    said after copy, since nothing else shows them (copier records no answer it did not ask)."""
+    out: list[str] = []
+    tunnel = answers.get("tunnel")
+    if answers.get("privacy") == "public" and tunnel not in (None, "", "none"):
+        out.append(f"tunnel={tunnel} is ignored: a public deploy already has an HTTPS URL and takes no tunnel "
+                   "(it would be a second way in around the platform's proxy); use it with privacy=private.")
     return out
 
 

@@ -7,6 +7,11 @@ request can edit quietly. The Makefile records the template URL at generation
 (``TEMPLATE := ...``, an edit there is visible in review): ``make update``
 refuses, and ``make verify`` fails, when the two differ.
 
+It also refuses, in one line, a ``_commit`` the template (a local checkout)
+does not have: copier records a commit that exists only in its temporary copy
+when it copies from a template checkout with uncommitted changes, and every
+later ``copier update`` then dies with "Unknown revision".
+
     python -m ops.template_source [--repo DIR]    exit 1 with one line on a mismatch
 """
 
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -32,14 +38,32 @@ def recorded(root: Path) -> str | None:
     return found.group(1) if found else None
 
 
-def answered(root: Path) -> str | None:
-    """``_src_path`` of .copier-answers.yml: the template copier update would run."""
+def answered(root: Path, key: str = "_src_path") -> str | None:
+    """``_src_path`` (or another ``key``) of .copier-answers.yml: the template copier update would run."""
     try:
         data = yaml.safe_load((root / ".copier-answers.yml").read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
         return None
-    value = data.get("_src_path") if isinstance(data, dict) else None
+    value = data.get(key) if isinstance(data, dict) else None
     return str(value) if value is not None else None
+
+
+def missing_commit(root: str | Path) -> str:
+    """Why ``_commit`` cannot be checked out of the template, in one line ("" when it can, or when
+    the template is not a local git checkout: a remote one is not asked, verify stays offline)."""
+    root = Path(root)
+    template, commit = recorded(root) or answered(root), answered(root, "_commit")
+    if not template or not commit or not (Path(template) / ".git").exists():
+        return ""
+    found = subprocess.run(["git", "-C", template, "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"],
+                           capture_output=True, text=True, check=False)
+    if found.returncode == 0:
+        return ""
+    release = re.sub(r"-\d+-g[0-9a-f]+$", "", commit)
+    hint = f" (e.g. {release})" if release != commit else ""
+    return (f"_commit {commit} in .copier-answers.yml is not in the template {template} (it was generated "
+            "from uncommitted template changes), so copier update cannot check it out: set _commit to the "
+            f"template commit or tag it came from{hint}")
 
 
 def problem(root: str | Path) -> str:
@@ -61,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repo", default=".")
     args = parser.parse_args(argv)
-    why = problem(args.repo)
+    why = problem(args.repo) or missing_commit(args.repo)
     if why:
         print(f"make update: refused: {why}", file=sys.stderr)
         return 1

@@ -402,7 +402,7 @@ def run_static(repo: str | Path) -> list[Result]:
     try:
         return c.run_static(repo)
     except m.AnswerError as exc:
-        return [Result("answers valid", FAIL, "; ".join(exc.messages), "fix .copier-answers.yml with `copier update`")]
+        return [Result("answers valid", FAIL, "; ".join(exc.messages), 'fix the answer with `make update ARGS="-d KEY=VALUE"`')]
     except FileNotFoundError as exc:
         return [Result("deploy repo", FAIL, str(exc), "point `repo` at a generated deploy repo")]
 
@@ -721,12 +721,12 @@ def live_local(live: Live) -> list[Result]:
     cmd = openclaw_command(opts.get("openclaw_bin"), r.env)
     if not cmd:
         return [Result("OpenClaw installed", FAIL, "no openclaw on PATH and no OPENCLAW_BIN",
-                       f"npm install openclaw@{model.openclaw_version} (Node >= 24), then pass openclaw_bin")]
+                       f"npm install openclaw@{model.openclaw_version} (Node {m.openclaw()['node_engines']}), then pass openclaw_bin")]
     results: list[Result] = []
     ver = r.run([*cmd, "--version"], timeout=60)
     if ver.exit_code != 0:
         return [Result("OpenClaw installed", FAIL, f"`{ver.command}` -> {ver.error or ver.exit_code}: {ver.stderr[:300]}",
-                       "check openclaw_bin / Node >= 24 on PATH")]
+                       f"check openclaw_bin / Node {m.openclaw()['node_engines']} on PATH")]
     pinned = model.openclaw_version in ver.stdout
     results.append(Result("OpenClaw installed (pinned version)", PASS if pinned else WARN, ver.stdout.strip()[:120],
                           "" if pinned else f"npm install openclaw@{model.openclaw_version}"))
@@ -745,7 +745,7 @@ def live_local(live: Live) -> list[Result]:
         results.append(Result(f"gateway answers on :{port}{path}", FAIL,
                               f"nothing listens on {port} ({head}); the gateway owning {state} listens on {elsewhere}",
                               f"the platform sends traffic and health checks to {port}: start the gateway with "
-                              f"--port {port} (gateway_port in .copier-answers.yml), then `copier update`"))
+                              f"--port {port} (gateway_port in .copier-answers.yml), or `make update ARGS=\"-d gateway_port=<port>\"`"))
     elif status is None:
         results.append(Result(f"gateway answers on :{port}{path}", SKIP,
                               f"no gateway running yet ({head}); the next step starts one",
@@ -843,7 +843,7 @@ def start_as_declared(live: Live, cmd: list[str], state: Path, port: int, owners
                       f"the declared command uses --port {actual_port}; the platform sends traffic and checks to "
                       f"{port} -> 'connection refused' / 'no open ports'",
                       f"make every place say {port}: --port in the command and the platform's internal port "
-                      "(`copier update` regenerates both)")
+                      "(`make update` regenerates both)")
     if hits:
         line, what, fix = hits[0]
         if owners and "second gateway" in what:

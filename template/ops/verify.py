@@ -28,6 +28,7 @@ import yaml
 from . import checks as c
 from . import platform_verify
 from . import conflicts
+from . import model as m
 
 TIMEOUT = 120
 
@@ -154,7 +155,7 @@ def check_config_validate(root: Path, openclaw_cmd: list[str] | None, version: s
     name = "openclaw config validate"
     if not openclaw_cmd:
         return c.Result(name, c.SKIP, "OpenClaw is not installed here (skipping this one step)",
-                        f"npm install openclaw@{version} (Node >= 24), then OPENCLAW_BIN=... make verify")
+                        f"npm install openclaw@{version} (Node {m.openclaw()['node_engines']}), then OPENCLAW_BIN=... make verify")
     with tempfile.TemporaryDirectory() as state:
         env = {**os.environ, "OPENCLAW_STATE_DIR": state,
                "OPENCLAW_CONFIG_PATH": str(root / "config" / "openclaw.json")}

@@ -150,7 +150,7 @@ BROKEN = {
     "origins-missing": ("fly-public", _break_origins, "Control UI allowed origins", "https://my-openclaw.fly.dev"),
     "secret-in-file": ("fly-public", _break_secret, "no secrets in tracked files", "rotate"),
     "image-latest": ("fly-public", _break_image, "image pinned to openclaw_version", "never 'latest'"),
-    "private-with-ingress": ("fly-private", _break_ingress, "public ingress matches privacy", "copier update"),
+    "private-with-ingress": ("fly-private", _break_ingress, "public ingress matches privacy", "make update"),
 }
 
 

@@ -17,7 +17,7 @@ def test_region_choices_are_the_platform_regions():
 
 def test_size_choices_show_memory_range():
     choices = yaml.safe_load(ext.choices_yaml("vm_size", {"platform": "fly"}))
-    assert choices["shared-cpu-2x (2 vCPU, 512-4096 MB)"] == "shared-cpu-2x"
+    assert choices["shared-cpu-2x (2 vCPU, 1024-4096 MB)"] == "shared-cpu-2x"  # the floor, not the size's 512
 
 
 def test_defaults_follow_platform():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -39,24 +40,24 @@ def test_good_answers_have_no_errors():
 @pytest.mark.parametrize(
     ("field", "value", "allowed_hint"),
     [
-        ("app_name", "My_Claw", "lowercase letters"),
+        ("app_name", "My_Claw", "a-z, 0-9 and '-'"),
         ("app_name", "a", "2-63"),
         ("app_name", "claw-", "not ending with '-'"),
         ("app_name", "1claw", "starting with a letter"),
         ("app_name", "x" * 64, "2-63"),
         ("app_name", 'a"; rm -rf /', "DNS label"),
         ("platform", "heroku", "fly"),
-        ("privacy", "secret", "public, private"),
+        ("privacy", "secret", "public or private"),
         ("region", "atlantis", "iad"),
         ("openclaw_version", "latest", "never 'latest'"),
         ("openclaw_version", "2026.9.6\nx = 1", "YYYY.M.D"),
-        ("gateway_port", 80, "1024 to 65535"),
+        ("gateway_port", 80, "1024-65535"),
         ("gateway_port", 70000, "1024-65535"),
-        ("gateway_port", "http", "1024 to 65535"),
+        ("gateway_port", "http", "1024-65535"),
         ("vm_size", "e2-small", "shared-cpu-1x"),
-        ("vm_memory_mb", 512, "1024 or more"),
+        ("vm_memory_mb", 512, "the floor is 1024 MB"),
         ("vm_memory_mb", 1100, "steps of 256"),
-        ("vm_memory_mb", 8192, "512-4096"),
+        ("vm_memory_mb", 8192, "1024-4096"),
         ("volume_size_gb", 0, "from 1 to 500"),
         ("model_providers", ["anthropic", "skynet"], "anthropic, openai, google, openrouter"),
         ("channels", ["irc"], "discord, telegram, slack, whatsapp"),
@@ -138,7 +139,52 @@ def test_warnings():
     assert len(low) == 1 and "vm_memory_mb=1024" in low[0]
     private = m.warnings(m.build(answers(privacy="private", channels=["telegram", "discord"])))
     assert len(private) == 1 and "channels=telegram" in private[0] and "tunnel=ngrok" in private[0]
-    assert m.warnings(m.build(answers(privacy="private", channels=["telegram"], tunnel="ngrok"))) == []
+    assert m.warnings(m.build(answers(privacy="private", channels=["slack"], tunnel="ngrok"))) == []
+    # Telegram's webhook listens on its own port: ngrok would forward nothing but /healthz
+    idle = m.warnings(m.build(answers(privacy="private", channels=["telegram"], tunnel="ngrok")))
+    assert len(idle) == 1 and idle[0].startswith("tunnel=ngrok forwards only") and "NGROK_AUTHTOKEN" in idle[0]
+    assert "(slack, HTTP mode)" in idle[0] and "no channel is chosen" in m.warnings(
+        m.build(answers(privacy="private", tunnel="ngrok")))[0]
+
+
+def test_answers_that_would_be_dropped_are_refused_or_warned():
+    """-d answers for questions these answers never ask were dropped silently (issue 19, 6 and 14)."""
+    assert m.ignored(answers(privacy="public", tunnel="ngrok")) == [
+        "tunnel=ngrok is ignored: a public deploy already has an HTTPS URL and takes no tunnel (it would be "
+        "a second way in around the platform's proxy); use it with privacy=private."]
+    assert m.ignored(answers(privacy="public", tunnel="none")) == []
+    assert m.ignored(answers(privacy="private", tunnel="ngrok")) == []
+    empty = m.validate_field("primary_model_provider", answers(model_providers=[], primary_model_provider="openai"))
+    assert empty.splitlines()[0] == "no provider is chosen"
+    one = m.validate_field("primary_model_provider", answers(model_providers=["anthropic"],
+                                                              primary_model_provider="openai"))
+    assert "model_providers has: anthropic; got 'openai'" in one
+    assert m.validate_field("primary_model_provider", answers(model_providers=["anthropic"],
+                                                               primary_model_provider="anthropic")) == ""
+
+
+def test_hints_match_the_checks():
+    """What the form says a size takes is what the memory check accepts (issue 19, 10)."""
+    floor = m.openclaw()["memory"]["refuse_below_mb"]
+    for platform, facts in m.platforms().items():
+        for size in facts["sizes"]:
+            low, high = m.usable_memory_range(platform, size)
+            if high < floor or not m.asked("vm_memory_mb", {"platform": platform, "vm_size": size}):
+                continue
+            fits = answers(platform=platform, vm_size=size, region=facts["default_region"],
+                           gateway_port=facts["default_port"])
+            assert m.validate_field("vm_memory_mb", {**fits, "vm_memory_mb": low}) == "", (platform, size, low)
+            assert m.validate_field("vm_memory_mb", {**fits, "vm_memory_mb": high}) == ""
+            assert m.validate_field("vm_memory_mb", {**fits, "vm_memory_mb": low - 256}) != ""
+            help_text = m.memory_help(platform, size)
+            assert f"{low}-{high}" in help_text.splitlines()[0]
+            if "accepted with a warning" in help_text:
+                warned = int(re.search(r"(\d+)-\d+ accepted with a warning", help_text).group(1))
+                assert m.validate_field("vm_memory_mb", {**fits, "vm_memory_mb": warned}) == ""
+    # Kubernetes medium starts at 2048: its help never offers 1024 (which its check refuses)
+    assert "1024" not in m.memory_help("kubernetes", "medium")
+    assert "(2 vCPU, 1024-4096 MB)" in __import__("extensions.openclaw", fromlist=["x"]).choices_yaml(
+        "vm_size", {"platform": "fly"})
 
 
 def test_starter_config_references_secrets_by_name_only():
@@ -216,3 +262,16 @@ def test_no_model_provider_warns_after_copy():
     assert "agents" not in m.starter_config(model)
     (warning,) = m.warnings(model)
     assert warning.startswith("model_providers is empty") and "openclaw models auth login" in warning
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("app_name", "My Claw"), ("privacy", "semi"), ("gateway_port", "abc"), ("gateway_port", 80),
+    ("vm_memory_mb", 512), ("vm_memory_mb", 1100), ("volume_size_gb", 0), ("openclaw_version", "latest"),
+])
+def test_a_refusal_says_its_reason_once(field, value):
+    """new.sh and make update print "reason; details" on one line: the details add, never repeat."""
+    reason, details = m.validate_field(field, answers(**{field: value})).split("\n")
+    for number in re.findall(r"\d+", reason):
+        assert number not in re.findall(r"\d+", details), (reason, details)
+    for words in ("lowercase letters", "allowed: public", "a port from", "is refused", "takes"):
+        assert words not in details, (reason, details)
