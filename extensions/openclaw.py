@@ -115,6 +115,7 @@ def platform_default(key: str, answers: dict[str, Any]) -> Any:
         "domain": m.default_domain(answers),
         "openclaw_version": m.openclaw()["default_version"],
         "primary_model_provider": m.derived("primary_model_provider", answers),
+        "uptime_minutes": m.uptime_facts()["default_minutes"],
     }[key]
 
 
