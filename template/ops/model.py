@@ -10,6 +10,7 @@ Pure Python (stdlib + PyYAML), no copier import, so it runs in a deploy repo.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -869,6 +870,8 @@ def starter_config(model: DeployModel) -> dict[str, Any]:
         if fallbacks:
             model_block["fallbacks"] = fallbacks
         config["agents"] = {"defaults": {"model": model_block}}
+    # bounds on runaway use (concurrency, turn and sub-agent timeouts, heartbeat cadence)
+    config.setdefault("agents", {}).setdefault("defaults", {}).update(copy.deepcopy(oc["guardrails"]))
     if model.channels:
         channels: dict[str, Any] = {}
         for ch in model.channels:
