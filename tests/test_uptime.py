@@ -230,3 +230,33 @@ def test_uptime_off_generates_no_workflow(template_repo, tmp_path):
     repo = copy_template(template_repo, tmp_path / "off", {"app_name": APP, "uptime_minutes": "0"})
     assert not (repo / UPTIME).exists() and (repo / ".github/workflows/deploy.yml").exists()
     assert m.answers_from_file(repo / ".copier-answers.yml")["uptime_minutes"] in ("0", 0)
+
+
+def test_troubleshoot_links_the_open_uptime_issue_and_last_failing_run(generated, tmp_path):
+    """`make troubleshoot P='-p mode live'`: a row with the uptime issue and the last failing
+    run (the `gh` on PATH is tests/standins/github/gh, a RECORDING STAND-IN with canned JSON)."""
+    from ops import troubleshoot as t
+    from ops.runner import Runner
+
+    repo = generated("fly", "public")
+    standins = Path(__file__).resolve().parent / "standins" / "github"
+    canned = tmp_path / "canned"
+    canned.mkdir()
+    run = {"url": "https://github.com/Owner/Claw-Repo/actions/runs/42", "createdAt": "2026-12-02T06:00:00Z"}
+    (canned / "gh-run-list.json").write_text(json.dumps([run]))
+    env = {"PATH": f"{standins}{os.pathsep}{os.environ['PATH']}", "STANDIN_DIR": str(canned),
+           "STANDIN_LOG": str(tmp_path / "gh.log")}
+    (canned / "gh-issue-list.json").write_text(json.dumps([
+        {"number": 11, "title": TITLE, "url": "https://github.com/Owner/Claw-Repo/issues/11",
+         "updatedAt": "2026-12-02T06:00:00Z"}]))
+    row = t.uptime_result(Runner(env=env), repo, APP)
+    assert row.status == "FAIL" and "issues/11" in row.seen and run["url"] in row.seen
+    (canned / "gh-issue-list.json").write_text("[]")
+    row = t.uptime_result(Runner(env=env), repo, APP)
+    assert row.status == "PASS" and run["url"] in row.seen
+    assert t.uptime_result(Runner(env={"PATH": "/nonexistent"}), repo, APP) is None  # no gh: no row
+    (repo / UPTIME).rename(tmp_path / "uptime.yml")  # no uptime workflow: no row
+    try:
+        assert t.uptime_result(Runner(env=env), repo, APP) is None
+    finally:
+        (tmp_path / "uptime.yml").rename(repo / UPTIME)
