@@ -106,3 +106,15 @@ def test_remote_exec_is_the_runbook_exec_without_a_terminal(platform):
     assert argv[0] == m.platforms()[platform]["exec"]["command"].split()[0]
     assert not {"-it", "-t", "--pty", "--tty"} & set(argv)
     assert "usage-cost" in " ".join(argv) and "{" not in " ".join(argv)
+
+
+def test_readme_and_runbook_say_where_each_chosen_provider_caps_spend(render):
+    providers = sorted(m.openclaw()["model_providers"])
+    repo = render(model_providers=providers)
+    for doc in ("README.md", "RUNBOOK.md"):
+        text = " ".join((repo / doc).read_text().split())
+        for p in providers:
+            assert " ".join(spend.model_prices()["providers"][p]["spend_limit"].split()) in text, (doc, p)
+        assert "agents.defaults.maxConcurrent" in text and "make cost P='-p mode live'" in text
+    none = " ".join((render(model_providers=[]) / "README.md").read_text().split())
+    assert "model spend is not estimated" in none and "Console" not in none
