@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from ops import model as m
 from ops import spend
 from ops.runner import Runner
 from tests.runbooks.conftest import free_port
+from tests.support.procs import stop_group
 
 EXEC_STANDINS = Path(__file__).resolve().parents[1] / "standins" / "exec"
 APP = "claw-spend"
@@ -82,12 +82,7 @@ def gateway(openclaw, tmp_path_factory):
         assert totals.get("totalCost", 0) > 0, f"usage cache never read the seeded session: {totals}"
         yield port, env
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+        stop_group(proc)
 
 
 def exec_runner(openclaw, env: dict[str, str], log: Path) -> Runner:
