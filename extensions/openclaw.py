@@ -124,6 +124,7 @@ def platform_default(key: str, answers: dict[str, Any]) -> Any:
         "domain": m.default_domain(answers),
         "openclaw_version": m.openclaw()["default_version"],
         "primary_model_provider": m.derived("primary_model_provider", answers),
+        "uptime_minutes": m.uptime_facts()["default_minutes"],
     }[key]
 
 
@@ -192,10 +193,18 @@ class OpenClawExtension(Extension):
             oc_images=m.images,
             oc_channel_setup=lambda: m.load("channel_setup"),
             oc_ci=lambda: m.load("ci"),
+            oc_model_prices=lambda: m.load("model_prices"),
+            oc_remote_runnable=remote_runnable,
         )
         environment.filters["oc_json"] = to_json
         environment.filters["toml_str"] = toml_string
         environment.filters["oc_a"] = with_article
+
+
+def remote_runnable(model: m.DeployModel) -> bool:
+    """Whether `make cost P='-p mode live'` can run a command on the deploy (ops.remote)."""
+    remote = importlib.import_module(m.__name__.rsplit(".", 1)[0] + ".remote")
+    return remote.argv(model.platform, model.app_name, model.region, "true")[0] is not None
 
 
 _MODEL_CACHE: dict[str, m.DeployModel] = {}

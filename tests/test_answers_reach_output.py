@@ -83,6 +83,8 @@ def _other_value(name: str, answers: dict[str, Any]) -> Any:
         return "ngrok"
     if name == "image_registry":
         return "ghcr.io/acme/other-claw"
+    if name == "uptime_minutes":
+        return "30"
     raise KeyError(name)
 
 

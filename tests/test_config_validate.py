@@ -62,3 +62,21 @@ def test_node_hint_is_the_pinned_release_engines(render, openclaw):
     assert m.openclaw()["node_engines"] == engines
     result = verify.check_config_validate(render(), None, openclaw.version)
     assert result.status == "SKIP" and f"(Node {engines})" in result.fix
+
+
+def test_starter_config_bounds_runaway_use(render, openclaw, tmp_path):
+    """The seeded guardrails (openclaw.yml) reach the config and the release accepts them;
+    a key the release does not know is refused, so the bounds cannot be silently ignored."""
+    from ops import model as m
+
+    repo = render()
+    path = repo / "config" / "openclaw.json"
+    defaults = json.loads(path.read_text())["agents"]["defaults"]
+    guard = m.openclaw()["guardrails"]
+    assert {k: defaults[k] for k in guard} == guard
+    assert defaults["maxConcurrent"] <= 2 and defaults["heartbeat"]["every"] != "30m"
+    config = json.loads(path.read_text())
+    config["agents"]["defaults"]["heartbeat"]["maxCallsPerDay"] = 10
+    path.write_text(json.dumps(config))
+    proc = validate(openclaw, path, tmp_path)
+    assert proc.returncode == 1 and "maxCallsPerDay" in proc.stdout + proc.stderr

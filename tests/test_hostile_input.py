@@ -85,6 +85,7 @@ def valid_answers(draw) -> dict[str, Any]:
         "channels": draw(st.lists(st.sampled_from(list(OC["channels"])), unique=True)),
         "binaries": draw(st.lists(st.sampled_from(list(m.binaries_catalog())), unique=True)),
         "tunnel": draw(st.sampled_from(list(OC["tunnels"]))),
+        "uptime_minutes": str(draw(st.sampled_from(m.uptime_facts()["allowed_minutes"]))),
     }
     if "domain" in QUESTIONS and facts.get("needs_domain") and answers["privacy"] == "public":
         answers["domain"] = draw(hostnames)
@@ -166,6 +167,8 @@ INVALID: dict[str, tuple[st.SearchStrategy, list[str]]] = {
     "binaries": (st.lists(not_in(m.binaries_catalog()), min_size=1, max_size=3), list(m.binaries_catalog())),
     "tunnel": (not_in(OC["tunnels"]), list(OC["tunnels"])),
     "primary_model_provider": (not_in(["anthropic", "openai"]), ["anthropic", "openai"]),
+    "uptime_minutes": (st.integers(-10**4, 10**4).filter(lambda v: v not in m.uptime_facts()["allowed_minutes"]),
+                       ["0 (off)", "15"]),
 }
 # Other answers a field's refusal needs (the primary is asked only among two or more).
 CONTEXT = {"primary_model_provider": {"model_providers": ["anthropic", "openai"]}}

@@ -134,6 +134,8 @@ def test_gcp_form_in_80_columns(tmp_path):
     term.send(ENTER)
     seen.append(term.wait("Tunnel agent baked into the image"))
     term.send(ENTER)
+    seen.append(term.wait("Minutes between two uptime checks"))
+    term.send(ENTER)
 
     term.child.expect(pexpect.EOF, timeout=120)
     term.child.close()

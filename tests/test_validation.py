@@ -108,6 +108,7 @@ BAD_VALUES = {
     "binaries": [["curl"]],
     "tunnel": ["vpn"],
     "image_registry": ["claw-gateway", "ghcr.io/acme/claw:2026.9.6"],
+    "uptime_minutes": ["often", 7, -15, 1440],
 }
 
 

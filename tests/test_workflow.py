@@ -93,8 +93,14 @@ def zizmor_findings(paths: list[Path]) -> list[dict]:
     return json.loads(proc.stdout)
 
 
+def all_workflows(repos) -> list[Path]:
+    """Every generated workflow file (deploy.yml, uptime.yml) of ``repos``."""
+    return sorted(p for repo in repos for p in (repo / ".github" / "workflows").glob("*.yml"))
+
+
 def test_actionlint_on_every_generated_workflow(every_workflow):
-    files = [repo / WORKFLOW for repo in every_workflow.values()]
+    files = all_workflows(every_workflow.values())
+    assert {"deploy.yml", "uptime.yml"} <= {p.name for p in files}
     findings = [f for f in actionlint(files) if not any(gap in f["message"] for gap in ACTIONLINT_KNOWN_GAPS)]
     assert findings == [], json.dumps(findings, indent=1)
 
@@ -111,7 +117,7 @@ def test_actionlint_and_zizmor_do_find_faults(tmp_path):
 
 
 def test_zizmor_no_medium_or_high_finding_on_any_generated_workflow(every_workflow):
-    findings = zizmor_findings([repo / WORKFLOW for repo in every_workflow.values()])
+    findings = zizmor_findings(all_workflows(every_workflow.values()))
     serious = [(f["ident"], f["determinations"]["severity"], f["locations"][0]["symbolic"]["key"])
                for f in findings if SEVERITY[f["determinations"]["severity"]] >= SEVERITY["Medium"]]
     assert serious == []
@@ -148,6 +154,34 @@ def test_workflow_deploys_on_every_platform(every_workflow, platform, privacy):
         assert f"| `{name}` |" in section, name
     # a public deploy is proven by /startupz over HTTPS; a private one by the platform's own status
     assert ("startupz" in section) == (privacy == "public")
+
+
+@pytest.mark.parametrize("platform", list(m.platforms()))
+@pytest.mark.parametrize("privacy", ["public", "private"])
+def test_uptime_workflow_on_every_platform(every_workflow, platform, privacy):
+    """Scheduled, least permissions (issues: write in its one job), pinned as deploy.yml,
+    credentials only from the store and only in env; valid against the workflow schema."""
+    repo = every_workflow[platform, privacy]
+    path = ".github/workflows/uptime.yml"
+    proc = subprocess.run([BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", path],
+                          cwd=repo, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = (repo / path).read_text()
+    wf = yaml.safe_load(text)
+    on = wf.get("on", wf.get(True))
+    assert on["schedule"] == [{"cron": "*/15 * * * *"}] and "workflow_dispatch" in on
+    assert wf["permissions"] == {}
+    (job,) = wf["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
+    deploy_pins = set(re.findall(r"uses:\s*(\S+)", (repo / WORKFLOW).read_text()))
+    assert set(re.findall(r"uses:\s*(\S+)", text)) <= deploy_pins
+    assert not any("${{" in s["run"] for s in job["steps"] if "run" in s)
+    kind = m.build(m.answers_from_file(repo / ".copier-answers.yml")).kind
+    secrets = set(re.findall(r"\$\{\{\s*secrets\.(\w+)\s*\}\}", text))
+    if privacy == "public":  # checked from outside: no credential but the job's own token
+        assert secrets == set() and "environment" not in job and "--public-url" in text
+    else:
+        assert secrets == {s["name"] for s in m.load("ci")["secrets"][kind]} and job["environment"] == "uptime"
 
 
 def test_verify_runs_zizmor_and_fails_on_a_medium_finding(render):

@@ -638,10 +638,12 @@ def plot(rows: list[Estimate], path: str | Path, home: str | None = None) -> Pat
     return path
 
 
-def write_outputs(params: dict[str, Any], home: Estimate, rows: list[Estimate], out_dir: str | Path) -> Path:
+def write_outputs(params: dict[str, Any], home: Estimate, rows: list[Estimate], out_dir: str | Path,
+                  bill: dict[str, Any] | None = None) -> Path:
+    """cost.json; ``bill`` (``ops.spend.bill_dict``) adds its infrastructure, model and total."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "cost.json"
-    path.write_text(json.dumps({"parameters": params, "estimate": home.as_dict(),
+    path.write_text(json.dumps({"parameters": params, **(bill or {}), "estimate": home.as_dict(),
                                 "comparison": [e.as_dict() for e in rows]}, indent=2) + "\n")
     return path

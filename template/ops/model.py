@@ -10,6 +10,7 @@ Pure Python (stdlib + PyYAML), no copier import, so it runs in a deploy repo.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -38,6 +39,7 @@ FIELDS = (
     "binaries",
     "tunnel",
     "image_registry",
+    "uptime_minutes",
 )
 
 PRIVACY_CHOICES = ("public", "private")
@@ -250,6 +252,11 @@ def image_has_registry(reference: str) -> bool:
     return bool(rest) and ("." in first or ":" in first or first == "localhost")
 
 
+def uptime_facts() -> dict[str, Any]:
+    """The scheduled uptime workflow's interval choices (data/ci.yml ``uptime``)."""
+    return load("ci")["uptime"]
+
+
 def default_domain(answers: Mapping[str, Any]) -> str:
     return f"{answers.get('app_name') or 'openclaw'}.example.com"
 
@@ -322,6 +329,9 @@ def complete(answers: Mapping[str, Any]) -> dict[str, Any]:
     for name in (*DERIVED_FIELDS, "primary_model_provider"):
         if not asked(name, out) or (name == "primary_model_provider" and name not in out):
             out[name] = derived(name, out)
+    # answers files of 0.1.0 have no uptime_minutes: the default (the check runs)
+    if out.get("uptime_minutes") in (None, ""):
+        out["uptime_minutes"] = uptime_facts()["default_minutes"]
     # answers files of 0.1.0 (Kubernetes with a custom image) have no image_registry:
     # the placeholder, which make verify and the post-copy message warn about
     if needs_image_registry(out) and not out.get("image_registry"):
@@ -488,6 +498,12 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
         if value not in tunnels:
             return f"not a known tunnel\nallowed: {_allowed(tunnels)}; got {value!r}"
         return ""
+    if name == "uptime_minutes":
+        allowed = uptime_facts()["allowed_minutes"]
+        if _as_int(value) not in allowed:
+            return (f"not an interval offered\nminutes between two uptime checks: 0 (off) or one of "
+                    f"{', '.join(str(a) for a in allowed if a)} (GitHub runs a schedule at most every 5); got {value!r}")
+        return ""
     raise KeyError(f"unknown field {name!r}")
 
 
@@ -612,6 +628,8 @@ class DeployModel:
     swap_mb: int = 0
     # Caddy's mem_limit on a public Compose deploy; 0 elsewhere.
     proxy_memory_mb: int = 0
+    # Minutes between two runs of the uptime workflow; 0: no uptime workflow.
+    uptime_minutes: int = 15
 
     @property
     def gateway_command_line(self) -> str:
@@ -765,6 +783,7 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
         container_memory_mb=limit,
         swap_mb=swap,
         proxy_memory_mb=proxy_memory,
+        uptime_minutes=int(answers["uptime_minutes"]),
     )
 
 
@@ -919,6 +938,8 @@ def starter_config(model: DeployModel) -> dict[str, Any]:
         if fallbacks:
             model_block["fallbacks"] = fallbacks
         config["agents"] = {"defaults": {"model": model_block}}
+    # bounds on runaway use (concurrency, turn and sub-agent timeouts, heartbeat cadence)
+    config.setdefault("agents", {}).setdefault("defaults", {}).update(copy.deepcopy(oc["guardrails"]))
     if model.channels:
         channels: dict[str, Any] = {}
         for ch in model.channels:

@@ -892,6 +892,41 @@ def run_live(repo_root: str | Path, target: str, app: str | None, runner: Runner
     return LIVE.get(target, live_unsupported)(live)
 
 
+def uptime_result(runner: Runner, repo: str | Path, app: str) -> Result | None:
+    """The uptime workflow's word (GitHub, through `gh`): its open issue and its last
+    failing run, linked. None when the repo has no uptime workflow or `gh` is not on PATH."""
+    from .uptime import TITLE
+
+    if not (Path(repo) / ".github" / "workflows" / "uptime.yml").exists():
+        return None
+    name = "uptime workflow (GitHub)"
+    if not runner.which("gh"):  # where it can: with the GitHub CLI (README.md, Uptime)
+        return None
+    title = TITLE.format(app=app)
+    issues, bad = _json_or_fail(runner.run(["gh", "issue", "list", "--state", "open", "--search",
+                                            f'"{title}" in:title', "--json", "number,title,url,updatedAt"]),
+                                name, "`gh auth login`, in a clone of the deploy repo")
+    if bad:
+        return Result(name, SKIP, bad.seen, bad.fix)
+    runs, _ = _json_or_fail(runner.run(["gh", "run", "list", "--workflow", "uptime.yml", "--status", "failure",
+                                        "--limit", "1", "--json", "url,createdAt"]), name, "")
+    last = f"; last failing run {runs[0]['url']} ({runs[0]['createdAt']})" if runs else "; no failing run listed"
+    open_ = [i for i in issues or [] if i.get("title") == title]
+    if open_:
+        return Result(name, FAIL, f"open issue #{open_[0]['number']} {open_[0]['url']} "
+                      f"(updated {open_[0].get('updatedAt')}){last}",
+                      "the issue and the run hold what failed; fix, then the next check closes the issue")
+    return Result(name, PASS, "no open uptime issue" + last)
+
+
+def uptime_rows(params: dict[str, Any], runner: Runner) -> list[Result]:
+    """Live mode on the platform: the uptime row (redacted), if the repo has the workflow."""
+    if params["mode"] != "live" or params["platform"] == "local":
+        return []
+    row = uptime_result(runner, params["repo"], params["app"])
+    return redact_results([row], runner) if row is not None else []
+
+
 # ------------------------------------------------------------------ report --
 
 

@@ -99,6 +99,11 @@ def check_zizmor(root: Path) -> c.Result:
         findings = json.loads(proc.stdout)  # zizmor prints [] when it finds nothing
     except json.JSONDecodeError:  # it could not read a workflow (or crashed): never a PASS
         return c.Result(name, c.FAIL, (proc.stdout + proc.stderr).strip()[-2000:], "run `zizmor --offline` on the files")
+    # with several workflows zizmor skips one it cannot parse (a WARN) and audits the rest
+    unread = [f for f in files if f"completed {f}" not in proc.stderr]
+    if "failed to parse input" in proc.stderr or unread:
+        return c.Result(name, c.FAIL, f"not audited: {', '.join(unread) or '?'}: {proc.stderr.strip()[-1500:]}",
+                        "run `zizmor --offline` on the files")
     bad = [f for f in findings if (f.get("determinations") or {}).get("severity") in ZIZMOR_FAILS]
     if bad:
         seen = "; ".join(f"{f.get('ident')} ({f['determinations']['severity']}): {f.get('desc')}" for f in bad)

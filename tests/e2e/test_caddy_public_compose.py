@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -32,6 +31,7 @@ import yaml
 from ops import declared as d
 from ops import model as m
 from tests.e2e.harness import free_port, gateway_token, http_get
+from tests.support.procs import stop_group
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -40,13 +40,7 @@ STARTUP_TIMEOUT_S = 180
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+    stop_group(proc, grace=20)
 
 
 def _https(port: int, path: str, ca: Path, headers: dict[str, str] | None = None) -> tuple[str, bytes]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 from ops import model as m
 from ops import troubleshoot as t
 from tests.runbooks.conftest import STANDINS, TROUBLE_NB, edit, free_port
+from tests.support.procs import stop_group
 from tests.support.nbbatch import KernelBatch, stream_text
 
 APP = "claw-live"
@@ -295,12 +295,7 @@ def test_local_gateway_with_token_starts_and_wrong_port_and_second_instance(open
             assert t.startup_ok(port)
             data, steps, text = local_run(kernel, repo, openclaw, state, tmp_path / "second")
         finally:
-            os.killpg(first.pid, signal.SIGTERM)
-            try:
-                first.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(first.pid, signal.SIGKILL)
-                first.wait(timeout=30)
+            stop_group(first)
         owners = steps["gateway lock owners"]
         assert owners["status"] == "PASS" and f"pid {first.pid}" in owners["seen"]
         assert steps[f"gateway answers on :{port}/startupz"]["status"] == "PASS"

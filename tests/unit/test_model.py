@@ -259,7 +259,9 @@ def test_primary_model_provider_decides_the_default_model():
 
 def test_no_model_provider_warns_after_copy():
     model = m.build(answers(model_providers=[]))
-    assert "agents" not in m.starter_config(model)
+    # no default model is set; only the guardrails on runaway use
+    assert "model" not in m.starter_config(model)["agents"]["defaults"]
+    assert m.starter_config(model)["agents"]["defaults"]["maxConcurrent"] == m.openclaw()["guardrails"]["maxConcurrent"]
     (warning,) = m.warnings(model)
     assert warning.startswith("model_providers is empty") and "openclaw models auth login" in warning
 

@@ -1,0 +1,267 @@
+"""Is the gateway up? The scheduled uptime workflow's check, and its one issue.
+
+    python3 -m ops.uptime --kind KIND --app NAME [--public-url https://HOST] [--service NAME]
+
+Public deploy (``--public-url``): from outside, over HTTPS, ``/healthz`` must
+answer the gateway's liveness JSON (``{"ok": true}``; any unknown path answers
+200 with the Control UI's HTML, so the status alone proves nothing), and
+``/readyz`` its readiness JSON with ``ready: true`` where it is reachable (the
+gateway may refuse it from outside: then it is noted, not failed).
+
+Private deploy: the platform's own status with the deploy token, through the
+same logic the deploy workflow waits with (``ops.deploy_*``): Fly health checks,
+Railway's latest deployment, Render's service and latest deploy, Northflank's
+deployment status, the Compose service's health over the pinned SSH, the
+Kubernetes Deployment's ready replicas.
+
+Then, on GitHub (``GITHUB_API_URL``, ``GITHUB_REPOSITORY``, ``GITHUB_TOKEN``,
+as the Actions runner sets them): when something failed, open one issue titled
+``TITLE`` or comment on the open one with what failed, and exit 1 (the failed run
+notifies the owner); when all is well and that issue is open, comment and close
+it. Tokens travel only in headers and environment, never in argv or output.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .ci_http import DeployError, api, request_json, say, secret_env
+
+TITLE = "Uptime check failing: {app}"
+
+
+@dataclass
+class Finding:
+    check: str
+    ok: bool
+    seen: str
+
+
+# ------------------------------------------------------------------ public --
+
+
+def _snippet(status: int, body) -> str:
+    return f"HTTP {status} " + (json.dumps(body)[:200] if body is not None else "(not JSON: an HTML page or empty)")
+
+
+def check_public(url: str, liveness: str = "/healthz", readiness: str = "/readyz") -> list[Finding]:
+    if not url.startswith("https://"):
+        raise DeployError(f"{url!r}: a public gateway is checked over HTTPS only")
+    base = url.rstrip("/")
+    out = []
+    try:
+        status, body = request_json("GET", base + liveness, timeout=20)
+        live = status == 200 and isinstance(body, dict) and body.get("ok") is True
+        out.append(Finding(f"GET {liveness}", live, _snippet(status, body)))
+    except DeployError as exc:
+        out.append(Finding(f"GET {liveness}", False, str(exc)))
+        return out
+    try:
+        status, body = request_json("GET", base + readiness, timeout=20)
+    except DeployError as exc:
+        return out + [Finding(f"GET {readiness}", False, str(exc))]
+    if isinstance(body, dict) and "ready" in body:
+        failing = body.get("failing") or []
+        out.append(Finding(f"GET {readiness}", body.get("ready") is True,
+                           _snippet(status, body) + (f"; failing: {', '.join(map(str, failing))}" if failing else "")))
+    else:  # refused from outside (proxy attribution) or not served: nothing to judge
+        out.append(Finding(f"GET {readiness} (not reachable from outside; not judged)", True, _snippet(status, body)))
+    return out
+
+
+# ----------------------------------------------------------------- private --
+# One function per platform kind, side by side (each reuses its deploy module).
+
+
+def private_fly(app: str, _service: str) -> tuple[bool, str]:
+    from .deploy_fly import checks_passing
+
+    secret_env("FLY_API_TOKEN")
+    return checks_passing(app)
+
+
+def private_railway(app: str, _service: str) -> tuple[bool, str]:
+    from .deploy_railway import OK, railway_status
+
+    secret_env("RAILWAY_TOKEN")
+    dep = railway_status(app)
+    status = str(dep.get("status")).upper()
+    return status in OK, f"latest deployment {dep.get('id') or '?'}: {status}"
+
+
+def private_render(app: str, _service: str) -> tuple[bool, str]:
+    from . import deploy_render as r
+
+    token = secret_env("RENDER_API_KEY")
+    service = r.find_service(token, app)
+    if service.get("suspended") not in (None, "not_suspended"):
+        return False, f"service {app} is {service.get('suspended')}"
+    items = api("GET", r.base(), f"/services/{service['id']}/deploys?limit=1", token) or []
+    latest = (items[0].get("deploy", items[0]) if items and isinstance(items[0], dict) else {})
+    status = str(latest.get("status"))
+    return status == "live", f"latest deploy {latest.get('id') or '?'}: {status}"
+
+
+def private_northflank(app: str, _service: str) -> tuple[bool, str]:
+    from . import deploy_northflank as n
+
+    token = secret_env("NORTHFLANK_API_TOKEN")
+    service = n.data(api("GET", n.base(), f"/projects/{app}/services/{app}", token))
+    status = n.deployment_status(service)
+    return status == n.DEPLOY_OK, f"deployment status {status}"
+
+
+def _private_file(directory: str, name: str, text: str) -> str:
+    path = Path(directory) / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text.rstrip("\n") + "\n")
+    return str(path)
+
+
+def private_compose(app: str, service: str) -> tuple[bool, str]:
+    """`docker compose ps` on the VM over SSH with the pinned host key (as the deploy does)."""
+    key, known, target = (secret_env(n) for n in ("DEPLOY_SSH_KEY", "DEPLOY_SSH_KNOWN_HOSTS", "DEPLOY_SSH_TARGET"))
+    with tempfile.TemporaryDirectory(dir=os.environ.get("RUNNER_TEMP")) as tmp:
+        argv = ["ssh", "-i", _private_file(tmp, "key", key), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+                "-o", "ConnectTimeout=20", "-o", "StrictHostKeyChecking=yes",
+                "-o", f"UserKnownHostsFile={_private_file(tmp, 'known_hosts', known)}",
+                "-o", "GlobalKnownHostsFile=/dev/null", target,
+                f"cd {app} && docker compose ps --format '{{{{.Health}}}}' {service}"]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    if proc.returncode:
+        raise DeployError(f"ssh {target} docker compose ps: exit {proc.returncode}: {proc.stderr.strip()[:300]}")
+    health = proc.stdout.strip() or "no container"
+    return health == "healthy", f"{service}: {health}"
+
+
+def private_kubernetes(app: str, _service: str) -> tuple[bool, str]:
+    """The Deployment's ready replicas (kubeconfig: a service account limited to the namespace)."""
+    config = secret_env("KUBECONFIG_DATA")
+    with tempfile.TemporaryDirectory(dir=os.environ.get("RUNNER_TEMP")) as tmp:
+        env = {**os.environ, "KUBECONFIG": _private_file(tmp, "config", config)}
+        proc = subprocess.run(["kubectl", "get", "deployment", app, "-n", app, "-o", "json"],
+                              capture_output=True, text=True, timeout=120, env=env)
+    if proc.returncode:
+        raise DeployError(f"kubectl get deployment {app}: exit {proc.returncode}: {proc.stderr.strip()[:300]}")
+    try:
+        status = json.loads(proc.stdout).get("status") or {}
+    except json.JSONDecodeError as exc:
+        raise DeployError("kubectl get deployment -o json did not print JSON") from exc
+    ready, want = int(status.get("readyReplicas") or 0), int(status.get("replicas") or 0)
+    return ready >= 1 and ready >= want, f"{ready}/{want} replicas ready"
+
+
+PRIVATE: dict[str, Callable[[str, str], tuple[bool, str]]] = {
+    "fly": private_fly,
+    "railway": private_railway,
+    "render": private_render,
+    "northflank": private_northflank,
+    "compose": private_compose,
+    "kubernetes": private_kubernetes,
+}
+
+
+def check_private(kind: str, app: str, service: str) -> list[Finding]:
+    name = f"{kind} status"
+    try:
+        ok, seen = PRIVATE[kind](app, service)
+    except DeployError as exc:
+        ok, seen = False, str(exc)
+    return [Finding(name, ok, seen)]
+
+
+# ------------------------------------------------------------------ GitHub --
+
+
+def _github(method: str, path: str, body=None):
+    base = os.environ.get("GITHUB_API_URL") or "https://api.github.com"
+    return api(method, base, path, secret_env("GITHUB_TOKEN"), body)
+
+
+def run_url() -> str:
+    server, repo, run = (os.environ.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else "(run URL unknown)"
+
+
+def open_issue(repo: str, title: str) -> dict | None:
+    query = urllib.parse.urlencode({"state": "open", "per_page": 100})
+    for issue in _github("GET", f"/repos/{repo}/issues?{query}") or []:
+        if isinstance(issue, dict) and issue.get("title") == title and "pull_request" not in issue:
+            return issue
+    return None
+
+
+def report(findings: list[Finding]) -> str:
+    rows = "\n".join(f"| {'PASS' if f.ok else 'FAIL'} | {f.check} | {f.seen.replace('|', '/')} |" for f in findings)
+    return (f"| | check | seen |\n| --- | --- | --- |\n{rows}\n\nRun: {run_url()}\n\n"
+            "Next: `make troubleshoot P='-p mode live'` in the deploy repo (RUNBOOK.md, Uptime).")
+
+
+def file_result(app: str, findings: list[Finding]) -> int:
+    """Open / comment / close the one uptime issue; 1 when something failed."""
+    repo = secret_env("GITHUB_REPOSITORY")
+    title = TITLE.format(app=app)
+    failed = [f for f in findings if not f.ok]
+    issue = open_issue(repo, title)
+    text = report(findings)
+    if failed:
+        if issue is None:
+            made = _github("POST", f"/repos/{repo}/issues", {"title": title, "body": f"The gateway is down.\n\n{text}"})
+            say(f"opened issue #{(made or {}).get('number')}: {title}")
+        else:
+            _github("POST", f"/repos/{repo}/issues/{issue['number']}/comments", {"body": f"Still failing.\n\n{text}"})
+            say(f"commented on issue #{issue['number']}")
+        print(f"::error::uptime check failed: {'; '.join(f'{f.check}: {f.seen}' for f in failed)}",
+              file=sys.stderr, flush=True)
+        return 1
+    if issue is not None:
+        _github("POST", f"/repos/{repo}/issues/{issue['number']}/comments", {"body": f"Healthy again.\n\n{text}"})
+        _github("PATCH", f"/repos/{repo}/issues/{issue['number']}", {"state": "closed", "state_reason": "completed"})
+        say(f"closed issue #{issue['number']}: healthy again")
+    return 0
+
+
+def summary(findings: list[Finding]) -> None:
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write("## Uptime\n\n" + report(findings) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kind", required=True, choices=sorted(PRIVATE))
+    parser.add_argument("--app", required=True)
+    parser.add_argument("--public-url", default=None, help="https://HOST of a public gateway")
+    parser.add_argument("--service", default="", help="the Compose service (private Compose deploys)")
+    args = parser.parse_args(argv)
+    try:
+        if args.public_url is not None:
+            if not args.public_url.strip():
+                raise DeployError("OPENCLAW_PUBLIC_URL is empty: set the repository variable to the gateway's "
+                                  "https:// URL (README.md, Uptime)")
+            findings = check_public(args.public_url)
+        else:
+            findings = check_private(args.kind, args.app, args.service)
+        for f in findings:
+            say(f"{'PASS' if f.ok else 'FAIL'}  {f.check}: {f.seen}")
+        summary(findings)
+        return file_result(args.app, findings)
+    except DeployError as exc:
+        print(f"::error::{exc}", file=sys.stderr, flush=True)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
