@@ -186,7 +186,8 @@ def test_fly_form_hints_agree_with_the_checks(tmp_path):
     volume = term.wait("Persistent volume size in GB")
     assert "Compose" not in volume and "boot disk" not in volume  # a Fly volume, not a VM's disk
     term.send(ENTER)
-    for prompt in ("Model providers", "Chat channels", "CLIs baked into the image"):
+    for prompt in ("Model providers", "Chat channels", "CLIs baked into the image",
+                   "Minutes between two uptime checks"):
         term.wait(prompt)
         term.send(ENTER)
     term.child.expect(pexpect.EOF, timeout=120)
