@@ -98,6 +98,9 @@ def check_zizmor(root: Path) -> c.Result:
         findings = json.loads(proc.stdout)  # zizmor prints [] when it finds nothing
     except json.JSONDecodeError:  # it could not read a workflow (or crashed): never a PASS
         return c.Result(name, c.FAIL, (proc.stdout + proc.stderr).strip()[-2000:], "run `zizmor --offline` on the files")
+    if "failed to parse input" in proc.stderr:  # with several files, zizmor skips one it cannot read
+        unread = [line.strip() for line in proc.stderr.splitlines() if "failed to parse input" in line]
+        return c.Result(name, c.FAIL, "; ".join(unread)[-2000:], "run `zizmor --offline` on the files")
     bad = [f for f in findings if (f.get("determinations") or {}).get("severity") in ZIZMOR_FAILS]
     if bad:
         seen = "; ".join(f"{f.get('ident')} ({f['determinations']['severity']}): {f.get('desc')}" for f in bad)
