@@ -10,7 +10,13 @@ mounts outside the image's home), and wait for the generated HEALTHCHECK to say
 started), the container's memory (cgroup usage at that moment and peak)
 against the declared limit. Runs one platform after another.
 
-    .venv/bin/python bench/containers.py [--only fly,render]
+    .venv/bin/python bench/containers.py [--only fly,render] [--warm-cache]
+
+--warm-cache: Node's compile cache on the volume (NODE_COMPILE_CACHE, template/ops/data/
+openclaw.yml) against the release's default (under /tmp, empty in every new container), same
+run, same volume: "restart" = a new container from the same image (what a platform restart
+does: a fresh root filesystem), "deploy" = a rebuilt image (new layer) then a new container;
+each timed from `docker run` to /startupz "started". Prints before/after and the ratio.
 
 Needs a running engine (scripts/container-engine.sh start).
 """
@@ -18,9 +24,12 @@ Needs a running engine (scripts/container-engine.sh start).
 from __future__ import annotations
 
 import argparse
+import http.client
+import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -74,9 +83,67 @@ def one(template: Path, work: Path, platform: str) -> dict[str, float]:
         res.cleanup()
 
 
+def started_after(name: str, port: int, since: float, limit: float = 600) -> float:
+    while time.perf_counter() - since < limit:
+        try:
+            status, body = ct.http_json(f"http://127.0.0.1:{ct.host_port(name, port)}/startupz")
+        except (OSError, AssertionError, http.client.HTTPException, subprocess.CalledProcessError):
+            status, body = 0, None
+        if status == 200 and isinstance(body, dict) and body.get("status") == "started":
+            return time.perf_counter() - since
+        time.sleep(0.25)
+    raise RuntimeError(f"{name}: /startupz never started: {ct.logs(name)[-2000:]}")
+
+
+def warm_cache(template: Path, work: Path, platform: str, rounds: int) -> dict[str, list[float]]:
+    """Seconds run -> started, cache off (the release default) and on (the volume), per event."""
+    res = ct.Resources()
+    times: dict[str, list[float]] = {f"{event} {mode}": [] for event in ("restart", "deploy") for mode in ("off", "on")}
+    try:
+        data = {"platform": platform, "privacy": "private", "app_name": f"bench-{platform}"}
+        if platform in ("gcp", "vps", "kubernetes"):
+            data["domain"] = "claw.localhost"
+        repo = copy_template(template, work / f"warm-{platform}", data)
+        image, _ = ct.build(repo, res)
+        for mode in ("off", "on"):
+            env = {"NODE_COMPILE_CACHE": ""} if mode == "off" else {}  # "": the release's /tmp default
+            volume = ct.unique("vol")
+            c.docker("volume", "create", volume)
+            res.volumes.append(volume)
+            for event in ["first"] + ["restart", "deploy"] * rounds:
+                if event == "deploy":  # a rebuilt image: same base, one new layer
+                    (repo / "config" / "deploy-id").write_text(uuid.uuid4().hex)
+                    with open(repo / "Dockerfile", "a") as fh:
+                        fh.write("COPY config/deploy-id /opt/openclaw-deploy/deploy-id\n")
+                    image, _ = ct.build(repo, res)
+                since = time.perf_counter()
+                name, port, _ = ct.run_platform(repo, image, res, volume=volume, env=env,
+                                                extra=["--hostname", data["app_name"]])
+                seconds = started_after(name, port, since)
+                if event != "first":
+                    times[f"{event} {mode}"].append(seconds)
+                settle = time.perf_counter()  # stop only once startup work has settled (/readyz)
+                while c.docker("exec", name, "node", "/opt/openclaw-deploy/healthcheck.mjs", str(port), "/readyz",
+                               check=False).returncode and time.perf_counter() - settle < 300:
+                    time.sleep(1)
+                c.docker("stop", "-t", "90", name, timeout=180)
+                c.docker("rm", "-v", name)
+                res.containers.remove(name)
+        spec = launch_spec(repo)
+        cache = spec.declared.env["NODE_COMPILE_CACHE"]
+        size = c.docker("run", "--rm", "--entrypoint", "du", "-v", f"{volume}:{spec.mounts[0]}", image, "-sm",
+                        cache, check=False).stdout.split()
+        times["cache MB"] = [float(size[0])] if size else []
+    finally:
+        res.cleanup()
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="comma-separated platforms")
+    parser.add_argument("--warm-cache", action="store_true", help="compile cache: restart and deploy, off vs on")
+    parser.add_argument("--rounds", type=int, default=2, help="restarts and deploys per mode (--warm-cache)")
     args = parser.parse_args()
     platforms = [p for p in args.only.split(",") if p] or PLATFORMS
     c.engine_ready()
@@ -85,6 +152,18 @@ def main() -> None:
     print(f"stand-in base image ready in {time.perf_counter() - t0:.1f} s (cached after the first run)")
     with tempfile.TemporaryDirectory() as tmp:
         template = snapshot_template(Path(tmp) / "template")
+        if args.warm_cache:
+            print("| platform | restart, cache off s | restart, on s | ratio | deploy, off s | deploy, on s | ratio "
+                  "| cache MiB |")
+            print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+            for platform in platforms:
+                t = warm_cache(template, Path(tmp), platform, args.rounds)
+                mean = {k: sum(v) / len(v) for k, v in t.items() if v}
+                print(f"| {platform} | {mean['restart off']:.1f} | {mean['restart on']:.1f} | "
+                      f"{mean['restart on'] / mean['restart off']:.2f} | {mean['deploy off']:.1f} | "
+                      f"{mean['deploy on']:.1f} | {mean['deploy on'] / mean['deploy off']:.2f} | "
+                      f"{mean.get('cache MB', float('nan')):.0f} |", flush=True)
+            return
         print("| platform | copy s | build s | run -> healthy s | run -> /startupz s | memory MiB | peak MiB | limit MiB |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for platform in platforms:
