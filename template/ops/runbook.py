@@ -13,8 +13,13 @@ are. Nothing else:
   encryption" warning to print;
 - the chart carries its alt text where nbconvert reads it (see ``ops.cost``);
 - Ctrl-C (SIGINT) or SIGTERM stops the kernel and prints one line, exit 130
-  / 143, no traceback; a failed cell prints one line naming the cell and the
-  report that holds the traceback, exit 1.
+  / 143, no traceback, whenever it lands: during the imports, in a cell, or
+  while jupyter_client's heartbeat thread still polls a socket the teardown
+  closes (its ``ZMQError`` would print a thread traceback: from the signal on,
+  thread and "exception ignored" reports are dropped, and an exception that
+  replaces ``Stopped`` on the way out is read as the stop it is); a failed
+  cell prints one line naming the cell and the report that holds the
+  traceback, exit 1.
 
 Values of ``-p`` are converted as papermill's CLI does: True, False, None,
 ints and floats; anything else is a string.
@@ -22,10 +27,12 @@ ints and floats; anything else is a string.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
 import sys
+import threading
 from pathlib import Path
 
 NOTEBOOKS = {"cost": "cost_estimate", "troubleshoot": "troubleshooting"}
@@ -41,15 +48,34 @@ class Stopped(BaseException):
         self.signum = signum
 
 
-def _on_signal(signum, _frame):
-    import logging
+_STOPPING: list[int] = []  # the signal that arrived, once one did
 
+
+def _silent(*_args) -> None:
+    """Thread and unraisable-exception reports while stopping: dropped."""
+
+
+def _on_signal(signum, _frame):
+    # imports nothing: the signal may land while a module (logging itself) is
+    # half imported, and an import here would then raise instead
     for other in EXIT_SIGNAL:  # a second Ctrl-C while stopping changes nothing
         signal.signal(other, signal.SIG_IGN)
-    # tearing down (nbclient sees its kernel die, ...) logs errors nobody needs:
-    # the one line main() prints says what happened
+    _STOPPING.append(signum)
+    # tearing down (nbclient sees its kernel die, the heartbeat thread's socket
+    # is closed under it, ...) reports errors nobody needs: the one line main()
+    # prints says what happened
     logging.disable(logging.CRITICAL)
+    threading.excepthook = _silent
+    sys.unraisablehook = _silent
     raise Stopped(signum)
+
+
+def stopped_instead(exc: BaseException) -> Stopped | None:
+    """The ``Stopped`` that ``exc`` replaced, if a signal arrived: a finally
+    block on the way out (a socket closed twice, ...) raised over it."""
+    if isinstance(exc, Stopped):
+        return exc
+    return Stopped(_STOPPING[0]) if _STOPPING else None
 
 
 def value(text: str):
@@ -196,6 +222,8 @@ def run(name: str, params: dict, repo: Path) -> int:
     except PapermillExecutionError as exc:
         failure = exc
     except Exception as exc:  # noqa: BLE001 - the kernel did not start, a parameter is bad, ...
+        if (stop := stopped_instead(exc)) is not None:
+            raise stop from None
         print(f"make {name}: the notebook did not run: {exc.__class__.__name__}: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -237,13 +265,17 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         try:
             return run(name, params, Path.cwd())
-        except Stopped as stop:
+        except BaseException as exc:  # noqa: BLE001 - a signal, or what a teardown raised over it
+            if (stop := stopped_instead(exc)) is None:
+                raise
             stop_kernels()
             what = "interrupted (Ctrl-C)" if stop.signum == signal.SIGINT else "stopped (SIGTERM)"
             print(f"\nmake {name}: {what}; the kernel is stopped, reports/ may hold a partial run",
                   file=sys.stderr)
             return EXIT_SIGNAL[stop.signum]
-    except Stopped as stop:  # before the run started (parsing, imports)
+    except BaseException as exc:  # noqa: BLE001 - before the run started (parsing, imports)
+        if (stop := stopped_instead(exc)) is None:
+            raise
         print("\ninterrupted", file=sys.stderr)
         return EXIT_SIGNAL[stop.signum]
 

@@ -167,4 +167,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C during `make cost`'s first step: one line, no traceback
+        say("interrupted (Ctrl-C); the next run installs what is missing")
+        sys.exit(130)

@@ -185,3 +185,90 @@ def test_a_failing_cell_is_one_line_naming_the_report(generated):
         "(traceback in reports/troubleshooting.html)"], proc.stderr
     assert "Traceback" not in proc.stdout
     assert "ValueError" in (repo / "reports" / "troubleshooting.html").read_text()
+
+
+@pytest.fixture
+def signal_state(monkeypatch):
+    """Whatever ``_on_signal`` changes in this process, restored afterwards."""
+    import logging
+    import threading
+
+    from ops import runbook
+
+    # the interpreter's own reporters (pytest installs recording ones): they print to stderr
+    monkeypatch.setattr(threading, "excepthook", threading.__excepthook__)
+    monkeypatch.setattr(sys, "unraisablehook", sys.__unraisablehook__)
+    monkeypatch.setattr(runbook, "_STOPPING", [], raising=False)
+    handlers = {s: signal.getsignal(s) for s in runbook.EXIT_SIGNAL}
+    yield runbook
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
+    logging.disable(logging.NOTSET)
+
+
+def test_the_heartbeat_socket_closed_after_the_signal_prints_no_thread_traceback(signal_state, capfd):
+    """The reported 28-line ``zmq.error.ZMQError: Socket operation on non-socket``:
+    jupyter_client's heartbeat thread sends its ping on a socket the teardown
+    after Ctrl-C has closed; the thread's exception went to stderr."""
+    import threading
+
+    import zmq
+
+    runbook = signal_state
+    with pytest.raises(runbook.Stopped):
+        runbook._on_signal(signal.SIGINT, None)
+    context = zmq.Context()
+    sock = context.socket(zmq.REQ)
+    sock.close()  # what stop_channels / context.destroy do while the thread still runs
+    thread = threading.Thread(target=sock.send, args=(b"ping",))  # HBChannel._async_run's next step
+    thread.start()
+    thread.join()
+    context.term()
+    assert capfd.readouterr().err == ""
+
+
+def test_the_signal_handler_works_while_logging_is_half_imported(signal_state, monkeypatch):
+    """A Ctrl-C that lands while ``logging`` is being imported (0.3 s into a run):
+    the handler's own ``import logging`` got the half-made module and raised
+    AttributeError, a 69-line traceback, exit 1."""
+    import types
+
+    runbook = signal_state
+    monkeypatch.setitem(sys.modules, "logging", types.ModuleType("logging"))
+    with pytest.raises(runbook.Stopped):
+        runbook._on_signal(signal.SIGINT, None)
+
+
+def test_an_error_raised_over_the_stop_still_reads_as_the_stop(signal_state):
+    runbook = signal_state
+    assert runbook.stopped_instead(RuntimeError("socket closed")) is None
+    with pytest.raises(runbook.Stopped):
+        runbook._on_signal(signal.SIGTERM, None)
+    stop = runbook.stopped_instead(RuntimeError("socket closed"))
+    assert stop is not None and stop.signum == signal.SIGTERM
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_any_moment_of_a_run_is_one_line(generated):
+    """A real SIGINT to the run's process group at moments spread over a whole
+    `make cost` run (imports, kernel start, cells, HTML): always one line, 130."""
+    repo = generated("fly", platform="fly")
+    start = time.monotonic()
+    full = subprocess.run([sys.executable, "-m", "ops.runbook", "cost"], cwd=repo, capture_output=True, text=True,
+                          timeout=180)
+    assert full.returncode == 0, full.stderr
+    length = time.monotonic() - start
+    for fraction in (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9):
+        proc = _start(repo, dict(os.environ), "cost")
+        time.sleep(length * fraction)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+        if proc.returncode == 0:  # finished first: nothing to check at this moment
+            continue
+        lines = [line for line in err.splitlines() if line.strip() and not _progress(line)]
+        assert proc.returncode == 130 and len(lines) == 1 and "interrupted" in lines[0], (fraction, err)
+        assert "Traceback" not in out + err, (fraction, err)
+
+
+def _progress(line: str) -> bool:
+    return False

@@ -86,3 +86,37 @@ def test_no_uv_to_be_had_says_so_and_falls_back_to_pip(tmp_path, monkeypatch, ca
     err = capsys.readouterr().err
     assert "uv could not be installed" in err and "using pip, which is slower" in err
     assert not list(tmp_path.glob("openclaw-deploy/*"))  # no half-installed uv left behind
+
+
+SLOW_PYTHON = """#!/bin/sh
+# SLOW STAND-IN for a venv's python (tests/unit/test_tools.py): marks that it runs, then sleeps.
+touch "$MARKER"
+exec sleep 60
+"""
+
+
+def test_ctrl_c_while_checking_the_pins_is_one_line(tmp_path):
+    """`make cost` first runs ops.tools; Ctrl-C there printed a 28-line KeyboardInterrupt traceback."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text(SLOW_PYTHON)
+    (venv / "bin" / "python").chmod(0o755)
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("pyyaml==6.0.3\n")
+    marker = tmp_path / "checking"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "template" / "ops" / "tools.py"), "--python",
+                             str(venv / "bin" / "python"), str(reqs)], env={**os.environ, "MARKER": str(marker)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not marker.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and out == ""
+    assert err.splitlines() == ["tools: interrupted (Ctrl-C); the next run installs what is missing"], err
