@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import model as m
+from . import terminal
 
 RECOMMENDED_MB = 2048
 
@@ -513,17 +514,19 @@ def items_text(est: Estimate) -> str:
     """The line items as a terminal-width table, each source (and date) once below it."""
     rows = [{k: v for k, v in row.items() if k not in ("source", "as of")} for row in line_items(est)]
     sources = list(dict.fromkeys((i.source, i.as_of) for i in est.items if i.source))
-    return table_text(rows) + "".join(f"\nprices: {src} (read {when})" for src, when in sources)
+    return table_text(rows) + "".join("\n" + terminal.wrap(f"{src} (read {when})", first="prices: ", indent="  ")
+                                      for src, when in sources)
 
 
 def estimate_line(est: Estimate) -> str:
-    """The one-line answer; a usage-based price says what its range is."""
+    """The answer (wrapped to the terminal); a usage-based price says what its range is."""
     if est.total is not None and est.floor is not None and est.floor < est.total:
         plan = est.sku.split(" (")[0] if est.sku else "plan"
-        return (f"Monthly estimate: {est.floor:.2f}-{money(est.total, est.total_high)} USD, usage-based: "
-                f"the {plan} minimum of {est.floor:.2f} up to {money(est.total, est.total_high)} if the full size "
-                "runs all month")
-    return f"Monthly estimate: {total_text(est)} USD"
+        return terminal.wrap(
+            f"Monthly estimate: {est.floor:.2f}-{money(est.total, est.total_high)} USD, usage-based: "
+            f"the {plan} minimum of {est.floor:.2f} up to {money(est.total, est.total_high)} if the full size "
+            "runs all month", indent="  ")
+    return terminal.wrap(f"Monthly estimate: {total_text(est)} USD", indent="  ")
 
 
 def comparison_rows(rows: list[Estimate]) -> list[dict[str, Any]]:
@@ -532,14 +535,22 @@ def comparison_rows(rows: list[Estimate]) -> list[dict[str, Any]]:
              "warnings": len(e.warnings)} for e in rows]
 
 
-def table_text(rows: list[dict[str, Any]]) -> str:
-    """A plain-text table (readable in the notebook, the HTML report and a terminal)."""
+def table_text(rows: list[dict[str, Any]], columns: int | None = None) -> str:
+    """A plain-text table (readable in the notebook, the HTML report and a
+    terminal), wrapped between words to ``columns`` (default: the terminal's)."""
     if not rows:
         return "(no rows)"
     cols = list(rows[0])
-    width = {c: max(len(str(c)), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
-    line = lambda r: "  ".join(str(r.get(c, "")).ljust(width[c]) for c in cols).rstrip()  # noqa: E731
-    return "\n".join([line({c: c for c in cols}), line({c: "-" * width[c] for c in cols}), *map(line, rows)])
+    return terminal.table([[str(r.get(c, "")) for c in cols] for r in rows], header=cols, columns=columns)
+
+
+def bullet(text: str) -> str:
+    """``- text`` wrapped to the terminal, later lines under the text."""
+    return terminal.wrap(text, first="- ", indent="  ")
+
+
+def note_text(est: Estimate) -> str:
+    return terminal.wrap(est.note, first="Note: ", indent="  ") if est.note else ""
 
 
 def _generic(warning: str, est: Estimate) -> str:

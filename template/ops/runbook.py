@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import signal
 import sys
 import threading
 from pathlib import Path
+
+from . import terminal
 
 NOTEBOOKS = {"cost": "cost_estimate", "troubleshoot": "troubleshooting"}
 REPORT_TAG = "report"
@@ -213,7 +214,7 @@ def run(name: str, params: dict, repo: Path) -> int:
     reports.mkdir(exist_ok=True)
     executed = reports / f"{stem}.ipynb"
     # the kernel's stdout is no terminal: tell it this one's width (tables fit it)
-    os.environ.setdefault("COLUMNS", str(shutil.get_terminal_size((100, 24)).columns))
+    os.environ.setdefault("COLUMNS", str(terminal.width()))
     failure = None
     try:
         papermill.execute_notebook(str(source), str(executed), parameters=params, progress_bar=False,

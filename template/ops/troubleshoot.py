@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable
 
 from . import checks as c
 from . import model as m
+from . import terminal
 from .runner import Record, Runner
 
 Result = c.Result
@@ -954,7 +955,7 @@ def table(results: list[Result], width: int | None = None, max_lines: int = 8) -
     import textwrap
 
     if width is None:
-        width = shutil.get_terminal_size((100, 24)).columns
+        width = terminal.width()
     width = max(width, 60)
     step_w = min(max([len(r.check) for r in results] + [4]), 40)
     indent = " " * (7 + 2 + step_w + 2)
