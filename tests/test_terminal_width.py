@@ -132,3 +132,13 @@ def test_post_copy_warnings_fit_80_columns(template_repo, tmp_path):
     message = proc.stderr[proc.stderr.index("WARNING: "):]
     assert message.count("WARNING: ") == 2
     assert max(map(len, message.splitlines())) <= 80, message
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_troubleshoot_table_fits_80_columns(repos, platform, monkeypatch):
+    from ops import troubleshoot as t
+
+    monkeypatch.setenv("COLUMNS", "80")
+    results, _ = t.run(t.parameters(str(repos[platform]), mode="static"))
+    out = t.table(results)
+    assert max(map(len, out.splitlines())) <= 80, out

@@ -1,4 +1,5 @@
-"""Text that fits the terminal: tables and paragraphs wrapped at word boundaries.
+"""Text that fits the terminal: tables and paragraphs wrapped at word boundaries,
+and the progress of a long command.
 
     python3 -m ops.terminal help Makefile     (what `make help` runs)
 
@@ -15,6 +16,7 @@ import re
 import shutil
 import sys
 import textwrap
+import threading
 from itertools import zip_longest
 from pathlib import Path
 
@@ -75,6 +77,93 @@ def table(rows: list[list[str]], header: list[str] | None = None, columns: int |
                 for parts in zip_longest(*wrapped, fillvalue="")]
 
     return "\n".join(line for row in cells for line in lines(row))
+
+
+# ----------------------------------------------------------------- progress --
+
+STEP_END = " ..."
+
+
+def is_step(line: str) -> bool:
+    """A plain progress line (what ``Progress`` prints when stderr is no terminal)."""
+    return line.endswith(STEP_END)
+
+
+class Progress:
+    """What a long command is doing, on stderr, from its first second on.
+
+    On a terminal: one line rewritten in place, a spinner turning every 0.1 s
+    and, where there are steps to count, a bar (``[#####.....] 3/8``); the
+    line is cleared before the result is printed. Elsewhere (a pipe, CI):
+    one plain line per step, ending in `` ...``; counted steps are not listed.
+    """
+
+    FRAMES = "|/-\\"
+
+    def __init__(self, name: str, stream=None):
+        self.name = name
+        self.stream = stream or sys.stderr
+        try:
+            self.tty = self.stream.isatty()
+        except (AttributeError, ValueError):
+            self.tty = False
+        self.text = ""
+        self.counted: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._frame = 0
+
+    def step(self, text: str) -> None:
+        with self._lock:
+            self.text, self.counted = text, None
+        if not self.tty:
+            self._write(f"{self.name}: {text}{STEP_END}\n")
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._spin, daemon=True)
+            self._thread.start()
+        self._draw()
+
+    def count(self, done: int, total: int) -> None:
+        with self._lock:
+            self.counted = (done, total)
+        if self.tty:
+            self._draw()
+
+    def done(self) -> None:
+        """Stop the spinner and clear its line (nothing to clear off a terminal)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1)
+            self._thread = None
+            self._write("\r\033[K")
+
+    def _spin(self) -> None:
+        while not self._stop.wait(0.1):
+            self._frame += 1
+            self._draw()
+
+    def _line(self) -> str:
+        with self._lock:
+            text, counted = self.text, self.counted
+        line = f"{self.FRAMES[self._frame % len(self.FRAMES)]} {self.name}: {text}"
+        if counted:
+            done, total = counted
+            filled = int(10 * done / max(total, 1))
+            line += f" [{'#' * filled}{'.' * (10 - filled)}] {done}/{total}"
+        return line[:width() - 1]
+
+    def _draw(self) -> None:
+        if not self._stop.is_set():
+            self._write("\r\033[K" + self._line())
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):  # the terminal went away: progress is not worth an error
+            pass
 
 
 # ---------------------------------------------------------------- make help --

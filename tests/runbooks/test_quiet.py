@@ -9,6 +9,7 @@ Compose deploy calls it first, so the signal lands while the kernel executes.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -89,7 +90,7 @@ def test_signal_during_a_cell_prints_one_line(slow_world, signum, code, word):
     os.killpg(proc.pid, signum)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == code
-    lines = [line for line in err.splitlines() if line.strip()]
+    lines = [line for line in err.splitlines() if line.strip() and not _progress(line)]
     assert len(lines) == 1 and word in lines[0] and lines[0].startswith("make troubleshoot:"), err
     assert "Traceback" not in out + err and "KeyboardInterrupt" not in out + err and "WARNING" not in out + err
     time.sleep(0.5)
@@ -107,7 +108,7 @@ def test_signal_before_the_notebook_starts(generated):
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, (out, err)
-    lines = [line for line in err.splitlines() if line.strip()]
+    lines = [line for line in err.splitlines() if line.strip() and not _progress(line)]
     assert len(lines) == 1 and "interrupted" in lines[0] and "Traceback" not in out + err, err
 
 
@@ -130,7 +131,7 @@ def test_a_reader_that_stops_early_gets_no_traceback(generated):
                             stderr=subprocess.PIPE, text=True)
     proc.stdout.close()  # the reader is gone before anything is written
     err = proc.stderr.read()
-    assert proc.wait(timeout=120) == 0 and err == "", err
+    assert proc.wait(timeout=120) == 0 and all(map(_progress, err.splitlines())), err
     assert (repo / "reports" / "cost_estimate.html").exists()
 
 
@@ -180,7 +181,7 @@ def test_a_failing_cell_is_one_line_naming_the_report(generated):
     proc = subprocess.run([sys.executable, "-m", "ops.runbook", "troubleshoot", "-p", "mode", "bogus"], cwd=repo,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
-    assert proc.stderr.splitlines() == [
+    assert [line for line in proc.stderr.splitlines() if not _progress(line)] == [
         "make troubleshoot: cell 'run' failed: ValueError: mode must be one of ('static', 'live'); got 'bogus' "
         "(traceback in reports/troubleshooting.html)"], proc.stderr
     assert "Traceback" not in proc.stdout
@@ -271,4 +272,58 @@ def test_ctrl_c_at_any_moment_of_a_run_is_one_line(generated):
 
 
 def _progress(line: str) -> bool:
-    return False
+    """A progress step line (stderr is no terminal here: plain lines ending in " ...")."""
+    from ops import terminal
+
+    return terminal.is_step(line)
+
+
+def test_progress_is_said_before_the_slow_imports(generated):
+    """`make cost` was silent for ~10 s warm: the first step line comes before
+    papermill is imported (-X importtime writes each import to stderr, in order)."""
+    repo = generated("vps", platform="vps")
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "ops.runbook", "cost"], cwd=repo,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stderr.splitlines()
+    first_step = next(i for i, line in enumerate(lines) if _progress(line))
+    papermill = next(i for i, line in enumerate(lines) if line.rstrip().endswith("| papermill"))
+    assert first_step < papermill
+    steps = [line for line in lines if _progress(line)]
+    assert steps[:3] == ["make cost: starting the Python kernel ...",
+                         "make cost: loading the notebook runner (papermill) ...",
+                         "make cost: waiting for the kernel ..."]
+    assert re.fullmatch(r"make cost: running \d+ cells \.\.\.", steps[3]) and len(steps) == 5
+    assert steps[4] == "make cost: writing the HTML report ..."
+
+
+def test_on_a_terminal_a_spinner_and_a_cell_bar_then_a_clean_screen(generated):
+    import pexpect
+    import pyte
+
+    repo = generated("vps", platform="vps")
+    child = pexpect.spawn(sys.executable, ["-m", "ops.runbook", "cost"], cwd=str(repo), encoding="utf-8",
+                          timeout=300, dimensions=(200, 80), env={**os.environ, "COLUMNS": "80"})
+    child.expect(pexpect.EOF)
+    raw = child.before
+    assert "\r\x1b[K" in raw and "make cost: running" in raw
+    assert re.search(r"\[#+\.*\] \d+/\d+", raw), "no bar over the cells"
+    screen = pyte.Screen(80, 200)
+    pyte.Stream(screen).feed(raw.replace("\n", "\r\n"))
+    shown = [line.rstrip() for line in screen.display if line.strip()]
+    assert not [line for line in shown if "make cost:" in line], shown  # the spinner line is gone
+    assert any(line.startswith("Monthly estimate:") for line in shown) and max(map(len, shown)) <= 80
+
+
+def test_progress_off_a_terminal_is_plain_lines():
+    import io
+
+    from ops import terminal
+
+    out = io.StringIO()
+    progress = terminal.Progress("make x", out)
+    progress.step("one")
+    progress.count(1, 3)
+    progress.step("two")
+    progress.done()
+    assert out.getvalue() == "make x: one ...\nmake x: two ...\n"

@@ -7,6 +7,8 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
+
 from ops import tools
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +64,9 @@ def test_pins_met_means_nothing_to_install(tmp_path):
     assert tools._pins([marker]) is None  # not plain pins: only a stamp can tell
 
 
-def test_ensure_skips_a_venv_that_has_every_pin(tmp_path, monkeypatch):
+@pytest.fixture
+def met_venv(tmp_path, monkeypatch):
+    """(venv, requirements): a venv (this interpreter behind a shim) that has every pin; installing fails."""
     import yaml
 
     venv = tmp_path / "venv"
@@ -73,6 +77,11 @@ def test_ensure_skips_a_venv_that_has_every_pin(tmp_path, monkeypatch):
     req = tmp_path / "req.txt"
     req.write_text(f"pyyaml=={yaml.__version__}\n")
     monkeypatch.setattr(tools, "find_uv", lambda: (_ for _ in ()).throw(AssertionError("tried to install")))
+    return venv, req
+
+
+def test_ensure_skips_a_venv_that_has_every_pin(met_venv):
+    venv, req = met_venv
     assert tools.ensure(venv, [req]) == 0
 
 
@@ -120,3 +129,19 @@ def test_ctrl_c_while_checking_the_pins_is_one_line(tmp_path):
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and out == ""
     assert err.splitlines() == ["tools: interrupted (Ctrl-C); the next run installs what is missing"], err
+
+
+def test_a_stamped_check_starts_no_interpreter_the_second_time(met_venv, monkeypatch):
+    """`make cost` checked the notebook pins in a new interpreter on every run (~0.7 s
+    before its first output); with --stamp the second run reads only the files."""
+    import subprocess
+
+    import yaml
+
+    venv, req = met_venv
+    assert tools.ensure(venv, [req], stamp=True) == 0  # pins met: checked once, stamped
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: (_ for _ in ()).throw(AssertionError("started one")))
+    assert tools.ensure(venv, [req], stamp=True) == 0
+    req.write_text(f"pyyaml=={yaml.__version__}\n# changed\n")
+    with pytest.raises(AssertionError, match="started one"):
+        tools.ensure(venv, [req], stamp=True)  # the files changed: checked again
