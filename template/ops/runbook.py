@@ -253,32 +253,32 @@ def run(name: str, params: dict, repo: Path, progress: terminal.Progress | None 
     if not source.exists():
         print(f"make {name}: no {source.relative_to(repo)} here: run it in the deploy repo", file=sys.stderr)
         return 2
-    progress.step("starting the Python kernel")  # before the imports: within a second
-    kernel = start_kernel()  # it boots while papermill and nbformat are imported
-    progress.step("loading the notebook runner (papermill)")
-    import nbformat
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
     reports = repo / "reports"
     reports.mkdir(exist_ok=True)
     executed = reports / f"{stem}.ipynb"
-    # the kernel's stdout is no terminal: tell it this one's width (tables fit it)
+    # the kernel's stdout is no terminal: tell it this one's width (tables fit it) before it starts
     os.environ.setdefault("COLUMNS", str(terminal.width()))
     failure = None
-    progress.step("waiting for the kernel")
-    threading.Thread(target=_load_html_exporter, daemon=True).start()
     try:
+        progress.step("starting the Python kernel")  # before the imports: within a second
+        kernel = start_kernel()  # it boots while papermill and nbformat are imported
+        progress.step("loading the notebook runner (papermill)")
+        import nbformat
+        import papermill
+
+        progress.step("waiting for the kernel")
+        threading.Thread(target=_load_html_exporter, daemon=True).start()
         papermill.execute_notebook(str(source), str(executed), parameters=params, progress_bar=False,
                                    log_output=False, kernel_name="python3", engine_name=progress_engine(progress),
                                    km=kernel)
-    except PapermillExecutionError as exc:
-        failure = exc
-    except Exception as exc:  # noqa: BLE001 - the kernel did not start, a parameter is bad, ...
+    except Exception as exc:  # noqa: BLE001 - a failed cell; the kernel did not start, a parameter is bad, ...
         if (stop := stopped_instead(exc)) is not None:
             raise stop from None
-        progress.done()
-        print(f"make {name}: the notebook did not run: {exc.__class__.__name__}: {exc}", file=sys.stderr)
-        return 1
+        if type(exc).__name__ != "PapermillExecutionError":  # a failed cell: its report says which
+            progress.done()
+            print(f"make {name}: the notebook did not run: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+            return 1
+        failure = exc
     finally:
         stop_kernels()
     # every written report passes the runbooks' one redaction before anything reads it
