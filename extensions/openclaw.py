@@ -47,6 +47,7 @@ def _load_ops_model(template_dir: Path) -> ModuleType:
 
 
 m = _load_ops_model(_TEMPLATE_DIR)
+terminal = importlib.import_module(m.__package__ + ".terminal")
 
 
 def answers_of(context: Any) -> dict[str, Any]:
@@ -185,6 +186,9 @@ class OpenClawExtension(Extension):
             oc_starter_config=m.starter_config,
             oc_warnings=m.warnings,
             oc_ignored=oc_ignored,
+
+
+            oc_wrap=terminal.wrap,
             oc_resize_args=m.resize_args,
             oc_resize_to=m.resize_to,
             oc_facts=m.openclaw,

@@ -86,3 +86,23 @@ def test_new_sh_refuses_a_non_empty_destination_before_writing(tmp_path):
                            "--quiet"], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert (dest / ".copier-answers.yml").exists() and (dest / "notes.txt").read_text() == "mine\n"
+
+
+def test_update_from_an_untagged_template_says_so_once(template_repo, tmp_path):
+    """`make update` printed copier's "No git tags found in template; using HEAD as ref"
+    three times; a template without release tags is said once, in words a user can act on."""
+    import shutil
+
+    from tests.conftest import copy_template, git
+
+    untagged = Path(shutil.copytree(template_repo, tmp_path / "template"))
+    for tag in git("tag", cwd=untagged).split():
+        git("tag", "-d", tag, cwd=untagged)
+    repo = copy_template(untagged, tmp_path / "deploy", {"app_name": "once"})
+    git("init", "-q", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "deploy", cwd=repo)
+    proc = run_wrapper(["update", "--trust", "--skip-answered", "--defaults"], repo)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "No git tags found" not in proc.stderr
+    assert proc.stderr.count("the template has no release tag") == 1, proc.stderr

@@ -37,6 +37,7 @@ def committed(render, **answers) -> Path:
 def run_verify(repo: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "OPENCLAW_BIN"}
     env["PATH"] = f"{Path(sys.executable).parent}:/usr/bin:/bin"
+    env["COLUMNS"] = "1000"  # a terminal that wide: one line per check, what these tests read
     return subprocess.run([sys.executable, "-m", "ops.verify"], cwd=repo, capture_output=True, text=True,
                           env=env, timeout=120)
 

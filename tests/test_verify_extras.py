@@ -26,6 +26,7 @@ def committed(render, **answers) -> Path:
 def verify(repo: Path) -> tuple[int, str, float]:
     env = {k: v for k, v in os.environ.items() if k != "OPENCLAW_BIN"}
     env["PATH"] = f"{Path(sys.executable).parent}:/usr/bin:/bin"  # no openclaw on PATH: that step SKIPs
+    env["COLUMNS"] = "1000"  # a terminal that wide: one line per check, what these tests read
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "ops.verify"], cwd=repo, capture_output=True,
                           text=True, env=env, timeout=120)

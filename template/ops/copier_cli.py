@@ -12,6 +12,11 @@ option to change that. This wrapper runs the same CLI in-process, and for those
 errors prints ``error: <field>: <reason>`` and exits 1 (copier's code for a
 refused run). Nothing has been written at that point: answers are checked before
 rendering. Any other exception keeps its traceback (that is a bug to report).
+
+copier also prints "No git tags found in template; using HEAD as ref" each time
+it asks for the newest release: three times per ``copier update``. What a user
+needs is that the template has no release and its newest commit is taken: said
+once (``NO_RELEASE``).
 """
 
 from __future__ import annotations
@@ -67,12 +72,44 @@ def reason(exc: BaseException) -> str | None:
     return f"{name}: {text}"
 
 
+NO_TAGS = "No git tags found in template; using HEAD as ref"
+NO_RELEASE = "note: the template has no release tag (vX.Y.Z): using its newest commit (HEAD)"
+
+
+class OnceStderr:
+    """stderr that prints copier's no-tags notice once, as ``NO_RELEASE``."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.said = False
+        self.drop_newline = False
+
+    def write(self, text: str) -> int:
+        if NO_TAGS in text:  # print() writes the message, then "\n" on its own
+            self.drop_newline = self.said
+            if not self.said:
+                self.stream.write(NO_RELEASE)
+                self.said = True
+            return len(text)
+        if self.drop_newline and text == "\n":
+            self.drop_newline = False
+            return len(text)
+        self.drop_newline = False
+        return self.stream.write(text)
+
+    def __getattr__(self, name):  # flush, isatty, fileno, encoding, ...
+        return getattr(self.stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import contextlib
+
     from copier._cli import CopierApp  # what the `copier` command runs
 
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        _, code = CopierApp.run(["copier", *args], exit=False)
+        with contextlib.redirect_stderr(OnceStderr(sys.stderr)):
+            _, code = CopierApp.run(["copier", *args], exit=False)
     except Exception as exc:  # noqa: BLE001 - only refused answers are turned into a line
         line = reason(exc)
         if line is None:

@@ -4,7 +4,8 @@ Pure: no network, no notebook. ``estimate`` prices one platform with line
 items; ``compare`` prices the same sizing everywhere; ``write_outputs`` saves
 ``cost.json`` and the bar chart. A price that was never written down stays
 ``None`` and every total that needs it is ``None`` too (``known_total`` says
-how much is known): an estimate never guesses.
+how much is known): an estimate never guesses. Where prices.yml gives a range
+and a ``reason`` instead of a price, the item carries both (low to high).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import model as m
+from . import terminal
 
 RECOMMENDED_MB = 2048
 
@@ -31,6 +33,7 @@ class Item:
     source: str = ""
     as_of: str = ""
     high: float | None = None  # upper bound when only a range is known
+    reason: str = ""  # why this is a range and not a recorded price
 
     @property
     def upper(self) -> float | None:
@@ -52,7 +55,6 @@ class Estimate:
     # usage-based billing: the least the month can cost (a plan minimum); the
     # total is then the ceiling (the full size used all month)
     floor: float | None = None
-    claim: str = ""  # a figure others quote for this platform, shown beside ours
 
     @property
     def known_total(self) -> float:
@@ -89,7 +91,15 @@ def money(value: float | None, high: float | None = None) -> str:
     return f"{value:.2f}"
 
 
+def no_size(est: Estimate) -> str:
+    """Why the platform has no row for this sizing ("" when it has one)."""
+    first = est.items[0] if est.items else None
+    return first.detail if est.sku is None and first is not None and first.amount is None else ""
+
+
 def total_text(est: Estimate) -> str:
+    if no_size(est):
+        return f"none ({no_size(est)})"
     if est.total is None:
         known = f"known part {est.known_total:.2f}; " if est.known_total else ""
         return f"unknown ({known}no recorded price for {', '.join(est.unknown)})"
@@ -113,9 +123,14 @@ def _egress(p: dict[str, Any], gb: float, rate: float | None, where: str = "") -
     return Item("egress", round(gb * rate, 2), f"{gb:g} GB x {rate}/GB{where}", p["source"], p["as_of"])
 
 
-def _volume(p: dict[str, Any], gb: float, rate: float | None, label: str = "volume") -> Item:
+def _volume(p: dict[str, Any], gb: float, rate: float | None, label: str = "volume",
+            ranged: dict[str, Any] | None = None) -> Item:
     if not gb:
         return Item(label, 0.0, "no volume", p["source"], p["as_of"])
+    if rate is None and ranged:
+        low, high = ranged["gb_month"]
+        return Item(label, round(gb * low, 2), f"{gb:g} GB x {low}-{high}/GB-month", p["source"], p["as_of"],
+                    round(gb * high, 2), " ".join(ranged["reason"].split()))
     if rate is None:
         return Item(label, None, f"{gb:g} GB: no recorded disk price", p["source"], p["as_of"])
     return Item(label, round(gb * rate, 2), f"{gb:g} GB x {rate}/GB-month", p["source"], p["as_of"])
@@ -158,15 +173,31 @@ def memory_warnings(memory_mb: int | None, where: str) -> list[str]:
 # ---------------------------------------------------------------- platforms --
 
 
+def _fly_machine(p, name: str, memory_mb: int) -> tuple[float | None, float | None, str, str]:
+    """(low, high, how, reason) of Fly size ``name`` at ``memory_mb`` for a full month:
+    a published row (or between two), else, for an offered size without rows,
+    the rows' own per-vCPU and per-GB rates as a range (outside the size's
+    memory range: unknown)."""
+    spec = p["sizes"][name]
+    if "prices" in spec:
+        price, how = _interpolate(spec["prices"], memory_mb)
+        return price, price, how, ""
+    low_mb, high_mb = m.memory_range("fly", name)
+    if not low_mb <= memory_mb <= high_mb:
+        return None, None, f"{name} takes {low_mb}-{high_mb} MB", ""
+    d = p["derived"]
+    price = spec["vcpu"] * d["vcpu_month"]["shared" if spec["shared"] else "performance"] \
+        + memory_mb / 1024 * d["gb_month"]
+    return price * (1 - d["spread"]), price * (1 + d["spread"]), "derived", " ".join(d["reason"].split())
+
+
 def _fly(p, est: Estimate, vm_size, memory_mb, volume_gb, egress_gb, public) -> None:
     sizes = p["sizes"]
     if vm_size is None:  # the comparison: the cheapest size with a price for this memory
-        priced = [(price, name) for name, s in sizes.items()
-                  if (price := _interpolate(s["prices"], memory_mb)[0]) is not None]
+        priced = [(price, name) for name in sizes if (price := _fly_machine(p, name, memory_mb)[0]) is not None]
         vm_size = min(priced)[1] if priced else None
     if vm_size is None:
-        est.items.append(Item("machine", None, f"no Fly size with a price for {memory_mb} MB",
-                              p["source"], p["as_of"]))
+        est.items.append(Item("machine", None, f"no Fly size has {memory_mb} MB", p["source"], p["as_of"]))
         return
     est.sku = vm_size
     spec = sizes.get(vm_size)
@@ -175,20 +206,20 @@ def _fly(p, est: Estimate, vm_size, memory_mb, volume_gb, egress_gb, public) -> 
         return
     est.vcpu = spec["vcpu"]
     frac = _fraction(est.hours, p["month_hours"])
-    price, how = _interpolate(spec["prices"], memory_mb)
+    low, high, how, reason = _fly_machine(p, vm_size, memory_mb)
     region = est.region or p["base_region"]
     group = next((g for g, codes in p["region_groups"].items() if region in codes), None)
-    high = None
     detail = f"{vm_size} {memory_mb} MB, {est.hours:g}/{p['month_hours']} h ({how})"
-    if price is not None:
-        price = round(price * frac, 2)
+    if low is not None:
+        low, high = round(low * frac, 2), round(high * frac, 2)
         if region != p["base_region"]:
-            high = round(price * p["region_multiplier_max"], 2)
+            high = round(high * p["region_multiplier_max"], 2)
             detail += f"; {p['base_region']} rate, {region} may cost up to x{p['region_multiplier_max']}"
+            reason = "; ".join(filter(None, [reason, f"region multiplier for {region} not recorded"]))
             est.warnings.append(
                 f"Fly region {region}: machine priced at the {p['base_region']} rate; other regions cost "
                 f"up to {int(round((p['region_multiplier_max'] - 1) * 100))}% more (exact multiplier not recorded)")
-    est.items.append(Item("machine", price, detail, p["source"], p["as_of"], high))
+    est.items.append(Item("machine", low, detail, p["source"], p["as_of"], None if high == low else high, reason))
     est.items.append(_volume(p, volume_gb, p["volume_gb_month"]))
     rate = p["egress_per_gb"].get(group) if group else None
     est.items.append(_egress(p, egress_gb, rate, f" ({group or 'region group unknown'})"))
@@ -216,9 +247,6 @@ def _railway(p, est: Estimate, vcpu, memory_mb, volume_gb, egress_gb) -> None:
     ]
     top_up = round(max(0.0, p["plan_minimum"] - usage), 2)
     est.floor = round(max(p["plan_minimum"], (vol.amount or 0) + (egress.amount or 0)), 2)
-    claim = p.get("claim") or {}
-    if claim:
-        est.claim = f"{claim['by']} says {claim['text']}"
     est.items.append(Item("plan minimum top-up", top_up,
                           f"{p['plan']} bills max({p['plan_minimum']:.2f}, usage); usage {usage:.2f}",
                           p["source"], p["as_of"]))
@@ -251,18 +279,22 @@ def _gcp(p, est: Estimate, vm_size, memory_mb, volume_gb, egress_gb, public) -> 
     region = gcp_region(est.region)
     sizes = p["sizes"]
     free = p.get("free_tier") or {}
+    def monthly_of(spec: dict[str, Any]) -> float | None:
+        unit = p["e2_small_month"].get(region)
+        return None if unit is None else round(unit * spec["e2_small"], 2)
+
     if vm_size is None:
-        vm_size = _cheapest_fit(sizes, memory_mb, lambda n, s: s["prices"].get(region))
+        vm_size = _cheapest_fit(sizes, memory_mb, lambda n, s: monthly_of(s))
     if vm_size not in sizes:
         est.sku = vm_size
-        est.items.append(Item("machine", None, f"{vm_size or f'an e2 size with {memory_mb} MB'}: no recorded price",
-                              p["source"], p["as_of"]))
+        est.items.append(Item("machine", None, f"{vm_size}: no recorded price" if vm_size
+                              else f"no e2 size has {memory_mb} MB", p["source"], p["as_of"]))
         est.items.append(_volume(p, volume_gb, p["disk_gb_month"][p["disk"]], f"disk ({p['disk']})"))
         return
     spec = sizes[vm_size]
     est.sku, est.vcpu, est.memory_mb = vm_size, spec["vcpu"], spec["memory_mb"]
     frac = _fraction(est.hours, p["month_hours"])
-    monthly = spec["prices"].get(region)
+    monthly = monthly_of(spec)
     free_machine = free.get("size") == vm_size and region in free.get("regions", [])
     if free_machine:
         est.items.append(Item("machine", 0.0, f"{vm_size}: free tier (one per account in "
@@ -275,7 +307,8 @@ def _gcp(p, est: Estimate, vm_size, memory_mb, volume_gb, egress_gb, public) -> 
                               p["source"], p["as_of"]))
     else:
         est.items.append(Item("machine", round(monthly * frac, 2),
-                              f"{vm_size} in {region}, {est.hours:g}/{p['month_hours']} h", p["source"], p["as_of"]))
+                              f"{vm_size} in {region}, {est.hours:g}/{p['month_hours']} h", p["region_source"],
+                              p["as_of"]))
     disk = p["disk"]
     if free_machine and volume_gb <= free["disk_gb"]:
         disk = free["disk"]
@@ -293,9 +326,9 @@ def _flat(p, est: Estimate, vm_size, memory_mb, volume_gb, egress_gb) -> None:
     named = vm_size
     if vm_size not in sizes and (vm_size is None or p.get("match_by_memory")):
         vm_size = _cheapest_fit({k: v for k, v in sizes.items() if v.get("disk", True) or not volume_gb},
-                                memory_mb, lambda n, s: s.get("price"))
+                                memory_mb, lambda n, s: _plan_range(p, s)[0])
     if vm_size not in sizes:
-        what = f"{named}: no recorded price" if named else f"no recorded plan with {memory_mb} MB"
+        what = f"{named}: no recorded price" if named else f"no {p['label']} plan has {memory_mb} MB"
         est.sku = named
         est.items.append(Item("plan", None, what, p["source"], p["as_of"]))
         vm_size = None
@@ -305,10 +338,13 @@ def _flat(p, est: Estimate, vm_size, memory_mb, volume_gb, egress_gb) -> None:
         source = spec.get("source", p["source"])
         price = spec.get("price")
         full = est.hours >= 720  # every flat plan's month is at least 720 h
-        if price is None:
-            eur = spec.get("price_eur")
-            detail = f"{vm_size}: no USD price recorded" + (f" (about EUR {eur[0]}-{eur[1]}, not converted)" if eur else "")
-            est.items.append(Item("plan", None, detail, source, p["as_of"]))
+        low, high = _plan_range(p, spec)
+        if price is None and low is not None and full:
+            eur = spec["price_eur"]
+            est.items.append(Item("plan", low, f"{vm_size} (EUR {eur[0]}-{eur[1]} x {p['usd_per_eur']['rate']})",
+                                  source, p["as_of"], high, " ".join(spec["reason"].split())))
+        elif price is None:
+            est.items.append(Item("plan", None, f"{vm_size}: no USD price recorded", source, p["as_of"]))
         elif not full and price:
             est.items.append(Item("plan", None, f"{vm_size}: monthly plan; the price of {est.hours:g} h "
                                   "is not recorded", source, p["as_of"]))
@@ -322,8 +358,19 @@ def _flat(p, est: Estimate, vm_size, memory_mb, volume_gb, egress_gb) -> None:
                 est.warnings.append(f"{p['label']} {vm_size} plan sleeps after {spec['sleeps_after_min']} min "
                                     "idle: channels disconnect and the first request waits for a cold start")
     if spec_disk_ok(sizes, vm_size):
-        est.items.append(_volume(p, volume_gb, p["volume_gb_month"]))
+        est.items.append(_volume(p, volume_gb, p["volume_gb_month"], ranged=p.get("volume_range")))
     est.items.append(_egress(p, egress_gb, p["egress_per_gb"]))
+
+
+def _plan_range(p: dict[str, Any], spec: dict[str, Any]) -> tuple[float | None, float | None]:
+    """A flat plan's monthly price as (low, high): its USD price, or its EUR
+    range at the recorded exchange rate, else (None, None)."""
+    if spec.get("price") is not None:
+        return spec["price"], spec["price"]
+    if spec.get("price_eur") and p.get("usd_per_eur"):
+        rate = p["usd_per_eur"]["rate"]
+        return round(spec["price_eur"][0] * rate, 2), round(spec["price_eur"][1] * rate, 2)
+    return None, None
 
 
 def spec_disk_ok(sizes: dict[str, Any], vm_size: str | None) -> bool:
@@ -456,7 +503,8 @@ def run(params: dict[str, Any]) -> tuple[Estimate, list[Estimate]]:
 
 
 def line_items(est: Estimate) -> list[dict[str, Any]]:
-    rows = [{"item": i.name, "USD/month": money(i.amount, i.high), "how": i.detail,
+    rows = [{"item": i.name, "USD/month": money(i.amount, i.high),
+             "how": i.detail + (f"; range: {i.reason}" if i.reason else ""),
              "source": i.source, "as of": i.as_of} for i in est.items]
     rows.append({"item": "TOTAL", "USD/month": total_text(est), "how": "", "source": "", "as of": ""})
     return rows
@@ -466,18 +514,19 @@ def items_text(est: Estimate) -> str:
     """The line items as a terminal-width table, each source (and date) once below it."""
     rows = [{k: v for k, v in row.items() if k not in ("source", "as of")} for row in line_items(est)]
     sources = list(dict.fromkeys((i.source, i.as_of) for i in est.items if i.source))
-    return table_text(rows) + "".join(f"\nprices: {src} (read {when})" for src, when in sources)
+    return table_text(rows) + "".join("\n" + terminal.wrap(f"{src} (read {when})", first="prices: ", indent="  ")
+                                      for src, when in sources)
 
 
 def estimate_line(est: Estimate) -> str:
-    """The one-line answer; a usage-based price says what its range is."""
+    """The answer (wrapped to the terminal); a usage-based price says what its range is."""
     if est.total is not None and est.floor is not None and est.floor < est.total:
         plan = est.sku.split(" (")[0] if est.sku else "plan"
-        line = (f"Monthly estimate: {est.floor:.2f}-{money(est.total, est.total_high)} USD, usage-based: "
-                f"the {plan} minimum of {est.floor:.2f} up to {money(est.total, est.total_high)} if the full size "
-                "runs all month")
-        return line + (f" ({est.claim})" if est.claim else "")
-    return f"Monthly estimate: {total_text(est)} USD"
+        return terminal.wrap(
+            f"Monthly estimate: {est.floor:.2f}-{money(est.total, est.total_high)} USD, usage-based: "
+            f"the {plan} minimum of {est.floor:.2f} up to {money(est.total, est.total_high)} if the full size "
+            "runs all month", indent="  ")
+    return terminal.wrap(f"Monthly estimate: {total_text(est)} USD", indent="  ")
 
 
 def comparison_rows(rows: list[Estimate]) -> list[dict[str, Any]]:
@@ -486,14 +535,22 @@ def comparison_rows(rows: list[Estimate]) -> list[dict[str, Any]]:
              "warnings": len(e.warnings)} for e in rows]
 
 
-def table_text(rows: list[dict[str, Any]]) -> str:
-    """A plain-text table (readable in the notebook, the HTML report and a terminal)."""
+def table_text(rows: list[dict[str, Any]], columns: int | None = None) -> str:
+    """A plain-text table (readable in the notebook, the HTML report and a
+    terminal), wrapped between words to ``columns`` (default: the terminal's)."""
     if not rows:
         return "(no rows)"
     cols = list(rows[0])
-    width = {c: max(len(str(c)), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
-    line = lambda r: "  ".join(str(r.get(c, "")).ljust(width[c]) for c in cols).rstrip()  # noqa: E731
-    return "\n".join([line({c: c for c in cols}), line({c: "-" * width[c] for c in cols}), *map(line, rows)])
+    return terminal.table([[str(r.get(c, "")) for c in cols] for r in rows], header=cols, columns=columns)
+
+
+def bullet(text: str) -> str:
+    """``- text`` wrapped to the terminal, later lines under the text."""
+    return terminal.wrap(text, first="- ", indent="  ")
+
+
+def note_text(est: Estimate) -> str:
+    return terminal.wrap(est.note, first="Note: ", indent="  ") if est.note else ""
 
 
 def _generic(warning: str, est: Estimate) -> str:
@@ -523,6 +580,8 @@ def distinct_warnings(rows: list[Estimate], home: Estimate | None = None) -> lis
 
 def bar_text(e: Estimate) -> str:
     """What the chart writes at the end of a platform's bar."""
+    if no_size(e):
+        return no_size(e)
     if e.total is None:
         known = f"; known part {e.known_total:.2f}" if e.known_total else ""
         return f"no recorded price for {', '.join(e.unknown)}: not guessed{known}"
@@ -532,8 +591,8 @@ def bar_text(e: Estimate) -> str:
     else:
         text = money(e.total, e.total_high)
         if e.total_high is not None and e.total_high > e.total:
-            text += " (region range)"
-    return text + (f"\n({e.claim})" if e.claim else "")
+            text += " (range)"
+    return text
 
 
 def chart_alt(rows: list[Estimate], home: str | None = None) -> str:
@@ -570,7 +629,7 @@ def _kinds(rows: list[Estimate]) -> set[str]:
     return kinds
 
 
-LEGEND = {"usage": "usage-based: minimum (solid) to full use", "range": "region range", "gap": "price not recorded"}
+LEGEND = {"usage": "usage-based: minimum (solid) to full use", "range": "range (region, or a price not recorded)", "gap": "price not recorded"}
 
 
 def legend_labels(rows: list[Estimate]) -> list[str]:
@@ -582,7 +641,7 @@ def legend_labels(rows: list[Estimate]) -> list[str]:
 def plot(rows: list[Estimate], path: str | Path, home: str | None = None) -> Path:
     """Horizontal bars of monthly totals, with a legend. This deploy is orange;
     a usage-based price is a solid bar to its minimum and a light one up to full
-    use; a region range gets an error bar; an unknown price draws no bar: its
+    use; a range (region, or a price not recorded) gets an error bar; an unknown price draws no bar: its
     row is a labelled gap."""
     import matplotlib
 

@@ -6,15 +6,22 @@
 papermill executes ``notebooks/<notebook>.ipynb`` into ``reports/`` and
 nbconvert writes the HTML beside it, both in this process. The terminal gets
 what the cells tagged ``report`` printed (the result), then where the reports
-are. Nothing else:
+are. While it works, stderr says what it is doing from the first second on
+(``ops.terminal.Progress``: a spinner and a bar over the cells on a terminal,
+plain step lines ending in `` ...`` elsewhere). Nothing else:
 
 - the kernel talks over CurveZMQ-encrypted sockets (``transport_encryption``,
   else IPC sockets), so ipykernel has no "running over TCP without
   encryption" warning to print;
 - the chart carries its alt text where nbconvert reads it (see ``ops.cost``);
 - Ctrl-C (SIGINT) or SIGTERM stops the kernel and prints one line, exit 130
-  / 143, no traceback; a failed cell prints one line naming the cell and the
-  report that holds the traceback, exit 1.
+  / 143, no traceback, whenever it lands: during the imports, in a cell, or
+  while jupyter_client's heartbeat thread still polls a socket the teardown
+  closes (its ``ZMQError`` would print a thread traceback: from the signal on,
+  thread and "exception ignored" reports are dropped, and an exception that
+  replaces ``Stopped`` on the way out is read as the stop it is); a failed
+  cell prints one line naming the cell and the report that holds the
+  traceback, exit 1.
 
 Values of ``-p`` are converted as papermill's CLI does: True, False, None,
 ints and floats; anything else is a string.
@@ -22,11 +29,14 @@ ints and floats; anything else is a string.
 
 from __future__ import annotations
 
+import logging
 import os
-import shutil
 import signal
 import sys
+import threading
 from pathlib import Path
+
+from . import terminal
 
 NOTEBOOKS = {"cost": "cost_estimate", "troubleshoot": "troubleshooting"}
 REPORT_TAG = "report"
@@ -41,15 +51,34 @@ class Stopped(BaseException):
         self.signum = signum
 
 
-def _on_signal(signum, _frame):
-    import logging
+_STOPPING: list[int] = []  # the signal that arrived, once one did
 
+
+def _silent(*_args) -> None:
+    """Thread and unraisable-exception reports while stopping: dropped."""
+
+
+def _on_signal(signum, _frame):
+    # imports nothing: the signal may land while a module (logging itself) is
+    # half imported, and an import here would then raise instead
     for other in EXIT_SIGNAL:  # a second Ctrl-C while stopping changes nothing
         signal.signal(other, signal.SIG_IGN)
-    # tearing down (nbclient sees its kernel die, ...) logs errors nobody needs:
-    # the one line main() prints says what happened
+    _STOPPING.append(signum)
+    # tearing down (nbclient sees its kernel die, the heartbeat thread's socket
+    # is closed under it, ...) reports errors nobody needs: the one line main()
+    # prints says what happened
     logging.disable(logging.CRITICAL)
+    threading.excepthook = _silent
+    sys.unraisablehook = _silent
     raise Stopped(signum)
+
+
+def stopped_instead(exc: BaseException) -> Stopped | None:
+    """The ``Stopped`` that ``exc`` replaced, if a signal arrived: a finally
+    block on the way out (a socket closed twice, ...) raised over it."""
+    if isinstance(exc, Stopped):
+        return exc
+    return Stopped(_STOPPING[0]) if _STOPPING else None
 
 
 def value(text: str):
@@ -112,6 +141,17 @@ def kernel_manager_class():
     return QuietKernelManager
 
 
+def start_kernel():
+    """Launch the notebook's kernel and return its manager without waiting for it:
+    the kernel (a second process) imports ipykernel while this one imports
+    papermill. nbclient then uses it as it is (``km=``); ``stop_kernels`` ends it."""
+    import asyncio
+
+    km = kernel_manager_class()(kernel_name="python3")
+    asyncio.run(km.start_kernel())
+    return km
+
+
 def _descendants_by_env(marker: bytes) -> list[int]:
     """Processes carrying ``marker`` in their environment (Linux /proc; else none).
     jupyter_client gives the kernel JPY_PARENT_PID=<this pid> and everything the
@@ -164,6 +204,17 @@ def report_text(nb) -> str:
     return "".join(out)
 
 
+def _load_html_exporter() -> None:
+    """Import nbconvert's HTML exporter and its template while the kernel runs
+    (the main thread mostly waits on the kernel then): ~1/3 of the HTML step."""
+    try:
+        from nbconvert import HTMLExporter
+
+        HTMLExporter().template  # noqa: B018 - loads the Jinja template once
+    except Exception:  # noqa: BLE001 - write_html imports it again and reports a real failure
+        pass
+
+
 def write_html(executed: Path) -> Path:
     from nbconvert import HTMLExporter
 
@@ -173,11 +224,30 @@ def write_html(executed: Path) -> Path:
     return html
 
 
-def run(name: str, params: dict, repo: Path) -> int:
-    import nbformat
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
+def progress_engine(progress: terminal.Progress) -> str:
+    """A papermill engine (nbclient's) that counts the cells on ``progress``."""
+    from papermill.engines import NBClientEngine, papermill_engines
 
+    class CountingEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+            start, total = nb_man.cell_start, len(nb_man.nb.cells)
+
+            def cell_start(cell, cell_index=None, **kw):
+                if cell_index == 0:
+                    progress.step(f"running {total} cells")
+                progress.count((cell_index or 0) + 1, total)
+                return start(cell, cell_index, **kw)
+
+            nb_man.cell_start = cell_start
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    papermill_engines.register("openclaw-progress", CountingEngine)
+    return "openclaw-progress"
+
+
+def run(name: str, params: dict, repo: Path, progress: terminal.Progress | None = None) -> int:
+    progress = progress or terminal.Progress(f"make {name}")
     stem = NOTEBOOKS[name]
     source = repo / "notebooks" / f"{stem}.ipynb"
     if not source.exists():
@@ -186,18 +256,29 @@ def run(name: str, params: dict, repo: Path) -> int:
     reports = repo / "reports"
     reports.mkdir(exist_ok=True)
     executed = reports / f"{stem}.ipynb"
-    # the kernel's stdout is no terminal: tell it this one's width (tables fit it)
-    os.environ.setdefault("COLUMNS", str(shutil.get_terminal_size((100, 24)).columns))
+    # the kernel's stdout is no terminal: tell it this one's width (tables fit it) before it starts
+    os.environ.setdefault("COLUMNS", str(terminal.width()))
     failure = None
     try:
+        progress.step("starting the Python kernel")  # before the imports: within a second
+        kernel = start_kernel()  # it boots while papermill and nbformat are imported
+        progress.step("loading the notebook runner (papermill)")
+        import nbformat
+        import papermill
+
+        progress.step("waiting for the kernel")
+        threading.Thread(target=_load_html_exporter, daemon=True).start()
         papermill.execute_notebook(str(source), str(executed), parameters=params, progress_bar=False,
-                                   log_output=False, kernel_name="python3",
-                                   kernel_manager_class=kernel_manager_class())
-    except PapermillExecutionError as exc:
+                                   log_output=False, kernel_name="python3", engine_name=progress_engine(progress),
+                                   km=kernel)
+    except Exception as exc:  # noqa: BLE001 - a failed cell; the kernel did not start, a parameter is bad, ...
+        if (stop := stopped_instead(exc)) is not None:
+            raise stop from None
+        if type(exc).__name__ != "PapermillExecutionError":  # a failed cell: its report says which
+            progress.done()
+            print(f"make {name}: the notebook did not run: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+            return 1
         failure = exc
-    except Exception as exc:  # noqa: BLE001 - the kernel did not start, a parameter is bad, ...
-        print(f"make {name}: the notebook did not run: {exc.__class__.__name__}: {exc}", file=sys.stderr)
-        return 1
     finally:
         stop_kernels()
     # every written report passes the runbooks' one redaction before anything reads it
@@ -207,7 +288,9 @@ def run(name: str, params: dict, repo: Path) -> int:
         if written.exists():
             redact_file(str(written), env_secrets())
     nb = nbformat.read(str(executed), as_version=4)
+    progress.step("writing the HTML report")
     html = write_html(executed)  # before printing: a reader who stops early still gets the report
+    progress.done()
     try:
         sys.stdout.write(report_text(nb))
         print(f"report: {executed.relative_to(repo)} and {html.relative_to(repo)}")
@@ -235,15 +318,21 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             print(exc, file=sys.stderr)
             return 2
+        progress = terminal.Progress(f"make {name}")
         try:
-            return run(name, params, Path.cwd())
-        except Stopped as stop:
+            return run(name, params, Path.cwd(), progress)
+        except BaseException as exc:  # noqa: BLE001 - a signal, or what a teardown raised over it
+            progress.done()
+            if (stop := stopped_instead(exc)) is None:
+                raise
             stop_kernels()
             what = "interrupted (Ctrl-C)" if stop.signum == signal.SIGINT else "stopped (SIGTERM)"
             print(f"\nmake {name}: {what}; the kernel is stopped, reports/ may hold a partial run",
                   file=sys.stderr)
             return EXIT_SIGNAL[stop.signum]
-    except Stopped as stop:  # before the run started (parsing, imports)
+    except BaseException as exc:  # noqa: BLE001 - before the run started (parsing, imports)
+        if (stop := stopped_instead(exc)) is None:
+            raise
         print("\ninterrupted", file=sys.stderr)
         return EXIT_SIGNAL[stop.signum]
 

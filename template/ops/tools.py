@@ -15,7 +15,8 @@ on PATH, else that pinned uv installed there once with ``python3 -m pip install
 --target`` (the one slow step of a first setup: a ~20 MB wheel). When none
 works it says so and uses pip (slower). Nothing is installed when every pin is
 already met (``name==version`` lines are compared with the venv's installed
-versions) or, with --stamp, when the files' sha256 matches the last install.
+versions) or, with --stamp, when the files' sha256 matches the last install or
+check (no interpreter is started then: `make cost`/`make troubleshoot` use it).
 """
 
 from __future__ import annotations
@@ -127,13 +128,13 @@ def ensure(venv: Path, files: list[Path], stamp: bool = False) -> int:
     python = venv / "bin" / "python"
     stamp_file = venv / f".openclaw-tools.{'+'.join(p.name for p in files)}.sha256"
     if python.exists():
-        if stamp:
-            if stamp_file.exists() and stamp_file.read_text().strip() == _digest(files):
-                return 0
-        else:
-            pins = _pins(files)
-            if pins is not None and not missing_pins(python, pins):
-                return 0
+        if stamp and stamp_file.exists() and stamp_file.read_text().strip() == _digest(files):
+            return 0  # no interpreter started: `make cost` answers sooner
+        pins = _pins(files)
+        if pins is not None and not missing_pins(python, pins):
+            if stamp:
+                stamp_file.write_text(_digest(files) + "\n")
+            return 0
     uv = find_uv()
     names = " ".join(p.name for p in files)
     if not python.exists():
@@ -167,4 +168,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C during `make cost`'s first step: one line, no traceback
+        say("interrupted (Ctrl-C); the next run installs what is missing")
+        sys.exit(130)

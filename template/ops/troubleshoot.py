@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable
 
 from . import checks as c
 from . import model as m
+from . import terminal
 from .runner import Record, Runner
 
 Result = c.Result
@@ -989,11 +990,12 @@ def table(results: list[Result], width: int | None = None, max_lines: int = 8) -
     import textwrap
 
     if width is None:
-        width = shutil.get_terminal_size((100, 24)).columns
+        width = terminal.width()
     width = max(width, 60)
     step_w = min(max([len(r.check) for r in results] + [4]), 40)
     indent = " " * (7 + 2 + step_w + 2)
-    lines = [f"{'verdict':7}  {'step':<{step_w}}  fix (SKIP: what would make it run)",
+    title = textwrap.wrap("fix (SKIP: what would make it run)", width - len(indent))
+    lines = [f"{'verdict':7}  {'step':<{step_w}}  {title[0]}", *[indent + more for more in title[1:]],
              f"{'-' * 7}  {'-' * step_w}  {'-' * min(34, width - len(indent))}"]
     for r in results:
         hint = r.fix if r.status in (FAIL, WARN, SKIP) else ""

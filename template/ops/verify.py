@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from . import checks as c
-from . import platform_verify
+from . import platform_verify, terminal
 from . import conflicts
 from . import model as m
 
@@ -172,10 +173,21 @@ def check_config_validate(root: Path, openclaw_cmd: list[str] | None, version: s
             return c.Result(name, c.WARN, f"installed {ver.stdout.strip()} is not the pinned {version}",
                             f"npm install openclaw@{version}")
         proc = _run([*openclaw_cmd, "config", "validate"], root, env)
-    out = (proc.stdout + proc.stderr).strip()
+    out = (proc.stdout + proc.stderr).strip().replace(str(root) + os.sep, "")
     if proc.returncode:
         return c.Result(name, c.FAIL, out[-2000:], "fix the keys named (allowed values are listed)")
-    return c.Result(name, c.PASS, out.splitlines()[-1] if out else "valid")
+    return c.Result(name, c.PASS, validate_summary(out))
+
+
+def validate_summary(out: str) -> str:
+    """`openclaw config validate`'s verdict line, then its warnings on the same
+    line ("Config valid: config/openclaw.json; 2 warning(s): a; b")."""
+    lines = [line.strip() for line in out.splitlines() if line.strip()]
+    verdict = next((line for line in lines if line.lower().startswith("config valid")), lines[0] if lines else "valid")
+    rest = [line.lstrip("! ").strip() for line in lines if line != verdict]
+    if rest and re.match(r"\d+ warning", rest[0]):
+        return f"{verdict}; {rest[0]} " + "; ".join(rest[1:])
+    return "; ".join([verdict, *rest])
 
 
 def run_all(root: Path, openclaw_cmd: list[str] | None = None) -> list[c.Result]:
@@ -188,16 +200,17 @@ def run_all(root: Path, openclaw_cmd: list[str] | None = None) -> list[c.Result]
     return results
 
 
-def render(results: list[c.Result]) -> str:
-    width = max(len(r.check) for r in results)
-    lines = []
+def render(results: list[c.Result], columns: int | None = None) -> str:
+    """One row per check (verdict, check, what was seen; then the fix of a
+    FAIL, WARN or SKIP), wrapped between words to the terminal's width
+    (``COLUMNS``, default 80) with the columns kept aligned; then the counts."""
+    rows = []
     for r in results:
-        lines.append(f"{r.status:4}  {r.check:<{width}}  {r.seen.splitlines()[0] if r.seen else ''}")
+        rows.append([r.status, r.check, r.seen.splitlines()[0] if r.seen else ""])
         if r.status in (c.FAIL, c.WARN, c.SKIP) and r.fix:  # a SKIP says what would make it run
-            lines.append(f"{'':4}  {'':<{width}}  fix: {r.fix}")
+            rows.append(["", "", f"fix: {r.fix}"])
     counts = {s: sum(r.status == s for r in results) for s in (c.PASS, c.FAIL, c.WARN, c.SKIP)}
-    lines.append(", ".join(f"{n} {s.lower()}" for s, n in counts.items()))
-    return "\n".join(lines)
+    return terminal.table(rows, columns=columns) + "\n" + ", ".join(f"{n} {s.lower()}" for s, n in counts.items())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ Compose deploy calls it first, so the signal lands while the kernel executes.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -89,7 +90,7 @@ def test_signal_during_a_cell_prints_one_line(slow_world, signum, code, word):
     os.killpg(proc.pid, signum)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == code
-    lines = [line for line in err.splitlines() if line.strip()]
+    lines = [line for line in err.splitlines() if line.strip() and not _progress(line)]
     assert len(lines) == 1 and word in lines[0] and lines[0].startswith("make troubleshoot:"), err
     assert "Traceback" not in out + err and "KeyboardInterrupt" not in out + err and "WARNING" not in out + err
     time.sleep(0.5)
@@ -107,7 +108,7 @@ def test_signal_before_the_notebook_starts(generated):
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, (out, err)
-    lines = [line for line in err.splitlines() if line.strip()]
+    lines = [line for line in err.splitlines() if line.strip() and not _progress(line)]
     assert len(lines) == 1 and "interrupted" in lines[0] and "Traceback" not in out + err, err
 
 
@@ -130,7 +131,7 @@ def test_a_reader_that_stops_early_gets_no_traceback(generated):
                             stderr=subprocess.PIPE, text=True)
     proc.stdout.close()  # the reader is gone before anything is written
     err = proc.stderr.read()
-    assert proc.wait(timeout=120) == 0 and err == "", err
+    assert proc.wait(timeout=120) == 0 and all(map(_progress, err.splitlines())), err
     assert (repo / "reports" / "cost_estimate.html").exists()
 
 
@@ -180,8 +181,152 @@ def test_a_failing_cell_is_one_line_naming_the_report(generated):
     proc = subprocess.run([sys.executable, "-m", "ops.runbook", "troubleshoot", "-p", "mode", "bogus"], cwd=repo,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
-    assert proc.stderr.splitlines() == [
+    assert [line for line in proc.stderr.splitlines() if not _progress(line)] == [
         "make troubleshoot: cell 'run' failed: ValueError: mode must be one of ('static', 'live'); got 'bogus' "
         "(traceback in reports/troubleshooting.html)"], proc.stderr
     assert "Traceback" not in proc.stdout
     assert "ValueError" in (repo / "reports" / "troubleshooting.html").read_text()
+
+
+@pytest.fixture
+def signal_state(monkeypatch):
+    """Whatever ``_on_signal`` changes in this process, restored afterwards."""
+    import logging
+    import threading
+
+    from ops import runbook
+
+    # the interpreter's own reporters (pytest installs recording ones): they print to stderr
+    monkeypatch.setattr(threading, "excepthook", threading.__excepthook__)
+    monkeypatch.setattr(sys, "unraisablehook", sys.__unraisablehook__)
+    monkeypatch.setattr(runbook, "_STOPPING", [], raising=False)
+    handlers = {s: signal.getsignal(s) for s in runbook.EXIT_SIGNAL}
+    yield runbook
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
+    logging.disable(logging.NOTSET)
+
+
+def test_the_heartbeat_socket_closed_after_the_signal_prints_no_thread_traceback(signal_state, capfd):
+    """The reported 28-line ``zmq.error.ZMQError: Socket operation on non-socket``:
+    jupyter_client's heartbeat thread sends its ping on a socket the teardown
+    after Ctrl-C has closed; the thread's exception went to stderr."""
+    import threading
+
+    import zmq
+
+    runbook = signal_state
+    with pytest.raises(runbook.Stopped):
+        runbook._on_signal(signal.SIGINT, None)
+    context = zmq.Context()
+    sock = context.socket(zmq.REQ)
+    sock.close()  # what stop_channels / context.destroy do while the thread still runs
+    thread = threading.Thread(target=sock.send, args=(b"ping",))  # HBChannel._async_run's next step
+    thread.start()
+    thread.join()
+    context.term()
+    assert capfd.readouterr().err == ""
+
+
+def test_the_signal_handler_works_while_logging_is_half_imported(signal_state, monkeypatch):
+    """A Ctrl-C that lands while ``logging`` is being imported (0.3 s into a run):
+    the handler's own ``import logging`` got the half-made module and raised
+    AttributeError, a 69-line traceback, exit 1."""
+    import types
+
+    runbook = signal_state
+    monkeypatch.setitem(sys.modules, "logging", types.ModuleType("logging"))
+    with pytest.raises(runbook.Stopped):
+        runbook._on_signal(signal.SIGINT, None)
+
+
+def test_an_error_raised_over_the_stop_still_reads_as_the_stop(signal_state):
+    runbook = signal_state
+    assert runbook.stopped_instead(RuntimeError("socket closed")) is None
+    with pytest.raises(runbook.Stopped):
+        runbook._on_signal(signal.SIGTERM, None)
+    stop = runbook.stopped_instead(RuntimeError("socket closed"))
+    assert stop is not None and stop.signum == signal.SIGTERM
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_any_moment_of_a_run_is_one_line(generated):
+    """A real SIGINT to the run's process group at moments spread over a whole
+    `make cost` run (imports, kernel start, cells, HTML): always one line, 130."""
+    repo = generated("fly", platform="fly")
+    start = time.monotonic()
+    full = subprocess.run([sys.executable, "-m", "ops.runbook", "cost"], cwd=repo, capture_output=True, text=True,
+                          timeout=180)
+    assert full.returncode == 0, full.stderr
+    length = time.monotonic() - start
+    for fraction in (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9):
+        proc = _start(repo, dict(os.environ), "cost")
+        time.sleep(length * fraction)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+        if proc.returncode == 0:  # finished first: nothing to check at this moment
+            continue
+        lines = [line for line in err.splitlines() if line.strip() and not _progress(line)]
+        assert proc.returncode == 130 and len(lines) == 1 and "interrupted" in lines[0], (fraction, err)
+        assert "Traceback" not in out + err, (fraction, err)
+
+
+def _progress(line: str) -> bool:
+    """A progress step line (stderr is no terminal here: plain lines ending in " ...")."""
+    from ops import terminal
+
+    return terminal.is_step(line)
+
+
+def test_progress_is_said_before_the_slow_imports(generated):
+    """`make cost` was silent for ~10 s warm: the first step line comes before
+    papermill is imported (-X importtime writes each import to stderr, in order)."""
+    repo = generated("vps", platform="vps")
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "ops.runbook", "cost"], cwd=repo,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stderr.splitlines()
+    first_step = next(i for i, line in enumerate(lines) if _progress(line))
+    papermill = next(i for i, line in enumerate(lines) if line.rstrip().endswith("| papermill"))
+    assert first_step < papermill
+    steps = [line for line in lines if _progress(line)]
+    assert steps[:3] == ["make cost: starting the Python kernel ...",
+                         "make cost: loading the notebook runner (papermill) ...",
+                         "make cost: waiting for the kernel ..."]
+    assert re.fullmatch(r"make cost: running \d+ cells \.\.\.", steps[3]) and len(steps) == 5
+    assert steps[4] == "make cost: writing the HTML report ..."
+
+
+def test_on_a_terminal_a_spinner_and_a_cell_bar_then_a_clean_screen(generated):
+    import pexpect
+    import pyte
+
+    repo = generated("vps", platform="vps")
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}  # the terminal's own size
+    child = pexpect.spawn(sys.executable, ["-m", "ops.runbook", "cost"], cwd=str(repo), encoding="utf-8",
+                          timeout=300, dimensions=(200, 120), env=env)
+    child.expect(pexpect.EOF)
+    raw = child.before
+    assert "\r\x1b[K" in raw and "make cost: running" in raw
+    assert re.search(r"\[#+\.*\] \d+/\d+", raw), "no bar over the cells"
+    screen = pyte.Screen(120, 200)
+    pyte.Stream(screen).feed(raw.replace("\n", "\r\n"))
+    shown = [line.rstrip() for line in screen.display if line.strip()]
+    assert not [line for line in shown if "make cost:" in line], shown  # the spinner line is gone
+    assert any(line.startswith("Monthly estimate:") for line in shown)
+    # the kernel was told this terminal's width: the comparison uses it, and no more
+    assert 80 < max(map(len, raw.replace("\r", "\n").splitlines())) <= 120
+
+
+def test_progress_off_a_terminal_is_plain_lines():
+    import io
+
+    from ops import terminal
+
+    out = io.StringIO()
+    progress = terminal.Progress("make x", out)
+    progress.step("one")
+    progress.count(1, 3)
+    progress.step("two")
+    progress.done()
+    assert out.getvalue() == "make x: one ...\nmake x: two ...\n"

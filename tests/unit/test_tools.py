@@ -7,6 +7,8 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
+
 from ops import tools
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +64,9 @@ def test_pins_met_means_nothing_to_install(tmp_path):
     assert tools._pins([marker]) is None  # not plain pins: only a stamp can tell
 
 
-def test_ensure_skips_a_venv_that_has_every_pin(tmp_path, monkeypatch):
+@pytest.fixture
+def met_venv(tmp_path, monkeypatch):
+    """(venv, requirements): a venv (this interpreter behind a shim) that has every pin; installing fails."""
     import yaml
 
     venv = tmp_path / "venv"
@@ -73,6 +77,11 @@ def test_ensure_skips_a_venv_that_has_every_pin(tmp_path, monkeypatch):
     req = tmp_path / "req.txt"
     req.write_text(f"pyyaml=={yaml.__version__}\n")
     monkeypatch.setattr(tools, "find_uv", lambda: (_ for _ in ()).throw(AssertionError("tried to install")))
+    return venv, req
+
+
+def test_ensure_skips_a_venv_that_has_every_pin(met_venv):
+    venv, req = met_venv
     assert tools.ensure(venv, [req]) == 0
 
 
@@ -86,3 +95,53 @@ def test_no_uv_to_be_had_says_so_and_falls_back_to_pip(tmp_path, monkeypatch, ca
     err = capsys.readouterr().err
     assert "uv could not be installed" in err and "using pip, which is slower" in err
     assert not list(tmp_path.glob("openclaw-deploy/*"))  # no half-installed uv left behind
+
+
+SLOW_PYTHON = """#!/bin/sh
+# SLOW STAND-IN for a venv's python (tests/unit/test_tools.py): marks that it runs, then sleeps.
+touch "$MARKER"
+exec sleep 60
+"""
+
+
+def test_ctrl_c_while_checking_the_pins_is_one_line(tmp_path):
+    """`make cost` first runs ops.tools; Ctrl-C there printed a 28-line KeyboardInterrupt traceback."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text(SLOW_PYTHON)
+    (venv / "bin" / "python").chmod(0o755)
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("pyyaml==6.0.3\n")
+    marker = tmp_path / "checking"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "template" / "ops" / "tools.py"), "--python",
+                             str(venv / "bin" / "python"), str(reqs)], env={**os.environ, "MARKER": str(marker)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not marker.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and out == ""
+    assert err.splitlines() == ["tools: interrupted (Ctrl-C); the next run installs what is missing"], err
+
+
+def test_a_stamped_check_starts_no_interpreter_the_second_time(met_venv, monkeypatch):
+    """`make cost` checked the notebook pins in a new interpreter on every run (~0.7 s
+    before its first output); with --stamp the second run reads only the files."""
+    import subprocess
+
+    import yaml
+
+    venv, req = met_venv
+    assert tools.ensure(venv, [req], stamp=True) == 0  # pins met: checked once, stamped
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: (_ for _ in ()).throw(AssertionError("started one")))
+    assert tools.ensure(venv, [req], stamp=True) == 0
+    req.write_text(f"pyyaml=={yaml.__version__}\n# changed\n")
+    with pytest.raises(AssertionError, match="started one"):
+        tools.ensure(venv, [req], stamp=True)  # the files changed: checked again
