@@ -52,13 +52,13 @@ function gatewayPids() {
   return pids.filter((pid) => pid !== process.pid);
 }
 
-function isMountPoint(dir) {
-  try {
-    return fs.statSync(dir).dev !== fs.statSync(path.dirname(dir)).dev || dir === "/";
-  } catch {
-    return false;
-  }
-}
+// Mount points from /proc/self/mountinfo (field 5, octal escapes): two Docker volumes
+// share one device, so comparing st_dev with the parent's would miss them.
+const MOUNTS = new Set(
+  fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter(Boolean)
+    .map((line) => line.split(" ")[4].replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)))),
+);
+const isMountPoint = (dir) => MOUNTS.has(path.resolve(dir));
 
 function enter() {
   fs.writeFileSync(flag, `make restore ${new Date().toISOString()}\n`, { mode: 0o600 });
