@@ -125,6 +125,15 @@ def test_backup_of_a_gateway_in_maintenance_says_so(fly_repo, tmp_path):
     refused(run(fly_repo, tmp_path, "backup"), "backup:", "not running (down)")
 
 
+def test_restore_on_kubernetes_with_the_official_image_points_to_the_runbook(render, tmp_path):
+    """The official image has no maintenance entrypoint: refused, nothing asked."""
+    repo = render(platform="kubernetes", app_name="claw-bk", domain="claw.localhost")
+    target = archive(repo)
+    refused(run(repo, tmp_path, "restore", f"ARCHIVE={target.relative_to(repo)}", "ARGS=--yes"),
+            "restore:", "official image", "RUNBOOK, Day two")
+    assert calls(tmp_path) == []
+
+
 @pytest.mark.parametrize("platform, expect", [
     ("fly", ["fly", "ssh", "console", "-a", "claw-bk", "-u", "node", "-C", "sh -c 'echo a b'"]),
     ("gcp", ["docker", "compose", "exec", "-T", "-u", "node", "openclaw-gateway", "sh", "-c", "echo a b"]),

@@ -240,6 +240,7 @@ def restore(model: m.DeployModel, archive: Path, *, yes: bool = False, from_app:
             remote.exec(f"rm -rf {work}", check=False)
             raise BackupError("restore: the uploaded archive does not match (size or sha256): nothing changed")
     except RemoteError as err:
+        remote.exec(f"rm -rf {work}", check=False, timeout=120)
         raise BackupError(f"restore: cannot reach the gateway on {model.platform_label}: {err}") from None
     say(f"restore: uploaded {archive.name} to {work} and checked it (size and sha256)")
     started = time.monotonic()
