@@ -45,7 +45,9 @@ function gatewayPids() {
       continue;
     }
     const args = cmd.split("\0");
-    if (args[0].startsWith("openclaw-gateway") || (args.some((a) => a.endsWith("openclaw.mjs")) && args.includes("gateway"))) {
+    // node itself (not the entrypoint's sh or tini, whose argv also names openclaw.mjs gateway)
+    const launcher = path.basename(args[0]) === "node" && args.some((a) => a.endsWith("openclaw.mjs")) && args.includes("gateway");
+    if (args[0].startsWith("openclaw-gateway") || launcher) {
       pids.push(Number(pid));
     }
   }
