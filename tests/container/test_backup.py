@@ -26,7 +26,9 @@ from tests.e2e.harness import free_port
 
 DRIVE = Path(__file__).resolve().parents[1] / "standins" / "drive"
 MARKER = "restored-marker-7f3a"
-SLOW_BOOT = ["--health-start-period=600s"]  # a loaded CI machine boots the gateway slowly
+# a loaded CI machine boots the gateway slowly (a start can time out: "state lease heartbeat
+# did not become ready"); the platforms restart a process that exits non-zero, so does this
+SLOW_BOOT = ["--health-start-period=600s", "--restart", "on-failure"]
 
 
 def make_env(tmp: Path, **extra: str) -> dict[str, str]:
