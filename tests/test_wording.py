@@ -72,11 +72,11 @@ def test_gcp_runbook_words(render):
     go_live = readme.split("## Go live")[1]
     assert go_live.index("claw.mine.dev at the VM") < go_live.index("make deploy")
     assert "Then point the DNS" not in readme
-    # backups: as uid 1000, and out of the named volume
-    backup = runbook.split("## Backup and restore")[1].split("\n## ")[0]
-    assert "docker compose exec -u node openclaw-gateway openclaw backup create" in backup
-    assert "docker compose cp openclaw-gateway:/home/node/.openclaw/backups/" in backup
-    assert "gcloud compute scp" in backup
+    # backups: make backup runs as uid 1000 through docker compose, on the VM or over DOCKER_HOST=ssh://
+    backup = runbook.split("## Day two: backup and restore")[1].split("\n## ")[0]
+    assert "docker compose exec -T -u node openclaw-gateway" in backup
+    assert "docker compose cp openclaw-gateway:<container path> <local path>" in backup
+    assert "DOCKER_HOST=ssh://<user>@<vm> make backup" in backup
 
 
 @pytest.mark.parametrize("size", ["e2-micro", "e2-medium"])

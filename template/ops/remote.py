@@ -1,22 +1,167 @@
-"""One command inside the running deploy, as argv, from platforms.yml `exec`.
+"""Run a command in the running gateway container, and copy a file out or in,
+through each platform's own CLI (stdlib only).
 
-The runbook's channel and tunnel steps print ``exec.command`` for a person at a
-terminal; a runbook that runs the command itself (``make cost P='-p mode live'``)
-needs the same command without a terminal: no ``-it``/``--pty``, and Compose's
-``-T``. Where ``exec`` has a ``where`` that is not this machine's shell (Render's
-dashboard Shell) there is no argv: the caller says where to run it instead.
-Compose (gcp, vps) runs on the VM, in the repo, like the troubleshooting live mode.
+One interface for every platform, built from ``transfer`` in
+``ops/data/platforms.yml`` (the argv each CLI takes, where it came from, what
+is unchecked):
 
-Per-platform differences are in ``BATCH`` (one entry a platform), so the whole
-table can move into ``ops/platforms/<name>.py`` later.
+    remote = connect(model)
+    remote.exec("ls /data", stdin=None)   -> CompletedProcess (bytes)
+    remote.copy_out("/tmp/a.tar.gz", Path("backups/a.tar.gz"))
+    remote.copy_in(Path("backups/a.tar.gz"), "/data/x/a.tar.gz")
+
+Commands run as the gateway's user (uid 1000) without a terminal. A platform
+whose CLI has no file copy streams the file through ``exec`` instead: raw bytes
+(``cat``) where the session passes them unchanged, base64 where it may not
+(``stream: base64``). Callers verify size and sha256 on both ends either way
+(ops/backup.py). The per-platform pieces are the functions keyed by platform
+in ``TRANSPORTS`` at the bottom (a later refactor moves each into
+``ops/platforms/<name>.py``).
 """
 
 from __future__ import annotations
 
+import base64
+import os
 import shlex
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
 
-from . import model as m
+from ops import model as m
 
+
+class RemoteError(RuntimeError):
+    """A platform CLI failed or is missing: the message is one line for the user."""
+
+
+@dataclass
+class Remote:
+    platform: str
+    app: str
+    run_argv: list[str]
+    copy_out_argv: list[str] | None = None
+    copy_in_argv: list[str] | None = None
+    stream: str = "raw"  # raw | base64
+    values: dict[str, str] = field(default_factory=dict)
+
+    # ---- building the argv -------------------------------------------------
+    def _fill(self, template: list[str], **extra: str) -> list[str]:
+        values = {**self.values, **extra}
+        return [part.format(**values) for part in template]
+
+    def argv(self, cmd: str) -> list[str]:
+        """The platform CLI's argv running the shell command ``cmd`` remotely.
+        Where the CLI takes the command as one string for a remote shell, the
+        data file writes ``sh -c {cmd}`` and the command is quoted for it."""
+        quoted = any("sh -c {cmd}" in part for part in self.run_argv)
+        return self._fill(self.run_argv, cmd=shlex.quote(cmd) if quoted else cmd)
+
+    # ---- the interface ------------------------------------------------------
+    def exec(self, cmd: str, stdin: bytes | Path | None = None, timeout: float = 1800,
+             check: bool = True) -> subprocess.CompletedProcess:
+        argv = self.argv(cmd)
+        try:
+            if isinstance(stdin, Path):
+                with open(stdin, "rb") as handle:
+                    proc = subprocess.run(argv, stdin=handle, capture_output=True, timeout=timeout)
+            else:
+                proc = subprocess.run(argv, input=stdin if stdin is not None else b"", capture_output=True,
+                                      timeout=timeout)
+        except FileNotFoundError:
+            raise RemoteError(f"`{argv[0]}` is not installed (needed to reach the {self.platform} deploy)") from None
+        except subprocess.TimeoutExpired:
+            raise RemoteError(f"`{argv[0]}` did not answer within {timeout:.0f} s") from None
+        if check and proc.returncode:
+            raise RemoteError(f"`{' '.join(argv[:3])} ...` failed ({proc.returncode}): {_last_line(proc.stderr)}")
+        return proc
+
+    def copy_out(self, remote: str, local: Path) -> None:
+        """The remote file ``remote`` to ``local`` (created 0600)."""
+        local.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.close(fd)
+        if self.copy_out_argv:
+            self._run(self._fill(self.copy_out_argv, remote=remote, local=str(local)))
+            os.chmod(local, 0o600)
+            return
+        if self.stream == "base64":
+            proc = self.exec(f"base64 -w 0 {shlex.quote(remote)}")
+            data = base64.b64decode(b"".join(proc.stdout.split()), validate=False)
+        else:
+            data = self.exec(f"cat {shlex.quote(remote)}").stdout
+        with open(local, "wb") as handle:
+            handle.write(data)
+
+    def copy_in(self, local: Path, remote: str) -> None:
+        """``local`` to the remote path ``remote`` (mode 0600, owned by uid 1000)."""
+        if self.copy_in_argv:
+            self._run(self._fill(self.copy_in_argv, remote=remote, local=str(local)))
+            return
+        target = shlex.quote(remote)
+        if self.stream == "base64":
+            encoded = base64.encodebytes(local.read_bytes())  # 76-character lines
+            self.exec(f"umask 077 && base64 -d -i > {target}", stdin=encoded)
+        else:
+            self.exec(f"umask 077 && cat > {target}", stdin=local)
+
+    def _run(self, argv: list[str]) -> None:
+        try:
+            proc = subprocess.run(argv, capture_output=True, timeout=1800)
+        except FileNotFoundError:
+            raise RemoteError(f"`{argv[0]}` is not installed (needed to reach the {self.platform} deploy)") from None
+        if proc.returncode:
+            raise RemoteError(f"`{' '.join(argv[:4])} ...` failed ({proc.returncode}): {_last_line(proc.stderr)}")
+
+
+def _last_line(data: bytes) -> str:
+    lines = [line for line in data.decode(errors="replace").splitlines() if line.strip()]
+    return lines[-1].strip()[:300] if lines else "no error output"
+
+
+# --------------------------------------------------------------------------
+# Per platform: the values its argv needs (side by side, one function each)
+# --------------------------------------------------------------------------
+
+
+def _values_app(model: m.DeployModel) -> dict[str, str]:
+    """Fly, Compose, Railway, Northflank, Kubernetes: the app name is all they need."""
+    return {"app": model.app_name}
+
+
+def _values_render(model: m.DeployModel) -> dict[str, str]:
+    service = os.environ.get("RENDER_SERVICE_ID", "")
+    if not service.startswith("srv-"):
+        raise RemoteError("RENDER_SERVICE_ID: set it to the service's id (srv-..., Dashboard > Connect > SSH)")
+    return {"app": model.app_name, "service_id": service, "region": model.region}
+
+
+TRANSPORTS: dict[str, Callable[[m.DeployModel], dict[str, str]]] = {
+    "fly": _values_app,
+    "gcp": _values_app,
+    "vps": _values_app,
+    "railway": _values_app,
+    "northflank": _values_app,
+    "render": _values_render,
+    "kubernetes": _values_app,
+}
+
+
+def connect(model: m.DeployModel) -> Remote:
+    spec: dict[str, Any] = m.platform_facts(model.platform)["transfer"]
+    return Remote(platform=model.platform, app=model.app_name, run_argv=list(spec["run"]),
+                  copy_out_argv=spec.get("copy_out"), copy_in_argv=spec.get("copy_in"),
+                  stream=spec.get("stream", "raw"), values=TRANSPORTS[model.platform](model))
+
+
+# --------------------------------------------------------------------------
+# The runbook's own exec line (platforms.yml `exec`, what a person types) made
+# batch: no `-it`/`--pty`, Compose's `-T`. `make cost P='-p mode live'` runs
+# usage-cost this way (ops/spend.py). Two argv sources for one transport
+# (`exec` for people, `transfer` for programs) are one fact told twice: the
+# per-platform move (ops/platforms/<name>.py) folds them into one.
+# --------------------------------------------------------------------------
 # platform -> how its interactive exec line becomes a batch one:
 # (flags to drop, flags to add after the first word pair, where it runs)
 BATCH: dict[str, dict] = {
@@ -30,7 +175,7 @@ BATCH: dict[str, dict] = {
 }
 
 
-def argv(platform: str, app: str, region: str | None, cmd: str) -> tuple[list[str] | None, str]:
+def batch_argv(platform: str, app: str, region: str | None, cmd: str) -> tuple[list[str] | None, str]:
     """(argv, "") to run ``cmd`` in the deploy, or (None, where to run it by hand)."""
     facts = m.platforms().get(platform) or {}
     spec = facts.get("exec")

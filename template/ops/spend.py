@@ -351,7 +351,7 @@ def measure(repo: str | Path | None, runner: Any = None, days: int = 30,
         return Measured(days=days, error="live mode needs a deploy repo (repo parameter) or -p usage_file PATH")
     model = m.build(m.answers_from_file(Path(repo) / ".copier-answers.yml"))
     cmd = usage_command(model.port, days)
-    argv, why = remote.argv(model.platform, model.app_name, model.region, cmd)
+    argv, why = remote.batch_argv(model.platform, model.app_name, model.region, cmd)
     if argv is None:
         return Measured(days=days, command=cmd, error=f"{why}; there run `{cmd}`, save the output and pass "
                         "-p usage_file PATH")

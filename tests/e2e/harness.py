@@ -795,7 +795,8 @@ class Gateway:
     def rss_mb(self) -> dict[str, float]:
         """Peak RSS: the gateway process (kernel high-water mark) and the sampled tree."""
         self._scan()
-        return {"gateway_peak_mb": _rss_kb(self.pid, "VmHWM") / 1024,
+        # the gateway is the launched process or, under the entrypoint, one of its descendants
+        return {"gateway_peak_mb": max(_rss_kb(pid, "VmHWM") for pid in {self.pid, *self.seen}) / 1024,
                 "tree_peak_mb": self.peak_tree_rss_kb / 1024}
 
     def _alive_seen(self) -> list[int]:

@@ -83,9 +83,12 @@ def _assert_token_auth(plan: h.Plan, version: str) -> None:
     assert bad["auth"]["role"] is None and "token mismatch" in (bad["connect"]["error"] or ""), bad
 
 
-def _boot_row(state: dict, pid: int) -> dict:
-    rows = [b for b in state["boots"] if b["pid"] == pid]
-    assert rows, f"no boot of pid {pid} in the state database: {state['boots']}"
+def _boot_row(state: dict, gateway: h.Gateway) -> dict:
+    """The boot this gateway recorded: the launched process or one of its descendants (the
+    entrypoint keeps running as the gateway's parent for make restore's maintenance state)."""
+    pids = {gateway.pid, *gateway.seen}
+    rows = [b for b in state["boots"] if b["pid"] in pids]
+    assert rows, f"no boot of pids {sorted(pids)} in the state database: {state['boots']}"
     return rows[-1]
 
 
@@ -173,7 +176,7 @@ def test_gateway_lifecycle(render, openclaw, boot, tmp_path, record_property, pl
     assert first.stop() == 0, f"SIGTERM: the gateway did not stop cleanly:\n{first.log()}"
     state1 = h.read_state(plan.state_dir)
     assert len(state1["devices"]) == 1
-    assert _boot_row(state1, first.pid)["outcome"] == "clean_stop"
+    assert _boot_row(state1, first)["outcome"] == "clean_stop"
 
     # edit the live config on the volume (as the RUNBOOK tells users to)
     edited = json.loads(plan.config_path.read_text(encoding="utf-8"))
@@ -191,7 +194,7 @@ def test_gateway_lifecycle(render, openclaw, boot, tmp_path, record_property, pl
     again.kill9()
     state2 = h.read_state(plan.state_dir)
     assert state2["devices"] == state1["devices"], "device identity changed: state did not survive the restart"
-    assert _boot_row(state2, again.pid)["completed_at_ms"] is None
+    assert _boot_row(state2, again)["completed_at_ms"] is None
     locks = list((plan.state_dir / "tmp").glob("openclaw-*/gateway.*.lock"))
     assert locks, "expected the killed gateway's lock files on the volume"
 
@@ -202,4 +205,4 @@ def test_gateway_lifecycle(render, openclaw, boot, tmp_path, record_property, pl
     assert third.stop() == 0, third.log()
     state3 = h.read_state(plan.state_dir)
     assert state3["devices"] == state1["devices"]
-    assert _boot_row(state3, third.pid)["outcome"] == "clean_stop"
+    assert _boot_row(state3, third)["outcome"] == "clean_stop"

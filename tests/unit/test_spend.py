@@ -99,7 +99,7 @@ def test_measure_reads_a_saved_usage_file_and_says_what_is_missing(tmp_path):
 
 @pytest.mark.parametrize("platform", sorted(m.platforms()))
 def test_remote_exec_is_the_runbook_exec_without_a_terminal(platform):
-    argv, why = remote.argv(platform, "claw", m.platforms()[platform]["default_region"], "openclaw gateway usage-cost --json")
+    argv, why = remote.batch_argv(platform, "claw", m.platforms()[platform]["default_region"], "openclaw gateway usage-cost --json")
     if argv is None:
         assert m.platforms()[platform]["exec"].get("where") and why
         return

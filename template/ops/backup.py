@@ -1,0 +1,306 @@
+"""make backup / make restore: the gateway's state to this machine and back,
+through the platform's own CLI (ops/remote.py). Stdlib + the deploy model.
+
+Backup: ``openclaw backup create --verify`` on the running gateway (the release's
+online, WAL-safe archive, never a copy of live .sqlite files) into the
+container's /tmp (not the volume: it would sit inside the state dir), down to
+``backups/<app>-<UTC>.tar.gz`` (0600) with ``<archive>.json`` beside it (app,
+platform, size, sha256), checked on both ends, then removed from the container.
+
+Restore: the archive and its manifest are checked here first (one line and
+nothing changed when they are missing, truncated, altered or of another app),
+then uploaded to the volume and checked again; the gateway enters the
+maintenance state (docker/maintenance.mjs answers the health checks), the
+release stages the archive (``openclaw backup restore --target``), the staged
+tree is swapped in (docker/restore.mjs; the replaced state is kept as
+``<state>.before-restore-<UTC>`` until the next restore), the gateway starts
+and is waited for.
+
+Python callers (scheduled backups, a safe upgrade) use ``backup(model)`` and
+``restore(model, archive, yes=True)``; both raise BackupError with the line to print.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shlex
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from ops import model as m
+from ops.remote import Remote, RemoteError, connect
+
+BACKUP_DIR = Path("backups")
+REMOTE_TMP = "/tmp/openclaw-backup"
+FLAG_NAME = ".openclaw-maintenance"
+HEALTHY_TIMEOUT_S = 300
+PRIVATE_MARKER = ".openclaw-private-update-capture"
+
+
+class BackupError(RuntimeError):
+    """What went wrong, as the one line the user sees."""
+
+
+def stamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def env_prefix(model: m.DeployModel) -> str:
+    """The gateway's paths and user, set on every remote command (an exec session
+    does not carry the machine's env on every platform)."""
+    values = {"OPENCLAW_STATE_DIR": model.state_dir, "OPENCLAW_WORKSPACE_DIR": model.workspace_dir,
+              "HOME": "/home/node"}
+    return " ".join(f"{k}={shlex.quote(v)}" for k, v in values.items())
+
+
+def flag_path(model: m.DeployModel) -> str:
+    return f"{model.volume_mount}/{FLAG_NAME}"
+
+
+def probe(model: m.DeployModel, path: str, status: str) -> str:
+    """A shell command that exits 0 when the gateway's ``path`` answers ``status``
+    (node is in every image; curl is not)."""
+    port = f"(process.env.OPENCLAW_GATEWAY_PORT||{model.port})"  # Compose: .env may move the port
+    script = (f"fetch('http://127.0.0.1:'+{port}+'{path}').then(r=>r.json())"
+              f".then(b=>process.exit(b.status==='{status}'?0:1)).catch(()=>process.exit(1))")
+    return f"node -e {shlex.quote(script)}"
+
+
+def gateway_state(model: m.DeployModel, remote: Remote) -> str:
+    """'live', 'maintenance' (a restore's flag is on the volume) or 'down'; a
+    RemoteError when the platform CLI cannot reach a running container at all."""
+    flag = shlex.quote(flag_path(model))
+    out = remote.exec(f"if [ -e {flag} ]; then echo maintenance; elif {probe(model, '/healthz', 'live')}; "
+                      "then echo live; else echo down; fi", timeout=120).stdout.decode().split()
+    return out[-1] if out and out[-1] in ("live", "maintenance", "down") else "down"
+
+
+def remote_size_sha(remote: Remote, path: str) -> tuple[int, str]:
+    out = remote.exec(f"stat -c %s {shlex.quote(path)} && sha256sum {shlex.quote(path)}").stdout.decode().split()
+    return int(out[0]), out[1]
+
+
+# --------------------------------------------------------------------------
+# Backup
+# --------------------------------------------------------------------------
+
+
+def backup(model: m.DeployModel, dest: Path = BACKUP_DIR, say: Callable[[str], None] = print,
+           remote: Remote | None = None) -> Path:
+    remote = remote or connect(model)
+    ts = stamp()
+    name = f"{model.app_name}-{ts}.tar.gz"
+    try:
+        state = gateway_state(model, remote)
+    except RemoteError as err:
+        raise BackupError(f"backup: cannot reach the gateway on {model.platform_label} ({err}); "
+                          "is the deploy stopped? A backup is taken from the running gateway") from None
+    if state != "live":
+        raise BackupError(f"backup: the gateway of {model.app_name} on {model.platform_label} is not running "
+                          f"({state}): start it, then run make backup")
+    tmp = f"{REMOTE_TMP}/{name}"
+    create = (f"set -e; umask 077; mkdir -p {REMOTE_TMP}; rm -f {tmp}; "
+              f"{env_prefix(model)} openclaw backup create --output {tmp} --verify --json > {tmp}.json 2> {tmp}.err "
+              f"|| {{ tail -n 3 {tmp}.err >&2; rm -f {tmp}*; exit 1; }}; rm -f {tmp}.err")
+    started = time.monotonic()
+    try:
+        remote.exec(create)
+        size, digest = remote_size_sha(remote, tmp)
+    except RemoteError as err:
+        raise BackupError(f"backup: openclaw backup create failed on the gateway: {err}") from None
+    say(f"backup: openclaw backup create --verify: {size} bytes in {time.monotonic() - started:.1f} s "
+        f"(in the container's {REMOTE_TMP}, not on the volume)")
+    dest.mkdir(parents=True, exist_ok=True)
+    os.chmod(dest, 0o700)
+    local = dest / name
+    partial = dest / f".{name}.partial"
+    try:
+        remote.copy_out(tmp, partial)
+        got_size, got_digest = partial.stat().st_size, sha256(partial)
+        if (got_size, got_digest) != (size, digest):
+            raise BackupError(f"backup: the download does not match the gateway's archive ({got_size} bytes, "
+                              f"sha256 {got_digest[:12]}; expected {size}, {digest[:12]}): nothing kept")
+        partial.rename(local)
+        os.chmod(local, 0o600)
+        manifest = {"app": model.app_name, "platform": model.platform, "created": ts, "size": size,
+                    "sha256": digest, "openclaw_version": model.openclaw_version,
+                    "state_dir": model.state_dir, "workspace_dir": model.workspace_dir}
+        meta = Path(f"{local}.json")
+        fd = os.open(meta, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(manifest, handle, indent=2)
+            handle.write("\n")
+    except RemoteError as err:
+        raise BackupError(f"backup: copying the archive down failed: {err}") from None
+    finally:
+        partial.unlink(missing_ok=True)
+        remote.exec(f"rm -f {tmp} {tmp}.json", check=False, timeout=120)
+    say(f"backup: downloaded and checked (size and sha256 {digest[:12]} on both ends); "
+        "the container's copy is removed")
+    return local
+
+
+# --------------------------------------------------------------------------
+# Restore
+# --------------------------------------------------------------------------
+
+
+def check_archive(model: m.DeployModel, archive: Path, from_app: str | None = None) -> dict:
+    """The archive and its manifest, checked before anything else happens."""
+    if not archive.is_file():
+        raise BackupError(f"restore: ARCHIVE={archive}: no such file")
+    meta = Path(f"{archive}.json")
+    if not meta.is_file():
+        raise BackupError(f"restore: ARCHIVE={archive}: no manifest beside it ({meta.name}, written by make backup); "
+                          "refusing an archive of unknown origin")
+    try:
+        manifest = json.loads(meta.read_text())
+        expected_app, size, digest = manifest["app"], int(manifest["size"]), manifest["sha256"]
+    except (ValueError, KeyError, TypeError):
+        raise BackupError(f"restore: {meta}: not a make backup manifest (app, size, sha256)") from None
+    if expected_app != model.app_name and expected_app != from_app:
+        raise BackupError(f"restore: ARCHIVE={archive} is a backup of app '{expected_app}', this deploy is "
+                          f"'{model.app_name}' (ARGS='--from-app {expected_app}' restores it here on purpose)")
+    actual = archive.stat().st_size
+    if actual != size:
+        raise BackupError(f"restore: ARCHIVE={archive}: {actual} bytes, its manifest says {size} (truncated or "
+                          "altered): nothing changed")
+    if sha256(archive) != digest:
+        raise BackupError(f"restore: ARCHIVE={archive}: sha256 does not match its manifest (altered or "
+                          "corrupted): nothing changed")
+    return manifest
+
+
+def confirm(model: m.DeployModel, archive: Path, manifest: dict, ask: Callable[[str], str] | None = None) -> None:
+    if ask is None:
+        if not sys.stdin.isatty():
+            raise BackupError("restore: not on a terminal: confirm with ARGS=--yes")
+        ask = input
+    answer = ask(f"Replace the state of {model.app_name} on {model.platform_label} with {archive.name} "
+                 f"(taken {manifest.get('created', '?')} from {manifest.get('platform', '?')})?\n"
+                 f"The gateway stops until the restore is done. Type the app name to go on: ")
+    if answer.strip() != model.app_name:
+        raise BackupError("restore: not confirmed: nothing changed")
+
+
+def _step(remote: Remote, model: m.DeployModel, *args: str) -> dict:
+    cmd = f"{env_prefix(model)} node /opt/openclaw-deploy/restore.mjs {' '.join(shlex.quote(a) for a in args)}"
+    proc = remote.exec(cmd, check=False)
+    if proc.returncode:
+        err = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise RemoteError(err[-1] if err else f"restore.mjs {args[0]} failed ({proc.returncode})")
+    return json.loads(proc.stdout.decode().strip().splitlines()[-1])
+
+
+def wait_started(model: m.DeployModel, remote: Remote, timeout: float = HEALTHY_TIMEOUT_S) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if remote.exec(probe(model, "/startupz", "started"), check=False, timeout=60).returncode == 0:
+            return time.monotonic() - started
+        time.sleep(2)
+    raise BackupError(f"restore: the gateway did not report started within {timeout:.0f} s after the restore; "
+                      "see the RUNBOOK, Day two: when a restore fails")
+
+
+def restore(model: m.DeployModel, archive: Path, *, yes: bool = False, from_app: str | None = None,
+            say: Callable[[str], None] = print, ask: Callable[[str], str] | None = None,
+            remote: Remote | None = None) -> dict:
+    if model.platform == "kubernetes" and not model.pushed_image:
+        raise BackupError("restore: this Kubernetes deploy runs the official image without the maintenance "
+                          "entrypoint: restore by hand (RUNBOOK, Day two)")
+    manifest = check_archive(model, archive, from_app)
+    if not yes:
+        confirm(model, archive, manifest, ask)
+    remote = remote or connect(model)
+    flag = flag_path(model)
+    ts = stamp()
+    work = f"{model.volume_mount}/.openclaw-restore-{ts}"
+    try:
+        if gateway_state(model, remote) == "maintenance":
+            raise BackupError(f"restore: {flag} exists: another restore is under way or one failed "
+                              "(RUNBOOK, Day two: when a restore fails)")
+        remote.exec(f"umask 077 && mkdir -p {work} && printf 'openclaw-private-update-capture-v1\\n' > "
+                    f"{work}/{PRIVATE_MARKER}")
+        remote.copy_in(archive, f"{work}/archive.tar.gz")
+        if remote_size_sha(remote, f"{work}/archive.tar.gz") != (manifest["size"], manifest["sha256"]):
+            remote.exec(f"rm -rf {work}", check=False)
+            raise BackupError("restore: the uploaded archive does not match (size or sha256): nothing changed")
+    except RemoteError as err:
+        remote.exec(f"rm -rf {work}", check=False, timeout=120)
+        raise BackupError(f"restore: cannot reach the gateway on {model.platform_label}: {err}") from None
+    say(f"restore: uploaded {archive.name} to {work} and checked it (size and sha256)")
+    started = time.monotonic()
+    try:
+        _step(remote, model, "enter", flag)
+        say("restore: maintenance state: the gateway is stopped, the health checks answer 'maintenance'")
+        staged = _step(remote, model, "stage", flag, work)
+        activated = _step(remote, model, "activate", flag, work, ts)
+    except RemoteError as err:
+        try:
+            _step(remote, model, "leave", flag, work)
+        except RemoteError:
+            raise BackupError(f"restore: {err}; leaving the maintenance state failed too (RUNBOOK, Day two: "
+                              "when a restore fails)") from None
+        raise BackupError(f"restore: {err}; the state is unchanged and the gateway is starting again") from None
+    _step(remote, model, "leave", flag, work)
+    say(f"restore: swapped in the archive's state (taken {activated.get('archiveCreated')}); kept the replaced "
+        f"state as {', '.join(activated['kept'])} until the next restore")
+    seconds = wait_started(model, remote)
+    say(f"restore: the gateway started on the restored state ({seconds:.0f} s after the swap, "
+        f"{time.monotonic() - started:.0f} s of maintenance in all)")
+    for warning in staged.get("warnings", []):
+        say(f"restore: note from openclaw: {warning}")
+    return {"kept": activated["kept"], "warnings": staged.get("warnings", []), "seconds": seconds}
+
+
+# --------------------------------------------------------------------------
+# CLI: python -m ops.backup create | restore ARCHIVE [--yes] [--from-app APP]
+# --------------------------------------------------------------------------
+
+
+def load_model(root: Path = Path(".")) -> m.DeployModel:
+    return m.build(m.answers_from_file(root / ".copier-answers.yml"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ops.backup", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("create", help="back up the running gateway into backups/")
+    rest = sub.add_parser("restore", help="restore an archive made by create")
+    rest.add_argument("archive", nargs="?", default="")
+    rest.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rest.add_argument("--from-app", help="accept an archive of this other app (moving state between deploys)")
+    args = parser.parse_args(argv)
+    try:
+        model = load_model()
+        if args.command == "create":
+            print(backup(model))
+        else:
+            if not args.archive:
+                raise BackupError("restore: ARCHIVE: required (make restore ARCHIVE=backups/<app>-<UTC>.tar.gz)")
+            restore(model, Path(args.archive), yes=args.yes, from_app=args.from_app)
+    except (BackupError, RemoteError) as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
