@@ -21,6 +21,7 @@ import yaml
 from . import declared as d
 from . import model as m
 from . import pin_images as pins
+from . import traffic_policy
 
 PASS, FAIL, WARN, SKIP = "PASS", "FAIL", "WARN", "SKIP"
 JSON_PROBES = {"/startupz", "/healthz", "/health", "/readyz", "/ready"}
@@ -310,15 +311,37 @@ def check_tunnel_exposure(repo: Repo) -> Result:
     if policy not in declared.tunnel_policy_copies:
         return Result(name, FAIL, f"Dockerfile copies the policy to {declared.tunnel_policy_copies or 'nowhere'}",
                       f"COPY docker/ngrok-policy.yml {policy} (ngrok refuses to start without it)")
-    paths = declared.tunnel_open_paths
-    want = list(repo.model.tunnel_paths)
-    if paths is None or set(paths) - set(want):
-        return Result(name, FAIL, f"docker/ngrok-policy.yml lets through: {'everything' if paths is None else paths}",
-                      f"deny every path but {want} (first rule: on_http_request, deny when the path is not in the list)")
-    if set(want) - set(paths):
-        return Result(name, WARN, f"docker/ngrok-policy.yml lets through {paths}; the channels need {want}",
+    want = [f"{method} {path}" for method, path in repo.model.tunnel_routes]
+    try:
+        if declared.tunnel_policy is None:
+            raise ValueError("not a YAML mapping")
+        got = traffic_policy.open_requests(declared.tunnel_policy, repo.model.tunnel_paths)
+    except ValueError as exc:
+        return Result(name, FAIL, f"docker/ngrok-policy.yml cannot be read: {exc}",
+                      "regenerate it (`make update`); verify reads the rules the template writes")
+    extra = [r for r in got if r not in want]
+    if extra:
+        return Result(name, FAIL, f"docker/ngrok-policy.yml lets through: {', '.join(extra)}",
+                      f"deny requests with an Upgrade header, and every request but {', '.join(want)}: "
+                      "the gateway opens the operator WebSocket on any path no route claims")
+    if set(want) - set(got):
+        return Result(name, WARN, f"docker/ngrok-policy.yml lets through {got}; the channels need {want}",
                       "regenerate it (`make update`): a selected channel's webhook path is denied")
-    return Result(name, PASS, f"ngrok forwards only {paths}")
+    return Result(name, PASS, f"ngrok forwards only {', '.join(got)} (no upgrades)")
+
+
+def check_ngrok_authtoken(repo: Repo) -> Result:
+    """The bare ngrok agent gets its authtoken from a --config file (the image's
+    entrypoint, which turns NGROK_AUTHTOKEN into one, is not what runs here)."""
+    name = "ngrok reads its authtoken from a config file"
+    flags = repo.declared.tunnel_config_flags
+    if repo.declared.tunnel_agent != "ngrok":
+        return Result(name, SKIP, f"tunnel={repo.model.tunnel}: no ngrok agent")
+    if not flags or not all(flags):
+        return Result(name, FAIL, f"{d.ENTRYPOINT_FILE}: ngrok http without --config",
+                      "write NGROK_AUTHTOKEN into a 0600 config file (agent.authtoken) and pass --config: "
+                      "the agent does not read the variable, and argv would show the token")
+    return Result(name, PASS, f"ngrok http --config {flags[0]}")
 
 
 def check_network_policy(repo: Repo) -> Result:
@@ -681,6 +704,7 @@ CHECKS: list[Callable[[Repo], Result]] = [
     check_trusted_proxies,
     check_checker_paths,
     check_tunnel_exposure,
+    check_ngrok_authtoken,
     check_network_policy,
     check_image_tag,
     check_webhooks_reachable,
