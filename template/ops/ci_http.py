@@ -1,6 +1,6 @@
 """Small helpers the CI deploy steps share: JSON over HTTPS with a bearer token
-in a header (never in the URL or argv), polling with a deadline, the gateway's
-started JSON. Standard library only: the deploy job runs `python3 -m ops.X`
+in a header (never in the URL or argv, never over plain HTTP, never carried by a
+redirect to another origin), polling with a deadline, the gateway's started JSON. Standard library only: the deploy job runs `python3 -m ops.X`
 without installing anything.
 
 Timing knobs (environment, real defaults): DEPLOY_TIMEOUT (seconds, 900),
@@ -14,6 +14,7 @@ import os
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any, Callable
 
@@ -22,6 +23,43 @@ USER_AGENT = "openclaw-deploy-ci"
 
 class DeployError(RuntimeError):
     """The deploy failed or did not become healthy: the job must fail."""
+
+
+class RedirectRefused(urllib.error.URLError):
+    """A redirect to another scheme, host or port: not followed."""
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or {"https": 443, "http": 80}.get(parts.scheme.lower())
+
+
+class SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only within the request's own origin. urllib copies every
+    header, Authorization included, onto a redirect to any host, even from HTTPS
+    to plain HTTP: a hostile or compromised API answer would collect the token."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if _origin(newurl) != _origin(req.full_url):
+            old, new = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(newurl)
+            raise RedirectRefused(f"HTTP {code} redirect from {old.scheme}://{old.netloc} to another origin "
+                                  f"({new.scheme}://{new.netloc}) refused: the token goes only where it was sent")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def opener(context: Any = None) -> urllib.request.OpenerDirector:
+    """urllib with same-origin redirects only (and this TLS context, when given)."""
+    handlers: list[Any] = [SameOriginRedirects()]
+    if context is not None:
+        handlers.append(urllib.request.HTTPSHandler(context=context))
+    return urllib.request.build_opener(*handlers)
+
+
+def require_https(url: str, what: str) -> str:
+    """A URL a token is sent to: HTTPS only (an *_API_URL override included)."""
+    if urllib.parse.urlsplit(url).scheme.lower() != "https" or not urllib.parse.urlsplit(url).hostname:
+        raise DeployError(f"{what}: {url!r} is not an https:// URL; a token is sent over HTTPS only")
+    return url
 
 
 def timeout_s() -> float:
@@ -48,10 +86,11 @@ def request_json(method: str, url: str, token: str | None = None, body: Any = No
     if data is not None:
         headers["Content-Type"] = "application/json"
     if token:
+        require_https(url, f"{method} {url.split('?', 1)[0]}")
         headers["Authorization"] = f"Bearer {token}"
     req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with opener().open(req, timeout=timeout) as resp:
             status, raw = resp.status, resp.read(1_000_000)
     except urllib.error.HTTPError as exc:
         status, raw = exc.code, exc.read(100_000)
