@@ -570,6 +570,17 @@ class DeployModel:
     proxy_memory_mb: int = 0
 
     @property
+    def k8s_image(self) -> str:
+        """The image the Kubernetes Deployment names: the pushed custom image
+        (baked CLIs or a tunnel agent) or the official one."""
+        return self.pushed_image or self.image
+
+    @property
+    def k8s_image_name(self) -> str:
+        """k8s_image without its tag: what a kustomize `images:` entry matches."""
+        return self.k8s_image.rsplit(":", 1)[0]
+
+    @property
     def gateway_command_line(self) -> str:
         return " ".join(self.gateway_command)
 
