@@ -9,12 +9,13 @@ render the same list. A new failure mode is one new function here.
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import re
 import subprocess
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import yaml
 
@@ -357,6 +358,59 @@ def check_network_policy(repo: Repo) -> Result:
                       "inside gateway.trustedProxies, choose its own client address" if repo.model.public else
                       "apply k8s/base/networkpolicy.yaml (a private gateway admits no pod; use kubectl port-forward)")
     return Result(name, PASS, f"NetworkPolicy admits {admitted or 'no pod'}")
+
+
+def egress_allows(rules: list[dict[str, Any]], address: str, port: int) -> bool:
+    """Whether NetworkPolicy egress rules let a pod connect to address:port
+    (ipBlock peers by address; pod/namespace selectors match pods only)."""
+    ip = ipaddress.ip_address(address)
+    for rule in rules:
+        ports = rule.get("ports") or []
+        if ports and not any(p.get("port") in (None, port) for p in ports if isinstance(p, dict)):
+            continue
+        peers = rule.get("to")
+        if not peers:
+            return True  # no `to`: every destination
+        for peer in peers:
+            block = (peer or {}).get("ipBlock") if isinstance(peer, dict) else None
+            if not block:
+                continue
+            net = ipaddress.ip_network(str(block.get("cidr")), strict=False)
+            if ip.version == net.version and ip in net and not any(
+                    ip in ipaddress.ip_network(str(e), strict=False) for e in block.get("except") or []
+                    if ipaddress.ip_network(str(e), strict=False).version == ip.version):
+                return True
+    return False
+
+
+# What the gateway pod must reach and must not (a model API's public address,
+# the cloud metadata endpoint, an address in the cluster's private ranges).
+EGRESS_PROBES = {"public internet (model APIs)": ("1.1.1.1", 443, True),
+                 "cloud metadata endpoint": ("169.254.169.254", 80, False),
+                 "cluster and node addresses": ("10.96.0.1", 443, False)}
+
+
+def check_network_egress(repo: Repo) -> Result:
+    """The agent runs tools: the pod's egress must not reach the node's cloud
+    credentials (metadata endpoint) or the cluster, but must reach model APIs."""
+    name = "gateway egress blocks cloud metadata"
+    if repo.model.kind != "kubernetes":
+        return Result(name, SKIP, f"{repo.model.platform_label}: no pod network")
+    egress = repo.declared.network_egress
+    fix = ("k8s/base/networkpolicy.yaml: policyTypes Egress; DNS to kube-dns, 0.0.0.0/0 except "
+           "169.254.0.0/16 and the private ranges")
+    if not egress or all(rules is None for rules in egress.values()):
+        return Result(name, FAIL, "no NetworkPolicy restricts egress: 169.254.169.254 answers the pod", fix)
+    rules = [r for rs in egress.values() if rs is not None for r in rs]
+    try:
+        wrong = [what for what, (address, port, want) in EGRESS_PROBES.items()
+                 if egress_allows(rules, address, port) != want]
+    except (ValueError, TypeError) as exc:
+        return Result(name, FAIL, f"NetworkPolicy egress cannot be read: {exc}", fix)
+    if wrong:
+        return Result(name, FAIL, "egress " + ", ".join(
+            f"{'blocks' if EGRESS_PROBES[w][2] else 'allows'} the {w} ({EGRESS_PROBES[w][0]})" for w in wrong), fix)
+    return Result(name, PASS, "egress: public internet yes, 169.254.169.254 and cluster ranges no")
 
 
 def check_image_tag(repo: Repo) -> Result:
@@ -706,6 +760,7 @@ CHECKS: list[Callable[[Repo], Result]] = [
     check_tunnel_exposure,
     check_ngrok_authtoken,
     check_network_policy,
+    check_network_egress,
     check_image_tag,
     check_webhooks_reachable,
     check_binaries_locked,

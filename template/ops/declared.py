@@ -60,6 +60,8 @@ class Declared:
     entrypoint_exports: set[str] = field(default_factory=set)
     # NetworkPolicy objects (Kubernetes): name -> namespaces admitted ([] = none).
     network_policies: dict[str, list[str]] = field(default_factory=dict)
+    # ... and name -> its egress rules (None: the policy does not restrict egress).
+    network_egress: dict[str, list[dict[str, Any]] | None] = field(default_factory=dict)
     # Compose: memory limits of the services beside the gateway (service -> MB; None
     # when a service has none) and the gateway's memswap_limit.
     sidecar_memory_mb: dict[str, int | None] = field(default_factory=dict)
@@ -771,7 +773,10 @@ def _read_network_policies(declared: Declared) -> None:
             for peer in rule.get("from") or [{"namespaceSelector": {}}]:
                 labels = ((peer.get("namespaceSelector") or {}).get("matchLabels") or {})
                 admitted.append(labels.get("kubernetes.io/metadata.name", "*"))
-        declared.network_policies[(doc.get("metadata") or {}).get("name", "?")] = admitted
+        name = (doc.get("metadata") or {}).get("name", "?")
+        declared.network_policies[name] = admitted
+        restricts = "Egress" in (spec.get("policyTypes") or []) or "egress" in spec
+        declared.network_egress[name] = list(spec.get("egress") or []) if restricts else None
 
 
 def read(root: str | Path, platform: str) -> Declared:
