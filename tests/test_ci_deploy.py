@@ -52,6 +52,7 @@ SECRETS = {
     "DEPLOY_SSH_TARGET": "deploy@203.0.113.7",
     "KUBECONFIG_DATA": "apiVersion: v1\nkind: Config\nusers:\n- name: ci\n  user:\n    token: KUBETOKEN" + "t" * 30,
     "GITHUB_TOKEN": "ghs_" + "g" * 36,
+    "REGISTRY_PULL_TOKEN": "ghp_" + "p" * 36,
 }
 STARTED = {"ok": True, "status": "started"}
 EXPR = re.compile(r"\$\{\{\s*([\w.\-]+)\s*\}\}")
@@ -369,11 +370,49 @@ def test_compose_pushes_the_image_and_pulls_it_on_the_vm_over_pinned_ssh(generat
     assert merged.returncode == 0, merged.stderr
     assert json.loads(merged.stdout)["services"]["openclaw-gateway"]["image"] == IMAGE
     pull = next(cmd for cmd in remote if "docker compose pull" in cmd)
-    assert by_cmd[pull].strip() == SECRETS["GITHUB_TOKEN"]  # the registry token only on stdin
-    assert "--password-stdin" in pull and "docker logout" in pull and "docker compose up -d --no-build" in pull
+    # a read-only pull credential, only on stdin; the job's token (it can push) never leaves the runner
+    assert by_cmd[pull].strip() == SECRETS["REGISTRY_PULL_TOKEN"]
+    assert not any(SECRETS["GITHUB_TOKEN"] in (c["stdin"] + " ".join(c["argv"])) for c in ssh)
+    assert "--password-stdin" in pull and "DOCKER_CONFIG=$cfg docker login" in pull
+    assert "docker compose up -d --no-build" in pull
     assert not any("git " in cmd or "docker build" in cmd or "compose build" in cmd for cmd in remote)
     assert api.calls() == [("GET", "/startupz")]
     assert_no_secret_leaked(job, api)
+
+
+@pytest.mark.parametrize("failure", ["hang-up", "pull-fails", "none"])
+def test_compose_pull_credential_never_stays_on_the_vm(generated, api, tmp_path, failure):
+    """The remote pull command, run by a real `sh` as the VM's login shell would,
+    with a stand-in `docker` that stores the login like the real one (in
+    $DOCKER_CONFIG/config.json, else ~/.docker/config.json). Before: the token was
+    logged in to ~/.docker/config.json and only a `docker logout` at the end
+    removed it, so a cut SSH session (hang-up) left it there."""
+    repo = generated("vps", "public")
+    api.route("GET", "/startupz", (200, STARTED))
+    plan = [{"prog": "ssh", "has": ["ps --format"], "stdout": "healthy\n"}]
+    job = Job(repo, tmp_path, api, plan=plan, public_url=api.base)
+    assert job.run() == 0, job.output
+    ssh = [c for c in job.calls if c["argv"][0] == "ssh"]
+    pull = next(c for c in ssh if "docker compose pull" in c["argv"][-1])
+    vm = tmp_path / "vm"
+    (vm / "home" / APP).mkdir(parents=True)
+    (vm / "tmp").mkdir()
+    (vm / "bin").mkdir()
+    (vm / "bin" / "docker").write_text(
+        "#!/bin/sh\n# RECORDING STAND-IN for docker on the VM: login stores the credential as docker does\n"
+        'if [ "$1" = login ]; then d="${DOCKER_CONFIG:-$HOME/.docker}"; mkdir -p "$d"; '
+        'printf \'{"auths":{"ghcr.io":{"auth":"%s"}}}\' "$(cat)" > "$d/config.json"; exit 0; fi\n'
+        'if [ "$1" = logout ]; then rm -f "${DOCKER_CONFIG:-$HOME/.docker}/config.json"; exit 0; fi\n'
+        f'if [ "$1 $2" = "compose pull" ]; then case "{failure}" in hang-up) kill -HUP $PPID; exit 1;; '
+        "pull-fails) exit 1;; esac; fi\nexit 0\n")
+    (vm / "bin" / "docker").chmod(0o755)
+    env = {"HOME": str(vm / "home"), "TMPDIR": str(vm / "tmp"), "PATH": f"{vm / 'bin'}:/usr/bin:/bin"}
+    subprocess.run(["sh", "-c", pull["argv"][-1]], input=pull["stdin"], cwd=vm / "home", env=env, text=True,
+                   capture_output=True, timeout=30)
+    token = pull["stdin"].strip()  # the credential the VM got
+    left = [p for p in vm.rglob("*") if p.is_file() and token in p.read_text()]
+    assert left == [], f"the pull credential stayed on the VM in {left}"
+    assert list((vm / "tmp").iterdir()) == []
 
 
 def test_compose_unhealthy_container_fails_the_job(generated, tmp_path):
