@@ -576,6 +576,14 @@ SECRET_PATTERNS = [
     re.compile(r"tskey-[A-Za-z0-9-]{10,}"),
     re.compile(r"\b\d{8,10}:[A-Za-z0-9_-]{35}\b"),  # Telegram bot token
     re.compile(r"(?i)(?:token|secret|api_?key|authkey|password)\s*[=:]\s*[\"']?[A-Za-z0-9+/_-]{32,}"),
+    # Fly.io macaroons ("FlyV1 fm2_...", bare fm1_/fm2_)
+    re.compile(r"\bfm[12][ar]?_[A-Za-z0-9_+/=]{8,}"),
+    # Discord bot token: base64 user id . timestamp . HMAC
+    re.compile(r"\b[MNO][A-Za-z0-9_-]{22,27}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}\b"),
+    # GitHub, GitLab, npm and Render API tokens
+    re.compile(r"\b(?:ghp|gho|ghs|ghu|ghr|github_pat|glpat|npm|rnd)_[A-Za-z0-9_]{20,}"),
+    # private keys (SSH, PEM: RSA, EC, OPENSSH, ENCRYPTED, PKCS#8)
+    re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----)?"),
 ]
 
 
