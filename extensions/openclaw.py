@@ -47,6 +47,7 @@ def _load_ops_model(template_dir: Path) -> ModuleType:
 
 
 m = _load_ops_model(_TEMPLATE_DIR)
+template_source = importlib.import_module(m.__name__.rsplit(".", 1)[0] + ".template_source")
 
 
 def answers_of(context: Any) -> dict[str, Any]:
@@ -176,6 +177,7 @@ class OpenClawExtension(Extension):
         environment.filters["oc_json"] = to_json
         environment.filters["toml_str"] = toml_string
         environment.filters["oc_a"] = with_article
+        environment.filters["make_literal"] = template_source.make_literal
 
 
 _MODEL_CACHE: dict[str, m.DeployModel] = {}
