@@ -16,6 +16,7 @@ import hashlib
 import importlib
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -48,6 +49,49 @@ def _load_ops_model(template_dir: Path) -> ModuleType:
 
 m = _load_ops_model(_TEMPLATE_DIR)
 template_source = importlib.import_module(m.__name__.rsplit(".", 1)[0] + ".template_source")
+
+
+_LOCK = _TEMPLATE_DIR.parent / "requirements.lock"
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def lock_entries(text: str) -> dict[str, tuple[str, str, set[str]]]:
+    """uv's hashed lock: name -> (version, the entry's requirement text with its
+    hashes, the packages it is there for: its `# via` lines)."""
+    entries: dict[str, tuple[str, str, set[str]]] = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
+        if not block or block.startswith("#"):
+            continue
+        lines = block.splitlines()
+        spec = [ln for ln in lines if not ln.strip().startswith("#")]
+        vias = " ".join(ln.strip().lstrip("#").strip() for ln in lines if ln.strip().startswith("#"))
+        name, _, rest = spec[0].partition("==")
+        version = re.split(r"[\s;\\]", rest, maxsplit=1)[0]
+        via = {_norm(v) for v in re.findall(r"[A-Za-z0-9][A-Za-z0-9_.-]*", vias.removeprefix("via"))}
+        entries[_norm(name)] = (version, "\n".join(spec), via)
+    return entries
+
+
+def hashed_requirements(direct: str) -> str:
+    """The `name==version` pins in ``direct`` and everything they need, each with
+    its sha256 hashes and environment markers, taken from the template's
+    requirements.lock (so `pip`/`uv --require-hashes` installs exactly these)."""
+    entries = lock_entries(_LOCK.read_text(encoding="utf-8"))
+    pins = dict(re.findall(r"(?m)^([A-Za-z0-9][A-Za-z0-9_.-]*)==(\S+)", direct))
+    need = set()
+    for name, version in pins.items():
+        if entries.get(_norm(name), ("",))[0] != version:
+            raise ValueError(f"{name}=={version} is not in requirements.lock: run scripts/lock.sh")
+        need.add(_norm(name))
+    grew = True
+    while grew:
+        more = {n for n, (_, _, via) in entries.items() if n not in need and via & need}
+        need |= more
+        grew = bool(more)
+    return "\n".join(entries[n][1] for n in sorted(need))
 
 
 def answers_of(context: Any) -> dict[str, Any]:
@@ -173,6 +217,7 @@ class OpenClawExtension(Extension):
             oc_images=m.images,
             oc_channel_setup=lambda: m.load("channel_setup"),
             oc_ci=lambda: m.load("ci"),
+            oc_hashed_requirements=hashed_requirements,
         )
         environment.filters["oc_json"] = to_json
         environment.filters["toml_str"] = toml_string

@@ -340,7 +340,9 @@ def test_a_template_path_with_make_syntax_is_recorded_as_text_and_runs_nothing(t
 
     src = snapshot_template(tmp_path / "tpl$(shell touch PWNED)#x")
     repo = copy_template(src, tmp_path / "deploy", {"platform": "fly", "privacy": "private"})
-    make = subprocess.run(["make", "--eval", "$(info TEMPLATE=$(TEMPLATE))", "-q", "nothing-here"], cwd=repo,
+    show = tmp_path / "show.mk"  # read after the Makefile: prints the value make holds
+    show.write_text("$(info TEMPLATE=$(TEMPLATE))\n")
+    make = subprocess.run(["make", "-f", "Makefile", "-f", str(show), "-q", "nothing-here"], cwd=repo,
                           capture_output=True, text=True, timeout=60)
     assert not (repo / "PWNED").exists() and not any(tmp_path.rglob("PWNED"))
     assert f"TEMPLATE={src}\n" in make.stdout, make.stdout  # the value make holds is the path, as text

