@@ -57,19 +57,18 @@ class _Parser:
         return value
 
     def or_(self) -> Any:
-        value = self.and_()
-        while self.peek() == "||":
-            self.take()
-            right = self.and_()
-            value = _bool(value) or _bool(right)
-        return value
+        return self._chain("||", self.and_, lambda a, b: a or b)
 
     def and_(self) -> Any:
-        value = self.unary()
-        while self.peek() == "&&":
+        return self._chain("&&", self.unary, lambda a, b: a and b)
+
+    def _chain(self, op: str, operand, combine) -> Any:
+        """operand (op operand)*: both sides parsed (no short cut), then combined."""
+        value = operand()
+        while self.peek() == op:
             self.take()
-            right = self.unary()
-            value = _bool(value) and _bool(right)
+            right = operand()
+            value = combine(_bool(value), _bool(right))
         return value
 
     def unary(self) -> Any:
