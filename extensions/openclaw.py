@@ -16,6 +16,7 @@ import hashlib
 import importlib
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -48,6 +49,52 @@ def _load_ops_model(template_dir: Path) -> ModuleType:
 
 m = _load_ops_model(_TEMPLATE_DIR)
 terminal = importlib.import_module(m.__package__ + ".terminal")
+
+
+template_source = importlib.import_module(m.__name__.rsplit(".", 1)[0] + ".template_source")
+
+
+_LOCK = _TEMPLATE_DIR.parent / "requirements.lock"
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def lock_entries(text: str) -> dict[str, tuple[str, str, set[str]]]:
+    """uv's hashed lock: name -> (version, the entry's requirement text with its
+    hashes, the packages it is there for: its `# via` lines)."""
+    entries: dict[str, tuple[str, str, set[str]]] = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
+        if not block or block.startswith("#"):
+            continue
+        lines = block.splitlines()
+        spec = [ln for ln in lines if not ln.strip().startswith("#")]
+        vias = " ".join(ln.strip().lstrip("#").strip() for ln in lines if ln.strip().startswith("#"))
+        name, _, rest = spec[0].partition("==")
+        version = re.split(r"[\s;\\]", rest, maxsplit=1)[0]
+        via = {_norm(v) for v in re.findall(r"[A-Za-z0-9][A-Za-z0-9_.-]*", vias.removeprefix("via"))}
+        entries[_norm(name)] = (version, "\n".join(spec), via)
+    return entries
+
+
+def hashed_requirements(direct: str) -> str:
+    """The `name==version` pins in ``direct`` and everything they need, each with
+    its sha256 hashes and environment markers, taken from the template's
+    requirements.lock (so `pip`/`uv --require-hashes` installs exactly these)."""
+    entries = lock_entries(_LOCK.read_text(encoding="utf-8"))
+    pins = dict(re.findall(r"(?m)^([A-Za-z0-9][A-Za-z0-9_.-]*)==(\S+)", direct))
+    need = set()
+    for name, version in pins.items():
+        if entries.get(_norm(name), ("",))[0] != version:
+            raise ValueError(f"{name}=={version} is not in requirements.lock: run scripts/lock.sh")
+        need.add(_norm(name))
+    grew = True
+    while grew:
+        more = {n for n, (_, _, via) in entries.items() if n not in need and via & need}
+        need |= more
+        grew = bool(more)
+    return "\n".join(entries[n][1] for n in sorted(need))
 
 
 def answers_of(context: Any) -> dict[str, Any]:
@@ -199,10 +246,14 @@ class OpenClawExtension(Extension):
             oc_ci=lambda: m.load("ci"),
             oc_model_prices=lambda: m.load("model_prices"),
             oc_remote_runnable=remote_runnable,
+
+
+            oc_hashed_requirements=hashed_requirements,
         )
         environment.filters["oc_json"] = to_json
         environment.filters["toml_str"] = toml_string
         environment.filters["oc_a"] = with_article
+        environment.filters["make_literal"] = template_source.make_literal
 
 
 def remote_runnable(model: m.DeployModel) -> bool:

@@ -20,6 +20,7 @@ then pointed at the stand-in (no DNS here).
 from __future__ import annotations
 
 import json
+import shutil
 import os
 import re
 import subprocess
@@ -34,6 +35,8 @@ from tests.conftest import ROOT, copy_template
 from tests.support.api_standin import ApiStandin
 
 STANDINS = ROOT / "tests" / "standins" / "ci"
+# the real kubectl (Debian kubernetes-client): its built-in kustomize renders what CI applies
+REAL_KUBECTL = shutil.which("kubectl") or ""
 WORKFLOW = ".github/workflows/deploy.yml"
 APP = "claw-ci"
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -49,6 +52,7 @@ SECRETS = {
     "DEPLOY_SSH_TARGET": "deploy@203.0.113.7",
     "KUBECONFIG_DATA": "apiVersion: v1\nkind: Config\nusers:\n- name: ci\n  user:\n    token: KUBETOKEN" + "t" * 30,
     "GITHUB_TOKEN": "ghs_" + "g" * 36,
+    "REGISTRY_PULL_TOKEN": "ghp_" + "p" * 36,
 }
 STARTED = {"ok": True, "status": "started"}
 EXPR = re.compile(r"\$\{\{\s*([\w.\-]+)\s*\}\}")
@@ -100,6 +104,8 @@ class Job:
             "STANDIN_LOG": str(self.log), "STANDIN_PLAN": str(self.plan),
             "DEPLOY_TIMEOUT": "3", "POLL_INTERVAL": "0.05",
         }
+        if REAL_KUBECTL:
+            self.env.update(STANDIN_REAL_KUBECTL=REAL_KUBECTL, STANDIN_PYTHON=sys.executable)
         if api is not None:
             self.env.update(api.ca_env(), RENDER_API_URL=api.base + "/v1", NORTHFLANK_API_URL=api.base + "/v1")
         self.outputs: dict[str, dict[str, str]] = {}
@@ -364,11 +370,49 @@ def test_compose_pushes_the_image_and_pulls_it_on_the_vm_over_pinned_ssh(generat
     assert merged.returncode == 0, merged.stderr
     assert json.loads(merged.stdout)["services"]["openclaw-gateway"]["image"] == IMAGE
     pull = next(cmd for cmd in remote if "docker compose pull" in cmd)
-    assert by_cmd[pull].strip() == SECRETS["GITHUB_TOKEN"]  # the registry token only on stdin
-    assert "--password-stdin" in pull and "docker logout" in pull and "docker compose up -d --no-build" in pull
+    # a read-only pull credential, only on stdin; the job's token (it can push) never leaves the runner
+    assert by_cmd[pull].strip() == SECRETS["REGISTRY_PULL_TOKEN"]
+    assert not any(SECRETS["GITHUB_TOKEN"] in (c["stdin"] + " ".join(c["argv"])) for c in ssh)
+    assert "--password-stdin" in pull and "DOCKER_CONFIG=$cfg docker login" in pull
+    assert "docker compose up -d --no-build" in pull
     assert not any("git " in cmd or "docker build" in cmd or "compose build" in cmd for cmd in remote)
     assert api.calls() == [("GET", "/startupz")]
     assert_no_secret_leaked(job, api)
+
+
+@pytest.mark.parametrize("failure", ["hang-up", "pull-fails", "none"])
+def test_compose_pull_credential_never_stays_on_the_vm(generated, api, tmp_path, failure):
+    """The remote pull command, run by a real `sh` as the VM's login shell would,
+    with a stand-in `docker` that stores the login like the real one (in
+    $DOCKER_CONFIG/config.json, else ~/.docker/config.json). Before: the token was
+    logged in to ~/.docker/config.json and only a `docker logout` at the end
+    removed it, so a cut SSH session (hang-up) left it there."""
+    repo = generated("vps", "public")
+    api.route("GET", "/startupz", (200, STARTED))
+    plan = [{"prog": "ssh", "has": ["ps --format"], "stdout": "healthy\n"}]
+    job = Job(repo, tmp_path, api, plan=plan, public_url=api.base)
+    assert job.run() == 0, job.output
+    ssh = [c for c in job.calls if c["argv"][0] == "ssh"]
+    pull = next(c for c in ssh if "docker compose pull" in c["argv"][-1])
+    vm = tmp_path / "vm"
+    (vm / "home" / APP).mkdir(parents=True)
+    (vm / "tmp").mkdir()
+    (vm / "bin").mkdir()
+    (vm / "bin" / "docker").write_text(
+        "#!/bin/sh\n# RECORDING STAND-IN for docker on the VM: login stores the credential as docker does\n"
+        'if [ "$1" = login ]; then d="${DOCKER_CONFIG:-$HOME/.docker}"; mkdir -p "$d"; '
+        'printf \'{"auths":{"ghcr.io":{"auth":"%s"}}}\' "$(cat)" > "$d/config.json"; exit 0; fi\n'
+        'if [ "$1" = logout ]; then rm -f "${DOCKER_CONFIG:-$HOME/.docker}/config.json"; exit 0; fi\n'
+        f'if [ "$1 $2" = "compose pull" ]; then case "{failure}" in hang-up) kill -HUP $PPID; exit 1;; '
+        "pull-fails) exit 1;; esac; fi\nexit 0\n")
+    (vm / "bin" / "docker").chmod(0o755)
+    env = {"HOME": str(vm / "home"), "TMPDIR": str(vm / "tmp"), "PATH": f"{vm / 'bin'}:/usr/bin:/bin"}
+    subprocess.run(["sh", "-c", pull["argv"][-1]], input=pull["stdin"], cwd=vm / "home", env=env, text=True,
+                   capture_output=True, timeout=30)
+    token = pull["stdin"].strip()  # the credential the VM got
+    left = [p for p in vm.rglob("*") if p.is_file() and token in p.read_text()]
+    assert left == [], f"the pull credential stayed on the VM in {left}"
+    assert list((vm / "tmp").iterdir()) == []
 
 
 def test_compose_unhealthy_container_fails_the_job(generated, tmp_path):
@@ -396,9 +440,11 @@ def test_kubernetes_sets_the_image_applies_and_waits_for_the_rollout(generated, 
     # the official image the Deployment names is replaced by this commit's build
     assert kustomization["images"] == [{"name": "ghcr.io/openclaw/openclaw", "newName": "ghcr.io/owner/claw-repo",
                                         "newTag": SHA}]
-    kubectl = [c["argv"] for c in job.calls if c["argv"][0] == "kubectl"]
-    assert kubectl == [["kubectl", "apply", "-k", kdir],
-                       ["kubectl", "rollout", "status", f"deployment/{APP}", "-n", APP, "--timeout=600s"]]
+    kubectl = [c["argv"][:5] for c in job.calls if c["argv"][0] == "kubectl"]
+    assert kubectl == [["kubectl", "kustomize", kdir], ["kubectl", "apply", "-k", kdir],
+                       ["kubectl", "rollout", "status", f"deployment/{APP}", "-n"],
+                       ["kubectl", "get", "deployment", APP, "-n"]]
+    assert f"deployment/{APP} runs {IMAGE}" in job.output
     assert (("GET", "/startupz") in api.calls()) == (privacy == "public")
     assert_no_secret_leaked(job, api)
 
@@ -414,8 +460,68 @@ def test_kubernetes_failed_rollout_is_undone_and_fails_the_job(generated, tmp_pa
     finally:
         (repo / "k8s/base/kustomization.yaml").write_text(before)
     kubectl = [c["argv"][1:3] for c in job.calls if c["argv"][0] == "kubectl"]
-    assert kubectl == [["apply", "-k"], ["rollout", "status"], ["rollout", "undo"], ["rollout", "status"]]
+    assert kubectl == [["kustomize", "k8s/base"], ["apply", "-k"], ["rollout", "status"], ["rollout", "undo"],
+                       ["rollout", "status"]]
     assert "rolling back" in job.output
+
+
+needs_kubectl = pytest.mark.skipif(not REAL_KUBECTL, reason="needs kubectl (its built-in kustomize)")
+
+
+def _applied_gateway_image(job: Job) -> str:
+    """The gateway image in what `kubectl apply -k` sent (real kustomize output)."""
+    docs = yaml.safe_load_all(Path(str(job.log) + ".applied.yaml").read_text())
+    dep = next(d for d in docs if d and d.get("kind") == "Deployment")
+    return next(c["image"] for c in dep["spec"]["template"]["spec"]["containers"] if c["name"] == "gateway")
+
+
+@needs_kubectl
+@pytest.mark.parametrize("answers", [{"binaries": ["wacli"], "privacy": "public"},
+                                     {"tunnel": "ngrok", "privacy": "private"}])
+def test_kubernetes_with_an_image_built_here_deploys_that_image(template_repo, tmp_path, api, answers):
+    """The security review's reproduction: the image built here is pushed under the
+    repository's name, but the override named `<app>-gateway` while the Deployment
+    names `<image_registry>:<version>`, so kustomize matched nothing and the
+    mutable tag shipped while the job printed success."""
+    data = {"platform": "kubernetes", "app_name": APP, "domain": "claw.example.org",
+            "image_registry": "ghcr.io/acme/claw-gateway", **answers}
+    repo = copy_template(template_repo, tmp_path / "repo", data)
+    api.route("GET", "/startupz", (200, STARTED))
+    (tmp_path / "job").mkdir()
+    job = Job(repo, tmp_path / "job", api, public_url=api.base)
+    assert job.run() == 0, job.output
+    assert _applied_gateway_image(job) == IMAGE
+    assert f"deployment/{APP} runs {IMAGE}" in job.output
+
+
+@needs_kubectl
+def test_kubernetes_refuses_an_override_that_matches_nothing(generated, tmp_path):
+    repo = generated("kubernetes", "private")
+    dep, kus = repo / "k8s/base/deployment.yaml", repo / "k8s/base/kustomization.yaml"
+    before = dep.read_text(), kus.read_text()
+    try:
+        dep.write_text(before[0].replace("ghcr.io/openclaw/openclaw:", "ghcr.io/someone-else/openclaw:"))
+        job = Job(repo, tmp_path)
+        assert job.run() != 0
+    finally:
+        dep.write_text(before[0])
+        kus.write_text(before[1])
+    assert "matched no image" in job.output
+    assert not [c for c in job.calls if c["argv"][:2] == ["kubectl", "apply"]]
+
+
+@needs_kubectl
+def test_kubernetes_fails_when_the_cluster_runs_another_image(generated, tmp_path):
+    repo = generated("kubernetes", "private")
+    kus = repo / "k8s/base/kustomization.yaml"
+    before = kus.read_text()
+    plan = [{"prog": "kubectl", "has": ["get", "deployment"], "stdout": "ghcr.io/openclaw/openclaw:2026.9.6"}]
+    try:
+        job = Job(repo, tmp_path, plan=plan)
+        assert job.run() != 0
+    finally:
+        kus.write_text(before)
+    assert f"runs ghcr.io/openclaw/openclaw:2026.9.6, not the image built here ({IMAGE})" in job.output
 
 
 # ------------------------------------------------------------- health wait --

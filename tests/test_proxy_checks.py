@@ -89,6 +89,7 @@ def test_platform_checkers_probe_liveness_where_a_range_is_trusted():
 def test_ngrok_policy_opens_only_webhook_paths():
     model = m.build(answers("fly", "private", tunnel="ngrok", channels=["slack", "telegram", "discord"]))
     assert model.tunnel_paths == ("/healthz", "/slack/events")
+    assert model.tunnel_routes == (("GET", "/healthz"), ("POST", "/slack/events"))
     assert m.build(answers("fly", "private", tunnel="tailscale", channels=["slack"])).tunnel_paths == ()
 
 
@@ -106,7 +107,8 @@ TUNNEL_BREAKS = [
     # the agent starts without the policy: the whole gateway on the ngrok URL
     ("docker/entrypoint.sh", " --traffic-policy-file /opt/openclaw-deploy/ngrok-policy.yml", "",
      "tunnel exposes only webhook paths"),
-    ("docker/ngrok-policy.yml", "'/healthz'", "'/healthz', '/'", "tunnel exposes only webhook paths"),
+    ("docker/ngrok-policy.yml", "req.url.path == '/healthz'", "req.url.path in ['/healthz', '/']",
+     "tunnel exposes only webhook paths"),
     ("Dockerfile", "COPY --chmod=0644 docker/ngrok-policy.yml", "COPY --chmod=0644 docker/nothing.yml",
      "tunnel exposes only webhook paths"),
     # the agent's headers from loopback are refused (403) without the trust

@@ -9,18 +9,20 @@ render the same list. A new failure mode is one new function here.
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import re
 import subprocess
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import yaml
 
 from . import declared as d
 from . import model as m
 from . import pin_images as pins
+from . import traffic_policy
 
 PASS, FAIL, WARN, SKIP = "PASS", "FAIL", "WARN", "SKIP"
 JSON_PROBES = {"/startupz", "/healthz", "/health", "/readyz", "/ready"}
@@ -310,15 +312,37 @@ def check_tunnel_exposure(repo: Repo) -> Result:
     if policy not in declared.tunnel_policy_copies:
         return Result(name, FAIL, f"Dockerfile copies the policy to {declared.tunnel_policy_copies or 'nowhere'}",
                       f"COPY docker/ngrok-policy.yml {policy} (ngrok refuses to start without it)")
-    paths = declared.tunnel_open_paths
-    want = list(repo.model.tunnel_paths)
-    if paths is None or set(paths) - set(want):
-        return Result(name, FAIL, f"docker/ngrok-policy.yml lets through: {'everything' if paths is None else paths}",
-                      f"deny every path but {want} (first rule: on_http_request, deny when the path is not in the list)")
-    if set(want) - set(paths):
-        return Result(name, WARN, f"docker/ngrok-policy.yml lets through {paths}; the channels need {want}",
+    want = [f"{method} {path}" for method, path in repo.model.tunnel_routes]
+    try:
+        if declared.tunnel_policy is None:
+            raise ValueError("not a YAML mapping")
+        got = traffic_policy.open_requests(declared.tunnel_policy, repo.model.tunnel_paths)
+    except ValueError as exc:
+        return Result(name, FAIL, f"docker/ngrok-policy.yml cannot be read: {exc}",
+                      "regenerate it (`make update`); verify reads the rules the template writes")
+    extra = [r for r in got if r not in want]
+    if extra:
+        return Result(name, FAIL, f"docker/ngrok-policy.yml lets through: {', '.join(extra)}",
+                      f"deny requests with an Upgrade header, and every request but {', '.join(want)}: "
+                      "the gateway opens the operator WebSocket on any path no route claims")
+    if set(want) - set(got):
+        return Result(name, WARN, f"docker/ngrok-policy.yml lets through {got}; the channels need {want}",
                       "regenerate it (`make update`): a selected channel's webhook path is denied")
-    return Result(name, PASS, f"ngrok forwards only {paths}")
+    return Result(name, PASS, f"ngrok forwards only {', '.join(got)} (no upgrades)")
+
+
+def check_ngrok_authtoken(repo: Repo) -> Result:
+    """The bare ngrok agent gets its authtoken from a --config file (the image's
+    entrypoint, which turns NGROK_AUTHTOKEN into one, is not what runs here)."""
+    name = "ngrok reads its authtoken from a config file"
+    flags = repo.declared.tunnel_config_flags
+    if repo.declared.tunnel_agent != "ngrok":
+        return Result(name, SKIP, f"tunnel={repo.model.tunnel}: no ngrok agent")
+    if not flags or not all(flags):
+        return Result(name, FAIL, f"{d.ENTRYPOINT_FILE}: ngrok http without --config",
+                      "write NGROK_AUTHTOKEN into a 0600 config file (agent.authtoken) and pass --config: "
+                      "the agent does not read the variable, and argv would show the token")
+    return Result(name, PASS, f"ngrok http --config {flags[0]}")
 
 
 def check_network_policy(repo: Repo) -> Result:
@@ -334,6 +358,59 @@ def check_network_policy(repo: Repo) -> Result:
                       "inside gateway.trustedProxies, choose its own client address" if repo.model.public else
                       "apply k8s/base/networkpolicy.yaml (a private gateway admits no pod; use kubectl port-forward)")
     return Result(name, PASS, f"NetworkPolicy admits {admitted or 'no pod'}")
+
+
+def egress_allows(rules: list[dict[str, Any]], address: str, port: int) -> bool:
+    """Whether NetworkPolicy egress rules let a pod connect to address:port
+    (ipBlock peers by address; pod/namespace selectors match pods only)."""
+    ip = ipaddress.ip_address(address)
+    for rule in rules:
+        ports = rule.get("ports") or []
+        if ports and not any(p.get("port") in (None, port) for p in ports if isinstance(p, dict)):
+            continue
+        peers = rule.get("to")
+        if not peers:
+            return True  # no `to`: every destination
+        for peer in peers:
+            block = (peer or {}).get("ipBlock") if isinstance(peer, dict) else None
+            if not block:
+                continue
+            net = ipaddress.ip_network(str(block.get("cidr")), strict=False)
+            if ip.version == net.version and ip in net and not any(
+                    ip in ipaddress.ip_network(str(e), strict=False) for e in block.get("except") or []
+                    if ipaddress.ip_network(str(e), strict=False).version == ip.version):
+                return True
+    return False
+
+
+# What the gateway pod must reach and must not (a model API's public address,
+# the cloud metadata endpoint, an address in the cluster's private ranges).
+EGRESS_PROBES = {"public internet (model APIs)": ("1.1.1.1", 443, True),
+                 "cloud metadata endpoint": ("169.254.169.254", 80, False),
+                 "cluster and node addresses": ("10.96.0.1", 443, False)}
+
+
+def check_network_egress(repo: Repo) -> Result:
+    """The agent runs tools: the pod's egress must not reach the node's cloud
+    credentials (metadata endpoint) or the cluster, but must reach model APIs."""
+    name = "gateway egress blocks cloud metadata"
+    if repo.model.kind != "kubernetes":
+        return Result(name, SKIP, f"{repo.model.platform_label}: no pod network")
+    egress = repo.declared.network_egress
+    fix = ("k8s/base/networkpolicy.yaml: policyTypes Egress; DNS to kube-dns, 0.0.0.0/0 except "
+           "169.254.0.0/16 and the private ranges")
+    if not egress or all(rules is None for rules in egress.values()):
+        return Result(name, FAIL, "no NetworkPolicy restricts egress: 169.254.169.254 answers the pod", fix)
+    rules = [r for rs in egress.values() if rs is not None for r in rs]
+    try:
+        wrong = [what for what, (address, port, want) in EGRESS_PROBES.items()
+                 if egress_allows(rules, address, port) != want]
+    except (ValueError, TypeError) as exc:
+        return Result(name, FAIL, f"NetworkPolicy egress cannot be read: {exc}", fix)
+    if wrong:
+        return Result(name, FAIL, "egress " + ", ".join(
+            f"{'blocks' if EGRESS_PROBES[w][2] else 'allows'} the {w} ({EGRESS_PROBES[w][0]})" for w in wrong), fix)
+    return Result(name, PASS, "egress: public internet yes, 169.254.169.254 and cluster ranges no")
 
 
 def check_image_tag(repo: Repo) -> Result:
@@ -503,6 +580,14 @@ SECRET_PATTERNS = [
     re.compile(r"tskey-[A-Za-z0-9-]{10,}"),
     re.compile(r"\b\d{8,10}:[A-Za-z0-9_-]{35}\b"),  # Telegram bot token
     re.compile(r"(?i)(?:token|secret|api_?key|authkey|password)\s*[=:]\s*[\"']?[A-Za-z0-9+/_-]{32,}"),
+    # Fly.io macaroons ("FlyV1 fm2_...", bare fm1_/fm2_)
+    re.compile(r"\bfm[12][ar]?_[A-Za-z0-9_+/=]{8,}"),
+    # Discord bot token: base64 user id . timestamp . HMAC
+    re.compile(r"\b[MNO][A-Za-z0-9_-]{22,27}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}\b"),
+    # GitHub, GitLab, npm and Render API tokens
+    re.compile(r"\b(?:ghp|gho|ghs|ghu|ghr|github_pat|glpat|npm|rnd)_[A-Za-z0-9_]{20,}"),
+    # private keys (SSH, PEM: RSA, EC, OPENSSH, ENCRYPTED, PKCS#8)
+    re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----)?"),
 ]
 
 
@@ -701,7 +786,9 @@ CHECKS: list[Callable[[Repo], Result]] = [
     check_trusted_proxies,
     check_checker_paths,
     check_tunnel_exposure,
+    check_ngrok_authtoken,
     check_network_policy,
+    check_network_egress,
     check_image_tag,
     check_webhooks_reachable,
     check_binaries_locked,

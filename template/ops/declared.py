@@ -49,15 +49,19 @@ class Declared:
     k8s_objects: list[dict[str, Any]] = field(default_factory=list)
     # Tunnel agent started by docker/entrypoint.sh ("" when none) and, for ngrok,
     # the traffic policy: where the agent reads it, where the image puts it, and
-    # the only paths it lets through (None: no deny-by-default rule found).
+    # the document itself (None: unreadable), and the --config files the agent
+    # reads (its authtoken).
     tunnel_agent: str = ""
     tunnel_policy_flags: list[str] = field(default_factory=list)
     tunnel_policy_copies: list[str] = field(default_factory=list)
-    tunnel_open_paths: list[str] | None = None
+    tunnel_policy: dict[str, Any] | None = None
+    tunnel_config_flags: list[str] = field(default_factory=list)
     # Variables docker/entrypoint.sh exports to the gateway (config ${VAR} references).
     entrypoint_exports: set[str] = field(default_factory=set)
     # NetworkPolicy objects (Kubernetes): name -> namespaces admitted ([] = none).
     network_policies: dict[str, list[str]] = field(default_factory=dict)
+    # ... and name -> its egress rules (None: the policy does not restrict egress).
+    network_egress: dict[str, list[dict[str, Any]] | None] = field(default_factory=dict)
     # Compose: memory limits of the services beside the gateway (service -> MB; None
     # when a service has none) and the gateway's memswap_limit.
     sidecar_memory_mb: dict[str, int | None] = field(default_factory=dict)
@@ -731,6 +735,7 @@ def _read_tunnel(root: Path, declared: Declared) -> None:
             declared.proxy_sources[f"{ENTRYPOINT_FILE} ngrok http"] = host or "127.0.0.1"
             flags = parse_command(argv)
             declared.tunnel_policy_flags.append(flags.get("traffic-policy-file", ""))
+            declared.tunnel_config_flags.append(flags.get("config", ""))
         elif argv[:1] == ["tailscale"] and "serve" in argv:
             declared.tunnel_agent = "tailscale"
             # `tailscale serve <port>` proxies to http://127.0.0.1:<port>
@@ -743,15 +748,11 @@ def _read_tunnel(root: Path, declared: Declared) -> None:
                 declared.tunnel_policy_copies.append(parts[-1])
     policy_path = root / NGROK_POLICY_FILE
     if declared.tunnel_agent == "ngrok" and policy_path.exists():
-        declared.tunnel_open_paths = ngrok_open_paths(policy_path.read_text(encoding="utf-8"), declared)
+        declared.tunnel_policy = ngrok_policy(policy_path.read_text(encoding="utf-8"), declared)
 
 
-_NOT_IN_PATHS = re.compile(r"^!\(\s*req\.url\.path\s+in\s+\[(.*)\]\s*\)$")
-
-
-def ngrok_open_paths(text: str, declared: Declared) -> list[str] | None:
-    """The paths an ngrok traffic policy lets through when its first rule denies
-    every request whose path is not in a list; None when it has no such rule."""
+def ngrok_policy(text: str, declared: Declared) -> dict[str, Any] | None:
+    """The traffic policy document (None, with a problem noted, when unreadable)."""
     import yaml
 
     try:
@@ -759,18 +760,7 @@ def ngrok_open_paths(text: str, declared: Declared) -> list[str] | None:
     except yaml.YAMLError as exc:
         declared.problems.append(f"{NGROK_POLICY_FILE} is not valid YAML: {exc}")
         return None
-    rules = policy.get("on_http_request") if isinstance(policy, dict) else None
-    if not isinstance(rules, list) or not rules or not isinstance(rules[0], dict):
-        return None
-    first = rules[0]
-    actions = first.get("actions") or []
-    expressions = first.get("expressions") or []
-    if len(expressions) != 1 or not any(isinstance(a, dict) and a.get("type") == "deny" for a in actions):
-        return None
-    match = _NOT_IN_PATHS.match(str(expressions[0]).strip())
-    if not match:
-        return None
-    return [p.strip().strip("'\"") for p in match.group(1).split(",") if p.strip()]
+    return policy if isinstance(policy, dict) else None
 
 
 def _read_network_policies(declared: Declared) -> None:
@@ -783,7 +773,10 @@ def _read_network_policies(declared: Declared) -> None:
             for peer in rule.get("from") or [{"namespaceSelector": {}}]:
                 labels = ((peer.get("namespaceSelector") or {}).get("matchLabels") or {})
                 admitted.append(labels.get("kubernetes.io/metadata.name", "*"))
-        declared.network_policies[(doc.get("metadata") or {}).get("name", "?")] = admitted
+        name = (doc.get("metadata") or {}).get("name", "?")
+        declared.network_policies[name] = admitted
+        restricts = "Egress" in (spec.get("policyTypes") or []) or "egress" in spec
+        declared.network_egress[name] = list(spec.get("egress") or []) if restricts else None
 
 
 def read(root: str | Path, platform: str) -> Declared:

@@ -1,7 +1,8 @@
 """Read-only HTTPS calls to a platform's REST API for the live runbook checks.
 
 The token comes from the runner's environment (never argv, never a file
-here) and travels only in the Authorization header. Every call is kept as a
+here) and travels only in the Authorization header, over HTTPS only, and no
+redirect carries it to another origin (ops/ci_http.py). Every call is kept as a
 ``runner.Record`` (argv = ["GET", path]; the answer, redacted through
 ``Runner.redact``), so it shows in the notebook's command table and in
 troubleshooting.json like the CLI commands of other platforms. TLS trust:
@@ -17,6 +18,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from .ci_http import DeployError, opener, require_https
 from .runner import Record, Runner
 
 
@@ -26,6 +28,7 @@ class ApiClient:
         runner.add_secret(token)
         cafile = runner.env.get("SSL_CERT_FILE")
         self.context = ssl.create_default_context(cafile=cafile if cafile else None)
+        self.opener = opener(self.context)  # redirects within the API's own origin only
 
     def get(self, path: str, timeout: float = 20) -> tuple[int | None, Any]:
         """(HTTP status or None, parsed JSON or None); recorded and redacted."""
@@ -36,11 +39,12 @@ class ApiClient:
         status: int | None
         error = ""
         try:
-            with urllib.request.urlopen(req, timeout=timeout, context=self.context) as resp:
+            require_https(self.base, "API base")
+            with self.opener.open(req, timeout=timeout) as resp:
                 status, raw = resp.status, resp.read(2_000_000)
         except urllib.error.HTTPError as exc:
             status, raw = exc.code, exc.read(100_000)
-        except (urllib.error.URLError, OSError) as exc:
+        except (urllib.error.URLError, OSError, DeployError) as exc:
             status, raw, error = None, b"", str(getattr(exc, "reason", exc))
         text = raw.decode("utf-8", "replace")
         record = Record(argv=["GET", self.runner.redact(path)],

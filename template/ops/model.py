@@ -616,8 +616,12 @@ class DeployModel:
     # Env variables the entrypoint fills with the platform edge's addresses
     # (name -> ipv4/ipv6), substituted into gateway.trustedProxies.
     edge_address_env: dict[str, str] = field(default_factory=dict)
-    # ngrok: the only paths its public endpoint forwards (traffic policy).
+    # ngrok: the only paths its public endpoint forwards (traffic policy), and
+    # the one method each is forwarded for, as (method, path) pairs.
     tunnel_paths: tuple[str, ...] = ()
+    tunnel_routes: tuple[tuple[str, str], ...] = ()
+    # The selected channels' webhook paths on the gateway port (any tunnel).
+    webhook_paths: tuple[str, ...] = ()
     # The provider whose model is the default (others are fallbacks, in order).
     primary_model_provider: str | None = None
     # The gateway container's memory limit: the machine's memory, except on a VM
@@ -630,6 +634,17 @@ class DeployModel:
     proxy_memory_mb: int = 0
     # Minutes between two runs of the uptime workflow; 0: no uptime workflow.
     uptime_minutes: int = 15
+
+    @property
+    def k8s_image(self) -> str:
+        """The image the Kubernetes Deployment names: the pushed custom image
+        (baked CLIs or a tunnel agent) or the official one."""
+        return self.pushed_image or self.image
+
+    @property
+    def k8s_image_name(self) -> str:
+        """k8s_image without its tag: what a kustomize `images:` entry matches."""
+        return self.k8s_image.rsplit(":", 1)[0]
 
     @property
     def gateway_command_line(self) -> str:
@@ -788,7 +803,9 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
         trusted_proxies=_trusted_proxies(facts, public, tunnel_facts),
         check_path=oc["health"][(facts.get("checker_probe") or {}).get(answers["privacy"], "startup")],
         edge_address_env=dict(facts.get("edge_address_env") or {}) if public else {},
-        tunnel_paths=_tunnel_paths(tunnel_facts, channels),
+        tunnel_paths=tuple(path for _, path in _tunnel_routes(tunnel_facts, channels)),
+        tunnel_routes=_tunnel_routes(tunnel_facts, channels),
+        webhook_paths=tuple(dict.fromkeys(p for ch in channels for p in oc["channels"][ch].get("webhook_paths") or [])),
         pushed_image=(f"{answers['image_registry']}:{answers['openclaw_version']}"
                       if needs_image_registry(answers) else ""),
         stop_grace_s=int(oc.get("stop_grace_seconds", 30)),
@@ -841,13 +858,16 @@ def _trusted_proxies(facts: Mapping[str, Any], public: bool, tunnel_facts: Mappi
     return tuple(dict.fromkeys(out))
 
 
-def _tunnel_paths(tunnel_facts: Mapping[str, Any], channels: tuple[str, ...]) -> tuple[str, ...]:
+def _tunnel_routes(tunnel_facts: Mapping[str, Any], channels: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(method, path) pairs the tunnel's public endpoint forwards: the always-open
+    probes with their method, then each channel's webhook paths (POST)."""
     if not tunnel_facts.get("policy_file"):
         return ()
-    paths = list(tunnel_facts.get("always_open") or ())
+    routes = {path: str(method) for path, method in (tunnel_facts.get("always_open") or {}).items()}
     for ch in channels:
-        paths += openclaw()["channels"][ch].get("webhook_paths") or []
-    return tuple(dict.fromkeys(paths))
+        for path in openclaw()["channels"][ch].get("webhook_paths") or []:
+            routes.setdefault(path, str(tunnel_facts["webhook_method"]))
+    return tuple((method, path) for path, method in routes.items())
 
 
 def warnings(model: DeployModel) -> list[str]:

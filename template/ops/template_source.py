@@ -28,6 +28,21 @@ import yaml
 MAKE_LINE = re.compile(r"^TEMPLATE\s*:?=\s*(.*?)\s*$", re.MULTILINE)
 
 
+def make_literal(value: object) -> str:
+    """A value written into the Makefile as plain text: make expands `$` at once
+    in `:=` (a template path with `$(shell ...)` would run it), `#` starts a
+    comment; a control character (a newline would add Makefile lines) is refused."""
+    text = str(value)
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError(f"template path {text!r}: control characters cannot be written into the Makefile")
+    return text.replace("$", "$$").replace("#", "\\#")
+
+
+def make_text(literal: str) -> str:
+    """The value make sees for a make_literal() text."""
+    return re.sub(r"\$\$|\\#", lambda mt: mt.group(0)[-1], literal)
+
+
 def recorded(root: Path) -> str | None:
     """The template URL the Makefile records, or None when it records none."""
     try:
@@ -35,7 +50,7 @@ def recorded(root: Path) -> str | None:
     except OSError:
         return None
     found = MAKE_LINE.search(text)
-    return found.group(1) if found else None
+    return make_text(found.group(1)) if found else None
 
 
 def answered(root: Path, key: str = "_src_path") -> str | None:

@@ -15,8 +15,10 @@ on PATH, else that pinned uv installed there once with ``python3 -m pip install
 --target`` (the one slow step of a first setup: a ~20 MB wheel). When none
 works it says so and uses pip (slower). Nothing is installed when every pin is
 already met (``name==version`` lines are compared with the venv's installed
-versions) or, with --stamp, when the files' sha256 matches the last install or
-check (no interpreter is started then: `make cost`/`make troubleshoot` use it).
+versions) or, with --stamp (implied by a file with hashes or markers), when the
+files' sha256 matches the last install or check (no interpreter is started then:
+`make cost`/`make troubleshoot` use it). A file with hashes is installed with
+--require-hashes.
 """
 
 from __future__ import annotations
@@ -127,10 +129,11 @@ def default_venv() -> Path:
 def ensure(venv: Path, files: list[Path], stamp: bool = False) -> int:
     python = venv / "bin" / "python"
     stamp_file = venv / f".openclaw-tools.{'+'.join(p.name for p in files)}.sha256"
+    pins = _pins(files)
+    stamp = stamp or pins is None  # hashes or markers: only a stamp can tell what is installed
     if python.exists():
         if stamp and stamp_file.exists() and stamp_file.read_text().strip() == _digest(files):
             return 0  # no interpreter started: `make cost` answers sooner
-        pins = _pins(files)
         if pins is not None and not missing_pins(python, pins):
             if stamp:
                 stamp_file.write_text(_digest(files) + "\n")
@@ -142,12 +145,19 @@ def ensure(venv: Path, files: list[Path], stamp: bool = False) -> int:
         if not made:
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     say(f"installing {names} into {venv} with {'uv' if uv else 'pip'}")
-    reqs = [arg for p in files for arg in ("-r", str(p))]
-    if uv:
-        cmd = [uv, "pip", "install", "-q", "--python", str(python), *reqs]
-    else:
-        cmd = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *reqs]
-    code = subprocess.run(cmd).returncode
+    # A file with hashes is installed on its own with --require-hashes: every
+    # package it brings must match one of its sha256 sums.
+    hashed = [p for p in files if "--hash=" in p.read_text(encoding="utf-8")]
+    code = 0
+    for group, extra in ((hashed, ["--require-hashes"]), ([p for p in files if p not in hashed], [])):
+        if not group or code:
+            continue
+        reqs = [arg for p in group for arg in ("-r", str(p))]
+        if uv:
+            cmd = [uv, "pip", "install", "-q", "--python", str(python), *extra, *reqs]
+        else:
+            cmd = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *extra, *reqs]
+        code = subprocess.run(cmd).returncode
     if code == 0 and stamp:
         stamp_file.write_text(_digest(files) + "\n")
     return code

@@ -14,6 +14,7 @@ reason (scripts/container-engine.sh starts it). Nothing is skipped.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 import urllib.error
@@ -55,7 +56,8 @@ def base_image(engine) -> str:
 
 
 def unique(prefix: str) -> str:
-    return f"ocd-test-{prefix}-{uuid.uuid4().hex[:8]}"
+    # OCD_TEST_NAME_PREFIX: engineers sharing one engine tell their containers apart
+    return f"{os.environ.get('OCD_TEST_NAME_PREFIX', 'ocd-test')}-{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass

@@ -43,6 +43,7 @@ from typing import Any
 import pytest
 
 from ops import declared as d
+from ops import traffic_policy
 from ops import model as m
 from tests.e2e import harness as h
 
@@ -263,5 +264,5 @@ def test_tunnel_agent_headers_from_loopback_reach_the_gateway(boot, render, open
     assert _invoke(port, agent, token=plan.token)[0] == 429
     assert _invoke(port, {}, token=plan.token)[0] == 400
     if tunnel == "ngrok":
-        # what ngrok lets through to all of this: /healthz (and the channels' webhook paths) only
-        assert declared.tunnel_open_paths == ["/healthz"]
+        # what ngrok lets through to all of this: GET /healthz (and the channels' webhook paths) only
+        assert traffic_policy.open_requests(declared.tunnel_policy, model.tunnel_paths) == ["GET /healthz"]

@@ -271,6 +271,26 @@ trap 'exit 0' TERM INT
 while :; do sleep 1; done
 """
 
+NGROK_STUB = """#!/bin/sh
+# Test stand-in for ngrok: the real agent cannot be fetched here. Like the bare
+# agent (the image's entrypoint is not what runs it), it takes its authtoken only
+# from a --config file: without one it exits as the agent does, unauthenticated.
+# Records its argv (never the token) and stays up until signalled.
+echo "ngrok-standin: $*"
+cfg=""
+while [ $# -gt 0 ]; do
+  case "$1" in --config) cfg="$2"; shift ;; --config=*) cfg="${1#--config=}" ;; esac
+  shift
+done
+if [ -z "$cfg" ] || ! grep -Eq '^  authtoken: [A-Za-z0-9_]+$' "$cfg"; then
+  echo "ngrok-standin: ERR_NGROK_4018 no authtoken in a --config file"
+  exit 1
+fi
+echo "ngrok-standin: authenticated from $cfg (mode $(stat -c %a "$cfg"))"
+trap 'exit 0' TERM INT
+while :; do sleep 1; done
+"""
+
 CLI_STUB = """#!/bin/sh
 # Test stand-in for {name}: records its argv and succeeds.
 echo "{name}-standin: $*"
@@ -293,7 +313,8 @@ def standin_image(name: str, tag: str) -> str:
     """A stand-in for another image the generated files name (by repository name)."""
     ref = f"{name}:{tag}"
     with file_lock(f"standin-{name.replace('/', '_')}"):
-        if image_exists(ref, RECIPE):
+        recipe = RECIPE + ("+ngrok-config" if name == "ngrok/ngrok" else "")
+        if image_exists(ref, recipe):
             return ref
         base = debian_image()
         if name == "curlimages/curl":
@@ -302,7 +323,7 @@ def standin_image(name: str, tag: str) -> str:
                                'ENTRYPOINT ["curl"]\n')
         if name == "ngrok/ngrok":
             return _build(ref, f"FROM {base}\nCOPY --chmod=0755 ngrok /bin/ngrok\nENTRYPOINT [\"/bin/ngrok\"]\n",
-                          {"ngrok": AGENT_STUB.format(name="ngrok").encode()})
+                          {"ngrok": NGROK_STUB.encode()}, recipe)
         if name == "tailscale/tailscale":
             return _build(ref, f"FROM {base}\nCOPY --chmod=0755 tailscaled tailscale /usr/local/bin/\n",
                           {"tailscaled": AGENT_STUB.format(name="tailscaled").encode(),

@@ -9,7 +9,11 @@ is read only when it is not a terminal or /dev/null), then answers from the
 plan in $STANDIN_PLAN: a JSON list of rules {"prog", "has": [substrings that
 must all occur in the joined argv], "stdout", "exit", "times"}; the first rule
 that matches and has uses left wins (times: how often, default unlimited).
-No rule: exit 0 with no output.
+No rule: exit 0 with no output, except for kubectl when $STANDIN_REAL_KUBECTL
+names the real binary: `kubectl kustomize DIR` runs it (offline, real
+kustomize), `kubectl apply -k DIR` keeps what it renders as the "cluster"
+state, and `kubectl get deployment NAME ... -o jsonpath=...` answers the
+gateway container's image from that state (what was applied is what runs).
 """
 import json
 import os
@@ -50,4 +54,27 @@ if plan_path and os.path.exists(plan_path):
         sys.stdout.write(rule.get("stdout", ""))
         sys.stderr.write(rule.get("stderr", ""))
         sys.exit(rule.get("exit", 0))
+real = os.environ.get("STANDIN_REAL_KUBECTL")
+if program == "kubectl" and real:
+    import subprocess
+
+    state = os.environ["STANDIN_LOG"] + ".applied.yaml"
+    if args[:1] == ["kustomize"]:
+        os.execv(real, [real, *args])
+    if args[:2] == ["apply", "-k"]:
+        out = subprocess.run([real, "kustomize", args[2]], capture_output=True, text=True)
+        if out.returncode:
+            sys.stderr.write(out.stderr)
+            sys.exit(out.returncode)
+        with open(state, "w", encoding="utf-8") as fh:
+            fh.write(out.stdout)
+    if args[:2] == ["get", "deployment"] and "gateway" in line and os.path.exists(state):
+        import yaml  # the tests' interpreter ($STANDIN_PYTHON)
+
+        with open(state, encoding="utf-8") as fh:
+            docs = [d for d in yaml.safe_load_all(fh) if d]
+        for doc in docs:
+            if doc.get("kind") == "Deployment" and doc["metadata"]["name"] == args[2]:
+                sys.stdout.write("".join(c["image"] for c in doc["spec"]["template"]["spec"]["containers"]
+                                         if c["name"] == "gateway"))
 sys.exit(0)
