@@ -171,6 +171,7 @@ class OpenClawExtension(Extension):
             oc_binaries_meta=m.binaries_meta,
             oc_images=m.images,
             oc_channel_setup=lambda: m.load("channel_setup"),
+            oc_channel_steps=m.channel_steps,
             oc_ci=lambda: m.load("ci"),
         )
         environment.filters["oc_json"] = to_json

@@ -863,6 +863,21 @@ def starter_config(model: DeployModel) -> dict[str, Any]:
     return config
 
 
+def channel_steps(channel: str) -> list[dict[str, str]]:
+    """The runbook's first-run steps for a channel (channel_setup.yml): the plugin
+    install first when the channel is an official external plugin, then its own steps."""
+    entry = load("channel_setup")["channels"][channel]
+    steps = [dict(s) for s in entry["steps"]]
+    if entry.get("plugin"):
+        label = openclaw()["channels"][channel]["label"]
+        steps.insert(0, {
+            "text": f"{label} is an official plugin outside the core package; install it on the machine "
+                    "(kept in the state dir on the volume):",
+            "run": f"openclaw plugins install {entry['plugin']}",
+        })
+    return steps
+
+
 def answers_from_file(path: str | Path) -> dict[str, Any]:
     """Read a deploy repo's ``.copier-answers.yml`` (private ``_`` keys dropped)."""
     with open(path, encoding="utf-8") as fh:
