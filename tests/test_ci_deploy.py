@@ -243,12 +243,23 @@ def test_northflank_builds_this_commit_and_waits_until_running(generated, api, t
     assert_no_secret_leaked(job, api)
 
 
-def test_northflank_failed_build_fails_the_job(generated, api, tmp_path):
-    northflank_routes(api, ["BUILDING", "FAILURE"], ["COMPLETED"], [(200, STARTED)])
+@pytest.mark.parametrize("failure", ["FAILURE", "SUBMISSION_FAILURE", "ABORTED", "CRASHED"])
+def test_northflank_failed_build_fails_the_job(generated, api, tmp_path, failure):
+    # the terminal build statuses of Northflank's API types (@northflank/js-client 0.9.5): each
+    # fails the job at once (before: SUBMISSION_FAILURE was polled until the timeout)
+    northflank_routes(api, ["BUILDING", failure], ["COMPLETED"], [(200, STARTED)])
     job = Job(generated("northflank", "private"), tmp_path, api)
     assert job.run() != 0
-    assert "FAILURE" in job.output
+    assert f"build build-7: {failure}" in job.output and "not done after" not in job.output
+    assert api.calls().count(("GET", "/v1/projects/claw-ci/services/claw-ci/build/build-7")) == 2
     assert ("GET", "/v1/projects/claw-ci/services/claw-ci") not in api.calls()
+
+
+def test_northflank_failed_deployment_fails_the_job(generated, api, tmp_path):
+    northflank_routes(api, ["SUCCESS"], ["IN_PROGRESS", "FAILED"], [(200, STARTED)])
+    job = Job(generated("northflank", "private"), tmp_path, api)
+    assert job.run() != 0
+    assert "claw-ci: FAILED" in job.output and "not done after" not in job.output
 
 
 # ----------------------------------------------------------------- railway --
