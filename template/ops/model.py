@@ -831,6 +831,11 @@ def starter_config(model: DeployModel) -> dict[str, Any]:
         "port": model.port,
         "auth": {"mode": "token", "token": ref(model.token_env)},
     }
+    if model.public_origin:
+        # The gateway's own external origin: MCP OAuth callbacks, Slack action links, Control UI
+        # deep links (docs/gateway/config-gateway.md). A ${VAR} form is substituted at start and
+        # must then be a bare https origin, or the config is invalid (measured with 2026.9.6).
+        gateway["publicOrigin"] = model.public_origin
     if model.allowed_origins:
         gateway["controlUi"] = {"allowedOrigins": list(model.allowed_origins)}
     if model.trusted_proxies:
