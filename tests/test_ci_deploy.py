@@ -266,8 +266,13 @@ def test_northflank_failed_deployment_fails_the_job(generated, api, tmp_path):
 
 
 def railway_status(dep_id: str, status: str) -> str:
-    return json.dumps({"environments": {"edges": [{"node": {"name": "production", "serviceInstances": {"edges": [
-        {"node": {"serviceName": APP, "latestDeployment": {"id": dep_id, "status": status}}}]}}}]}})
+    # a project with a second environment listed first, holding a service of the same name
+    # (what `railway status --json` prints for every environment when none is named)
+    def env(name: str, dep: dict) -> dict:
+        return {"node": {"name": name, "serviceInstances": {"edges": [
+            {"node": {"serviceName": APP, "latestDeployment": dep}}]}}}
+    return json.dumps({"environments": {"edges": [env("staging", {"id": "d-staging", "status": "SUCCESS"}),
+                                                  env("production", {"id": dep_id, "status": status})]}})
 
 
 def railway_plan(final: str) -> list[dict]:
@@ -284,8 +289,10 @@ def test_railway_up_then_waits_for_the_new_deployment(generated, api, tmp_path, 
               variables={"OPENCLAW_PUBLIC_URL": api.base})
     assert job.run() == 0, job.output
     argvs = [c["argv"] for c in job.calls]
-    assert argvs[1] == ["railway", "up", "--ci", "--service", APP]
-    assert argvs.count(["railway", "status", "--json"]) == 4  # before, previous, deploying, success
+    assert argvs[1] == ["railway", "up", "--ci", "--service", APP, "--environment", "production"]
+    # before, previous, deploying, success: each scoped to the token's environment
+    assert argvs.count(["railway", "status", "--json", "--environment", "production"]) == 4
+    assert "previous deployment: d-old" in job.output
     assert (("GET", "/startupz") in api.calls()) == (privacy == "public")
     assert_no_secret_leaked(job, api)
 
@@ -294,6 +301,13 @@ def test_railway_crashed_deployment_fails_the_job(generated, tmp_path):
     job = Job(generated("railway", "private"), tmp_path, plan=railway_plan("CRASHED"))
     assert job.run() != 0
     assert "CRASHED" in job.output
+
+
+def test_railway_deployment_is_read_in_the_deploy_environment_only(generated, tmp_path):
+    # staging's deployment (SUCCESS, listed first) must not pass for production's crash
+    job = Job(generated("railway", "private"), tmp_path, plan=railway_plan("CRASHED"))
+    assert job.run() != 0
+    assert "d-staging" not in job.output and "CRASHED" in job.output
 
 
 def test_railway_public_without_the_url_variable_fails_clearly(generated, tmp_path):

@@ -1,6 +1,6 @@
 """One stop grace period (ops/data/openclaw.yml stop_grace_seconds) in every
 platform file that has the setting; Docker's/Fly's/Railway's defaults (10 s,
-5 s, 0-3 s) may cut a gateway off while it drains."""
+5 s, 0 s) may cut a gateway off while it drains."""
 
 from __future__ import annotations
 
