@@ -479,8 +479,9 @@ def live_fly(live: Live) -> list[Result]:
         unmounted = {k: v for k, v in mounts.items() if model.volume_mount not in v}
         results.append(Result("volume mounted at the state dir", FAIL if unmounted else PASS,
                               ", ".join(f"{k}: {v}" for k, v in mounts.items()) + f"; OPENCLAW_STATE_DIR={model.state_dir}",
-                              f"create the volume (`fly volumes create {model.volume_name} -r {model.region}`) and "
-                              "redeploy; without it state is lost on every deploy" if unmounted else ""))
+                              f"`make deploy` from this repo (fly.toml [mounts] creates {model.volume_name} where the "
+                              "machine fits when it is missing); without it state is lost on every deploy"
+                              if unmounted else ""))
         ooms = {f["id"]: f["oom_exit_codes"] for f in facts if f["oom_exit_codes"]}
         results.append(Result("no out-of-memory kills", FAIL if ooms else PASS,
                               f"oom_killed events: {ooms}" if ooms else "no oom_killed exit event",
