@@ -85,3 +85,25 @@ def test_verify_fails_when_caddy_serves_another_name(render):
     caddyfile.write_text(caddyfile.read_text().replace("claw.example.org {", "claw.example.net {"))
     result = next(r for r in c.run_static(repo) if r.check == "gateway public origin")
     assert result.status == c.FAIL and "Caddy serves" in result.seen, result
+
+
+def test_troubleshooting_names_an_unset_public_origin(openclaw, render, tmp_path):
+    """The real gateway with the origin's variable unset refuses to start (exit 78); the
+    troubleshooting signatures name the cause and the fix from its output."""
+    import secrets
+    import socket
+
+    from ops.troubleshoot import diagnose_output
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+
+    repo = render(**_answers("render"))
+    env = openclaw.env(OPENCLAW_STATE_DIR=str(tmp_path / "state"), HOME=str(tmp_path),
+                       OPENCLAW_CONFIG_PATH=str(repo / "config" / "openclaw.json"),
+                       OPENCLAW_GATEWAY_TOKEN=secrets.token_hex(16))
+    proc = openclaw.run("gateway", "--allow-unconfigured", "--port", port, "--bind", "loopback", env=env, timeout=120)
+    assert proc.returncode == 78, proc.stdout[-2000:] + proc.stderr[-2000:]
+    hits = diagnose_output(proc.stdout + proc.stderr)
+    assert any("gateway.publicOrigin" in what for _, what, _ in hits), hits

@@ -172,6 +172,12 @@ SIGNATURES: list[tuple[str, str, str]] = [
     ("EADDRINUSE",
      "the port is already in use by another program",
      "stop the program on that port or choose another gateway_port"),
+    # 2026.9.6 with an unset ${VAR} (or a URL with a path) as gateway.publicOrigin: exit 78,
+    # "Invalid config ... gateway.publicOrigin: Invalid URL, got: "${RENDER_EXTERNAL_URL}"" (measured 2026-12-02)
+    ("gateway.publicOrigin",
+     "the config's gateway.publicOrigin is not a bare https origin: the variable it names is unset, or it has a path (exit 78)",
+     "set the variable gateway.publicOrigin names (Railway: give the service a public domain; Northflank: `make secrets` "
+     "asks OPENCLAW_PUBLIC_ORIGIN), or write a bare https://host there, then restart"),
     ("origin not allowed",
      "the Control UI origin is not in gateway.controlUi.allowedOrigins",
      "add the public https origin to gateway.controlUi.allowedOrigins (config/openclaw.json)"),
