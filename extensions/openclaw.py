@@ -243,6 +243,7 @@ class OpenClawExtension(Extension):
             oc_binaries_meta=m.binaries_meta,
             oc_images=m.images,
             oc_channel_setup=lambda: m.load("channel_setup"),
+            oc_channel_steps=m.channel_steps,
             oc_ci=lambda: m.load("ci"),
             oc_model_prices=lambda: m.load("model_prices"),
             oc_remote_runnable=remote_runnable,

@@ -48,7 +48,7 @@ def test_each_selected_channel_gets_its_steps_with_the_platform_exec(render, pla
     wrap = EXPECTED_EXEC[platform].format
     for ch in ALL_CHANNELS:
         section = runbook.split(f"### {m.openclaw()['channels'][ch]['label']}\n", 1)[1].split("\n### ", 1)[0]
-        for step in SETUP["channels"][ch]["steps"]:
+        for step in m.channel_steps(ch):
             if "run" in step:
                 assert f"`{wrap(cmd=step['run'])}`" in section, (ch, step["run"])
     # the baked-in CLI check and the tunnel: start, URL, check, each with this platform's exec
@@ -57,6 +57,37 @@ def test_each_selected_channel_gets_its_steps_with_the_platform_exec(render, pla
     for word in ("Start:", "URL:", "Check:"):
         assert word in tunnel
     assert f"`{wrap(cmd='tailscale --socket=/tmp/tailscaled.sock status')}`" in tunnel
+
+
+def _inventory(openclaw) -> dict[str, tuple[str, bool]]:
+    """plugin id -> (package, ships in the core npm package) from the pinned release's inventory."""
+    pkg = openclaw.prefix / "node_modules" / "openclaw"
+    text = (pkg / "docs" / "plugins" / "plugin-inventory.md").read_text()
+    found = {}
+    for pid, package, route in re.findall(r"(?m)^- \*\*\[([\w-]+)\]\([^)]*\)\*\* \(`([^`]+)`\) - ([^.]+)\.", text):
+        found[pid] = (package, route.strip() == "included in OpenClaw")
+    return found
+
+
+def test_each_channel_plugin_matches_the_pinned_release(openclaw):
+    """Discord is an official external plugin in 2026.9.6: its steps install it, like Slack's and
+    WhatsApp's (before: only those two did, so a Discord deploy had no Discord channel)."""
+    assert SETUP["release"] == m.openclaw()["default_version"] == openclaw.version
+    inventory = _inventory(openclaw)
+    bundled = {p.name for p in (openclaw.prefix / "node_modules" / "openclaw" / "dist" / "extensions").iterdir()}
+    for ch in ALL_CHANNELS:
+        package, core = inventory[ch]
+        assert core == (ch in bundled), ch
+        want = None if core else package
+        assert SETUP["channels"][ch].get("plugin", "missing") == want, (ch, want)
+        installs = [s["run"] for s in m.channel_steps(ch) if s.get("run", "").startswith("openclaw plugins install")]
+        assert installs == ([] if core else [f"openclaw plugins install {package}"]), ch
+
+
+def test_discord_runbook_installs_its_plugin_first(render):
+    runbook = (render(app_name="claw-ch", channels=["discord"]) / "RUNBOOK.md").read_text()
+    section = runbook.split("### Discord\n", 1)[1]
+    assert section.index("openclaw plugins install @openclaw/discord") < section.index("channels status --channel discord")
 
 
 def test_unselected_channels_are_not_documented(render):
@@ -89,7 +120,7 @@ def _command_words(run: str) -> tuple[list[str], list[str]]:
     return path, words[1 + len(path):]
 
 
-RUNS = sorted({s["run"] for c in SETUP["channels"].values() for s in c["steps"] if "run" in s})
+RUNS = sorted({s["run"] for c in ALL_CHANNELS for s in m.channel_steps(c) if "run" in s})
 PATHS = sorted({" ".join(_command_words(r)[0]) for r in RUNS})
 
 

@@ -249,20 +249,36 @@ def test_northflank_builds_this_commit_and_waits_until_running(generated, api, t
     assert_no_secret_leaked(job, api)
 
 
-def test_northflank_failed_build_fails_the_job(generated, api, tmp_path):
-    northflank_routes(api, ["BUILDING", "FAILURE"], ["COMPLETED"], [(200, STARTED)])
+@pytest.mark.parametrize("failure", ["FAILURE", "SUBMISSION_FAILURE", "ABORTED", "CRASHED"])
+def test_northflank_failed_build_fails_the_job(generated, api, tmp_path, failure):
+    # the terminal build statuses of Northflank's API types (@northflank/js-client 0.9.5): each
+    # fails the job at once (before: SUBMISSION_FAILURE was polled until the timeout)
+    northflank_routes(api, ["BUILDING", failure], ["COMPLETED"], [(200, STARTED)])
     job = Job(generated("northflank", "private"), tmp_path, api)
     assert job.run() != 0
-    assert "FAILURE" in job.output
+    assert f"build build-7: {failure}" in job.output and "not done after" not in job.output
+    assert api.calls().count(("GET", "/v1/projects/claw-ci/services/claw-ci/build/build-7")) == 2
     assert ("GET", "/v1/projects/claw-ci/services/claw-ci") not in api.calls()
+
+
+def test_northflank_failed_deployment_fails_the_job(generated, api, tmp_path):
+    northflank_routes(api, ["SUCCESS"], ["IN_PROGRESS", "FAILED"], [(200, STARTED)])
+    job = Job(generated("northflank", "private"), tmp_path, api)
+    assert job.run() != 0
+    assert "claw-ci: FAILED" in job.output and "not done after" not in job.output
 
 
 # ----------------------------------------------------------------- railway --
 
 
 def railway_status(dep_id: str, status: str) -> str:
-    return json.dumps({"environments": {"edges": [{"node": {"name": "production", "serviceInstances": {"edges": [
-        {"node": {"serviceName": APP, "latestDeployment": {"id": dep_id, "status": status}}}]}}}]}})
+    # a project with a second environment listed first, holding a service of the same name
+    # (what `railway status --json` prints for every environment when none is named)
+    def env(name: str, dep: dict) -> dict:
+        return {"node": {"name": name, "serviceInstances": {"edges": [
+            {"node": {"serviceName": APP, "latestDeployment": dep}}]}}}
+    return json.dumps({"environments": {"edges": [env("staging", {"id": "d-staging", "status": "SUCCESS"}),
+                                                  env("production", {"id": dep_id, "status": status})]}})
 
 
 def railway_plan(final: str) -> list[dict]:
@@ -279,8 +295,10 @@ def test_railway_up_then_waits_for_the_new_deployment(generated, api, tmp_path, 
               variables={"OPENCLAW_PUBLIC_URL": api.base})
     assert job.run() == 0, job.output
     argvs = [c["argv"] for c in job.calls]
-    assert argvs[1] == ["railway", "up", "--ci", "--service", APP]
-    assert argvs.count(["railway", "status", "--json"]) == 4  # before, previous, deploying, success
+    assert argvs[1] == ["railway", "up", "--ci", "--service", APP, "--environment", "production"]
+    # before, previous, deploying, success: each scoped to the token's environment
+    assert argvs.count(["railway", "status", "--json", "--environment", "production"]) == 4
+    assert "previous deployment: d-old" in job.output
     assert (("GET", "/startupz") in api.calls()) == (privacy == "public")
     assert_no_secret_leaked(job, api)
 
@@ -289,6 +307,13 @@ def test_railway_crashed_deployment_fails_the_job(generated, tmp_path):
     job = Job(generated("railway", "private"), tmp_path, plan=railway_plan("CRASHED"))
     assert job.run() != 0
     assert "CRASHED" in job.output
+
+
+def test_railway_deployment_is_read_in_the_deploy_environment_only(generated, tmp_path):
+    # staging's deployment (SUCCESS, listed first) must not pass for production's crash
+    job = Job(generated("railway", "private"), tmp_path, plan=railway_plan("CRASHED"))
+    assert job.run() != 0
+    assert "d-staging" not in job.output and "CRASHED" in job.output
 
 
 def test_railway_public_without_the_url_variable_fails_clearly(generated, tmp_path):

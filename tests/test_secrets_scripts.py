@@ -180,3 +180,23 @@ def test_kubernetes_reads_a_missing_secret_without_a_traceback(render, tmp_path)
     proc, _, _ = run_secrets(repo, tmp_path, values_for(model, "kubernetes", generate_token=True))
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr and "JSONDecodeError" not in proc.stderr
+
+
+@pytest.mark.parametrize("origin, ok", [("https://http--claw--ab12.code.run/", True),
+                                        ("https://http--claw--ab12.code.run/ui", False),
+                                        ("http--claw--ab12.code.run", False)])
+def test_northflank_public_origin_must_be_a_bare_https_origin(render, tmp_path, origin, ok):
+    # it becomes gateway.publicOrigin, which the gateway refuses unless it is a bare https origin
+    repo = render(platform="northflank", privacy="public")
+    model = m.build(m.answers_from_file(repo / ".copier-answers.yml"))
+    values = {**values_for(model, "northflank", generate_token=True), "OPENCLAW_PUBLIC_ORIGIN": origin}
+    proc, calls, _ = run_secrets(repo, tmp_path, values)
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+        assert "https://http--claw--ab12.code.run/" not in "".join(c["stdin"] for c in calls)
+        assert "https://http--claw--ab12.code.run" in "".join(c["stdin"] for c in calls)
+    else:
+        assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+        assert "OPENCLAW_PUBLIC_ORIGIN: a bare https:// origin" in proc.stderr
+        # refused before anything is written: only the secret group was read (no body sent)
+        assert len(calls) == 1 and calls[0]["stdin"] == "" and "-X" not in calls[0]["argv"], calls

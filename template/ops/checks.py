@@ -229,6 +229,39 @@ def check_allowed_origins(repo: Repo) -> Result:
     return Result("Control UI allowed origins", PASS, f"allowedOrigins = {origins}")
 
 
+_BARE_ORIGIN = re.compile(r"^(?:https://[^/?#@\s]+|(?:https://)?\$\{[A-Z_][A-Z0-9_]*\})$")
+
+
+def check_public_origin(repo: Repo) -> Result:
+    """gateway.publicOrigin is the deploy's one public origin: the model's, allowed for the
+    Control UI, and (Compose) Caddy's site address."""
+    name = "gateway public origin"
+    gateway = (repo.declared.config or {}).get("gateway") or {}
+    value = gateway.get("publicOrigin")
+    want = repo.model.public_origin
+    if not want:
+        if value:
+            return Result(name, WARN, f"private deploy with gateway.publicOrigin = {value!r}",
+                          "links and OAuth callbacks point there; remove it unless that URL reaches this gateway")
+        return Result(name, PASS, "private deploy: no public origin")
+    fix = f'set "publicOrigin": "{want}" under gateway in config/openclaw.json (`copier update` restores it)'
+    if value != want:
+        return Result(name, FAIL, f"gateway.publicOrigin = {value!r}, the deploy's origin is {want}",
+                      fix + "; OAuth callbacks, Slack action links and Control UI deep links use it")
+    if not _BARE_ORIGIN.match(value):
+        return Result(name, FAIL, f"gateway.publicOrigin = {value!r}", "a bare https:// origin: no path, query or credentials")
+    allowed = ((gateway.get("controlUi") or {}).get("allowedOrigins")) or []
+    if value not in allowed:
+        return Result(name, FAIL, f"gateway.publicOrigin = {value} is not in allowedOrigins {allowed}",
+                      f"add {value} to gateway.controlUi.allowedOrigins (links to the Control UI open that origin)")
+    host = value.removeprefix("https://")
+    if repo.declared.sites and host not in repo.declared.sites:
+        return Result(name, FAIL, f"gateway.publicOrigin = {value}; Caddy serves {repo.declared.sites}",
+                      "`copier update` with the domain Caddy serves (the answers' domain)")
+    return Result(name, PASS, f"gateway.publicOrigin = {value} (in allowedOrigins"
+                  + (", Caddy's site" if repo.declared.sites else "") + ")")
+
+
 def _covered(address: str, trusted: list[str]) -> bool:
     import ipaddress
 
@@ -783,6 +816,7 @@ CHECKS: list[Callable[[Repo], Result]] = [
     check_auth,
     check_public_ingress,
     check_allowed_origins,
+    check_public_origin,
     check_trusted_proxies,
     check_checker_paths,
     check_tunnel_exposure,

@@ -24,10 +24,16 @@ import sys
 from .ci_http import DeployError, api, main_guard, poll, say, secret_env, wait_started
 
 API = "https://api.northflank.com/v1"
+# Status values of Northflank's API, from @northflank/js-client 0.9.5 dist/esm/api-client.d.ts
+# (read 2026-12-02; tests/test_northflank_api.py compares with the package):
+#   build: QUEUED PENDING UNSCHEDULABLE STARTING CLONING BUILDING UPLOADING ABORTED FAILURE
+#          SUBMISSION_FAILURE SUCCESS CRASHED IN_PROGRESS
+#   service deployment: PENDING IN_PROGRESS COMPLETED FAILED
+# UNSCHEDULABLE (no room for the build yet) is waited on, like QUEUED: it may still start.
 BUILD_OK = "SUCCESS"
-BUILD_FAILED = {"FAILURE", "FAILED", "ABORTED", "CANCELLED", "CRASHED"}
+BUILD_FAILED = frozenset({"ABORTED", "FAILURE", "SUBMISSION_FAILURE", "CRASHED"})
 DEPLOY_OK = "COMPLETED"
-DEPLOY_FAILED = {"FAILED", "ERROR"}
+DEPLOY_FAILED = frozenset({"FAILED"})
 
 
 def base() -> str:

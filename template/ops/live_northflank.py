@@ -14,13 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from . import checks as c
+from .deploy_northflank import API, BUILD_FAILED, DEPLOY_OK
 from .live_api import ApiClient, describe_failure
 
 Result = c.Result
 PASS, FAIL, WARN = c.PASS, c.FAIL, c.WARN
-API = "https://api.northflank.com/v1"
-BUILD_FAILED = {"FAILURE", "FAILED", "ABORTED", "CANCELLED", "CRASHED"}
-RUNNING = {"TASK_RUNNING", "RUNNING"}
+RUNNING = {"TASK_RUNNING"}   # container status (TASK_RUNNING, TASK_STARTING, ... TASK_FAILED: same client types)
 TOKEN_FIX = ("create a team API token with read access to the project (Team settings > API), then in this "
              "shell: `read -rs NORTHFLANK_API_TOKEN && export NORTHFLANK_API_TOKEN` (hidden input) and run again")
 
@@ -47,9 +46,9 @@ def run(live) -> list[Result]:
         return [Result("service (Northflank API)", FAIL, describe_failure(status, body, f"GET {path}"), fix)]
     dep = str(((svc.get("status") or {}).get("deployment") or {}).get("status"))
     bstat = str(((svc.get("status") or {}).get("build") or {}).get("status"))
-    results = [Result("service deployment", PASS if dep == "COMPLETED" else (WARN if dep == "IN_PROGRESS" else FAIL),
+    results = [Result("service deployment", PASS if dep == DEPLOY_OK else (WARN if dep in ("PENDING", "IN_PROGRESS") else FAIL),
                       f"deployment={dep} build={bstat}",
-                      "" if dep == "COMPLETED" else "read the containers and logs below; "
+                      "" if dep == DEPLOY_OK else "read the containers and logs below; "
                       "`make deploy` or push to main to deploy again")]
 
     status, body = api.get(path + "/build?per_page=5")
@@ -78,7 +77,8 @@ def run(live) -> list[Result]:
                               f"(token/bind), OOMKilled = raise the plan above {live.model.memory_mb} MB"
                               if down or not containers else ""))
 
-    status, body = api.get(path + "/logs?lineLimit=200")
+    # the client asks for a range of lines with queryType=range (LogsRangeConfig, js-client 0.9.5)
+    status, body = api.get(path + "/logs?queryType=range&lineLimit=200")
     if status != 200:
         results.append(Result("recent logs", WARN, describe_failure(status, body, "GET logs"),
                               "read the logs in Northflank"))

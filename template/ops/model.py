@@ -951,6 +951,11 @@ def starter_config(model: DeployModel) -> dict[str, Any]:
         "port": model.port,
         "auth": {"mode": "token", "token": ref(model.token_env)},
     }
+    if model.public_origin:
+        # The gateway's own external origin: MCP OAuth callbacks, Slack action links, Control UI
+        # deep links (docs/gateway/config-gateway.md). A ${VAR} form is substituted at start and
+        # must then be a bare https origin, or the config is invalid (measured with 2026.9.6).
+        gateway["publicOrigin"] = model.public_origin
     if model.allowed_origins:
         gateway["controlUi"] = {"allowedOrigins": list(model.allowed_origins)}
     if model.trusted_proxies:
@@ -983,6 +988,21 @@ def starter_config(model: DeployModel) -> dict[str, Any]:
             channels[ch] = block
         config["channels"] = channels
     return config
+
+
+def channel_steps(channel: str) -> list[dict[str, str]]:
+    """The runbook's first-run steps for a channel (channel_setup.yml): the plugin
+    install first when the channel is an official external plugin, then its own steps."""
+    entry = load("channel_setup")["channels"][channel]
+    steps = [dict(s) for s in entry["steps"]]
+    if entry.get("plugin"):
+        label = openclaw()["channels"][channel]["label"]
+        steps.insert(0, {
+            "text": f"{label} is an official plugin outside the core package; install it on the machine "
+                    "(kept in the state dir on the volume):",
+            "run": f"openclaw plugins install {entry['plugin']}",
+        })
+    return steps
 
 
 def answers_from_file(path: str | Path) -> dict[str, Any]:

@@ -173,6 +173,12 @@ SIGNATURES: list[tuple[str, str, str]] = [
     ("EADDRINUSE",
      "the port is already in use by another program",
      "stop the program on that port or choose another gateway_port"),
+    # 2026.9.6 with an unset ${VAR} (or a URL with a path) as gateway.publicOrigin: exit 78,
+    # "Invalid config ... gateway.publicOrigin: Invalid URL, got: "${RENDER_EXTERNAL_URL}"" (measured 2026-12-02)
+    ("gateway.publicOrigin",
+     "the config's gateway.publicOrigin is not a bare https origin: the variable it names is unset, or it has a path (exit 78)",
+     "set the variable gateway.publicOrigin names (Railway: give the service a public domain; Northflank: `make secrets` "
+     "asks OPENCLAW_PUBLIC_ORIGIN), or write a bare https://host there, then restart"),
     ("origin not allowed",
      "the Control UI origin is not in gateway.controlUi.allowedOrigins",
      "add the public https origin to gateway.controlUi.allowedOrigins (config/openclaw.json)"),
@@ -480,8 +486,9 @@ def live_fly(live: Live) -> list[Result]:
         unmounted = {k: v for k, v in mounts.items() if model.volume_mount not in v}
         results.append(Result("volume mounted at the state dir", FAIL if unmounted else PASS,
                               ", ".join(f"{k}: {v}" for k, v in mounts.items()) + f"; OPENCLAW_STATE_DIR={model.state_dir}",
-                              f"create the volume (`fly volumes create {model.volume_name} -r {model.region}`) and "
-                              "redeploy; without it state is lost on every deploy" if unmounted else ""))
+                              f"`make deploy` from this repo (fly.toml [mounts] creates {model.volume_name} where the "
+                              "machine fits when it is missing); without it state is lost on every deploy"
+                              if unmounted else ""))
         ooms = {f["id"]: f["oom_exit_codes"] for f in facts if f["oom_exit_codes"]}
         results.append(Result("no out-of-memory kills", FAIL if ooms else PASS,
                               f"oom_killed events: {ooms}" if ooms else "no oom_killed exit event",

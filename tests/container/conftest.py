@@ -27,6 +27,7 @@ from typing import Any, Callable
 import pytest
 
 from tests.support import containers as c
+from tests.support.platform_env import origin_env
 
 HEALTH_FLAGS = ["--health-interval=2s", "--health-timeout=5s", "--health-retries=3", "--health-start-period=120s"]
 HEALTHY_TIMEOUT_S = 180
@@ -200,7 +201,8 @@ def run_platform(repo: Path, image: str, res: Resources, *, name: str | None = N
         c.docker("volume", "create", volume)
         res.volumes.append(volume)
     flags, command, declared_env, port = platform_run_args(repo, volume)
-    values = {**declared_env, "OPENCLAW_GATEWAY_TOKEN": token(), **(env or {})}
+    # what the platform (or its secrets step) sets in the service, like the token
+    values = {**declared_env, "OPENCLAW_GATEWAY_TOKEN": token(), **origin_env(repo), **(env or {})}
     env_flags = [f for key in values for f in ("-e", key)]  # values via the environment, not argv
     res.containers.append(name)
     c.docker("run", "-d", "--name", name, *HEALTH_FLAGS, *flags, *env_flags, *(extra or []), image, *command,

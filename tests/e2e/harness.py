@@ -49,6 +49,7 @@ from ops import declared as d  # noqa: E402
 from ops import model as m  # noqa: E402
 
 from tests.support.openclaw_npm import OpenClaw  # noqa: E402
+from tests.support.platform_env import origin_env  # noqa: E402
 
 # Which platform/privacy variants boot how (see tests/e2e/test_gateway.py):
 # the long lifecycle story (3 boots on one volume) once per distinct way of
@@ -531,6 +532,8 @@ class Plan:
         env = self._map_env(self.spec.env)
         if self.token is not None:
             env[m.openclaw()["token_env"]] = self.token
+        # what the platform (or its secrets step) sets for the public origin
+        env.update(origin_env(self.spec.root))
         # the entrypoint drops root to uid 1000 in the image; here it stays this user
         env["OPENCLAW_RUN_AS"] = f"{os.getuid()}:{os.getgid()}"
         env.update(self.extra_env)

@@ -130,7 +130,7 @@ CANNED = {"fly": fly_canned, "vps": compose_canned, "gcp": compose_canned, "kube
 EXPECTED = {
     "fly": [("machines running", "fly machine start"),
             ("machine memory", "2048"),
-            ("volume mounted at the state dir", "fly volumes create openclaw_data"),
+            ("volume mounted at the state dir", "fly.toml [mounts] creates openclaw_data"),
             ("no out-of-memory kills", "raise memory"),
             ("health checks passing", "connection refused"),
             ("openclaw doctor: gateway.auth.token", "OPENCLAW_GATEWAY_TOKEN"),

@@ -51,11 +51,12 @@ def northflank_api(api: ApiStandin, broken: bool) -> None:
     api.route("GET", path, (200, {"data": {"id": APP, "status": {
         "deployment": {"status": "FAILED" if broken else "COMPLETED"}, "build": {"status": "SUCCESS"}}}}))
     api.route("GET", path + r"/build\?per_page=5", (200, {"data": {"builds": [
-        {"id": "b-2", "status": "FAILURE" if broken else "SUCCESS", "sha": "b" * 40},
+        {"id": "b-2", "status": "SUBMISSION_FAILURE" if broken else "SUCCESS", "sha": "b" * 40},
         {"id": "b-1", "status": "SUCCESS", "sha": "c" * 40}]}}))
     api.route("GET", path + "/containers", (200, {"data": {"containers": [
         {"name": f"{APP}-6f9-x1", "status": "TASK_FAILED" if broken else "TASK_RUNNING"}]}}))
-    api.route("GET", path + r"/logs\?lineLimit=200", (200, {"data": [{"log": line} for line in gateway_log(broken)]}))
+    # the range query Northflank's own client sends (queryType=range)
+    api.route("GET", path + r"/logs\?queryType=range&lineLimit=200", (200, {"data": [{"log": line} for line in gateway_log(broken)]}))
 
 
 PLATFORMS = {
