@@ -166,13 +166,13 @@ PRIVATE_CASES = {
             [{"prog": "flyctl", "has": ["checks", "list"],
               "stdout": json.dumps({"m1": [{"name": "servicecheck-00", "status": "critical"}]})}],
             ["flyctl", "checks", "list", "-a", APP, "--json"]),
-    "railway": ([{"prog": "railway", "has": ["status"], "stdout": json.dumps({"environments": {"edges": [{"node": {
+    "railway": ([{"prog": "railway", "has": ["status"], "stdout": json.dumps({"environments": {"edges": [{"node": {"name": "production",
         "serviceInstances": {"edges": [{"node": {"serviceName": APP, "latestDeployment": {
             "id": "d1", "status": "SUCCESS"}}}]}}}]}})}],
-        [{"prog": "railway", "has": ["status"], "stdout": json.dumps({"environments": {"edges": [{"node": {
+        [{"prog": "railway", "has": ["status"], "stdout": json.dumps({"environments": {"edges": [{"node": {"name": "production",
             "serviceInstances": {"edges": [{"node": {"serviceName": APP, "latestDeployment": {
                 "id": "d1", "status": "CRASHED"}}}]}}}]}})}],
-        ["railway", "status", "--json"]),
+        ["railway", "status", "--json", "--environment", "production"]),
     "vps": ([{"prog": "ssh", "has": ["docker compose ps"], "stdout": "healthy\n"}],
             [{"prog": "ssh", "has": ["docker compose ps"], "stdout": "unhealthy\n"}],
             None),

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ops import model as m
+from . import model as m
 
 
 class RemoteError(RuntimeError):

@@ -83,23 +83,23 @@ def check_public(url: str, liveness: str = "/healthz", readiness: str = "/readyz
 # One function per platform kind, side by side (each reuses its deploy module).
 
 
-def private_fly(app: str, _service: str) -> tuple[bool, str]:
+def private_fly(app: str, _service: str, _environment: str) -> tuple[bool, str]:
     from .deploy_fly import checks_passing
 
     secret_env("FLY_API_TOKEN")
     return checks_passing(app)
 
 
-def private_railway(app: str, _service: str) -> tuple[bool, str]:
+def private_railway(app: str, _service: str, environment: str) -> tuple[bool, str]:
     from .deploy_railway import OK, railway_status
 
     secret_env("RAILWAY_TOKEN")
-    dep = railway_status(app)
+    dep = railway_status(app, environment)
     status = str(dep.get("status")).upper()
     return status in OK, f"latest deployment {dep.get('id') or '?'}: {status}"
 
 
-def private_render(app: str, _service: str) -> tuple[bool, str]:
+def private_render(app: str, _service: str, _environment: str) -> tuple[bool, str]:
     from . import deploy_render as r
 
     token = secret_env("RENDER_API_KEY")
@@ -112,7 +112,7 @@ def private_render(app: str, _service: str) -> tuple[bool, str]:
     return status == "live", f"latest deploy {latest.get('id') or '?'}: {status}"
 
 
-def private_northflank(app: str, _service: str) -> tuple[bool, str]:
+def private_northflank(app: str, _service: str, _environment: str) -> tuple[bool, str]:
     from . import deploy_northflank as n
 
     token = secret_env("NORTHFLANK_API_TOKEN")
@@ -129,7 +129,7 @@ def _private_file(directory: str, name: str, text: str) -> str:
     return str(path)
 
 
-def private_compose(app: str, service: str) -> tuple[bool, str]:
+def private_compose(app: str, service: str, _environment: str) -> tuple[bool, str]:
     """`docker compose ps` on the VM over SSH with the pinned host key (as the deploy does)."""
     key, known, target = (secret_env(n) for n in ("DEPLOY_SSH_KEY", "DEPLOY_SSH_KNOWN_HOSTS", "DEPLOY_SSH_TARGET"))
     with tempfile.TemporaryDirectory(dir=os.environ.get("RUNNER_TEMP")) as tmp:
@@ -145,7 +145,7 @@ def private_compose(app: str, service: str) -> tuple[bool, str]:
     return health == "healthy", f"{service}: {health}"
 
 
-def private_kubernetes(app: str, _service: str) -> tuple[bool, str]:
+def private_kubernetes(app: str, _service: str, _environment: str) -> tuple[bool, str]:
     """The Deployment's ready replicas (kubeconfig: a service account limited to the namespace)."""
     config = secret_env("KUBECONFIG_DATA")
     with tempfile.TemporaryDirectory(dir=os.environ.get("RUNNER_TEMP")) as tmp:
@@ -172,10 +172,10 @@ PRIVATE: dict[str, Callable[[str, str], tuple[bool, str]]] = {
 }
 
 
-def check_private(kind: str, app: str, service: str) -> list[Finding]:
+def check_private(kind: str, app: str, service: str, environment: str = "") -> list[Finding]:
     name = f"{kind} status"
     try:
-        ok, seen = PRIVATE[kind](app, service)
+        ok, seen = PRIVATE[kind](app, service, environment)
     except DeployError as exc:
         ok, seen = False, str(exc)
     return [Finding(name, ok, seen)]
@@ -245,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app", required=True)
     parser.add_argument("--public-url", default=None, help="https://HOST of a public gateway")
     parser.add_argument("--service", default="", help="the Compose service (private Compose deploys)")
+    parser.add_argument("--environment", default="", help="the Railway environment (private Railway deploys)")
     args = parser.parse_args(argv)
     try:
         if args.public_url is not None:
@@ -253,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
                                   "https:// URL (README.md, Uptime)")
             findings = check_public(args.public_url)
         else:
-            findings = check_private(args.kind, args.app, args.service)
+            findings = check_private(args.kind, args.app, args.service, args.environment)
         for f in findings:
             say(f"{'PASS' if f.ok else 'FAIL'}  {f.check}: {f.seen}")
         summary(findings)

@@ -182,7 +182,7 @@ def test_fly_backup_restore_then_move_to_railway(platform_run, res, tmp_path):
 
 @pytest.mark.parametrize("platform", ["render", "northflank"])
 def test_stream_and_cli_copy_platforms(platform_run, tmp_path, platform):
-    """Render (ssh, streamed with cat) and Northflank (exec + download/upload service file):
+    """Render (ssh, streamed with cat) and Northflank (exec, streamed as base64: its CLI has no file copy):
     back up, change the state, restore: the backed-up state is back."""
     repo, name, _, _, env = platform_run(platform, RENDER_SERVICE_ID="srv-standin0001")
     seed_state(name, "/data/.openclaw", "/data/workspace")

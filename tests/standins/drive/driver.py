@@ -60,10 +60,6 @@ if program == "railway" and args[:2] == ["ssh", "--"]:
     sys.exit(shell("0", " ".join(args[2:])))
 if program == "northflank" and args[:2] == ["exec", "service"]:
     sys.exit(shell(opt("--user", "root"), opt("--cmd")))
-if program == "northflank" and args[:3] == ["download", "service", "file"]:
-    sys.exit(get(opt("--remotePath"), opt("--localPath")))
-if program == "northflank" and args[:3] == ["upload", "service", "file"]:
-    sys.exit(put(opt("--localPath"), opt("--remotePath"), "1000"))
 if program == "ssh" and words and words[0].endswith(".render.com"):
     sys.exit(shell("0", " ".join(args[1:])))
 if program == "kubectl" and args[:1] == ["exec"] and "--" in args:
