@@ -67,7 +67,7 @@ def find_uv() -> str | None:
     scratch = home.parent / f".uv-{UV_VERSION}.{os.getpid()}"
     env = {**os.environ, "PIP_ROOT_USER_ACTION": "ignore", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     errors = []
-    say(f"getting uv {UV_VERSION} (once per machine) into {home}")
+    say(f"getting uv {UV_VERSION} (once per machine) into {home} ...")
     for python in _bootstrap_pythons():
         proc = subprocess.run([python, "-m", "pip", "install", "-q", "--target", str(scratch), f"uv=={UV_VERSION}"],
                               capture_output=True, text=True, env=env)
@@ -144,7 +144,7 @@ def ensure(venv: Path, files: list[Path], stamp: bool = False) -> int:
         made = uv and subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)]).returncode == 0
         if not made:
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    say(f"installing {names} into {venv} with {'uv' if uv else 'pip'}")
+    say(f"installing {names} into {venv} with {'uv' if uv else 'pip'} ...")  # a progress step
     # A file with hashes is installed on its own with --require-hashes: every
     # package it brings must match one of its sha256 sums.
     hashed = [p for p in files if "--hash=" in p.read_text(encoding="utf-8")]

@@ -145,3 +145,22 @@ def test_a_stamped_check_starts_no_interpreter_the_second_time(met_venv, monkeyp
     req.write_text(f"pyyaml=={yaml.__version__}\n# changed\n")
     with pytest.raises(AssertionError, match="started one"):
         tools.ensure(venv, [req], stamp=True)  # the files changed: checked again
+
+
+def test_an_install_is_announced_as_a_progress_step(met_venv, monkeypatch, capsys):
+    """CI's first `make cost` installed the notebook tools; its 'tools: installing' line was not a
+    progress step, so the run's stderr read as a warning (the runbook test caught it in a fresh clone)."""
+    from ops import terminal
+
+    venv, req = met_venv
+    import subprocess
+
+    req.write_text("pyyaml==0.0.1\n")  # a pin the venv does not have
+    monkeypatch.setattr(tools, "find_uv", lambda: None)
+    monkeypatch.setattr(tools, "missing_pins", lambda python, pins: ["pyyaml==0.0.1"])
+    ran = []
+    monkeypatch.setattr(tools.subprocess, "run", lambda cmd, **k: ran.append(cmd) or subprocess.CompletedProcess(cmd, 0))
+    assert tools.ensure(venv, [req]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert ran and "install" in ran[-1]  # it did install (with pip: no uv here)
+    assert lines and all(map(terminal.is_step, lines)), lines
