@@ -173,6 +173,7 @@ def platform_default(key: str, answers: dict[str, Any]) -> Any:
         "openclaw_version": m.openclaw()["default_version"],
         "primary_model_provider": m.derived("primary_model_provider", answers),
         "uptime_minutes": m.uptime_facts()["default_minutes"],
+        "backup_schedule": m.backup_facts()["default_schedule"],
     }[key]
 
 

@@ -169,6 +169,11 @@ INVALID: dict[str, tuple[st.SearchStrategy, list[str]]] = {
     "primary_model_provider": (not_in(["anthropic", "openai"]), ["anthropic", "openai"]),
     "uptime_minutes": (st.integers(-10**4, 10**4).filter(lambda v: v not in m.uptime_facts()["allowed_minutes"]),
                        ["0 (off)", "15"]),
+    "backup_schedule": (st.text(min_size=1, max_size=30).filter(lambda v: v.strip() != "off" and m.cron_problem(v)),
+                        ["cron expression", "off"]),
+    # empty means "no scheduled backups" (valid); anything else must be an age public key
+    "backup_recipient": (st.text(min_size=1, max_size=70).filter(lambda v: bool(m.age_recipient_problem(v))),
+                         ["age"]),
 }
 # Other answers a field's refusal needs (the primary is asked only among two or more).
 CONTEXT = {"primary_model_provider": {"model_providers": ["anthropic", "openai"]}}

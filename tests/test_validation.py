@@ -28,6 +28,9 @@ BAD = [
     ({"model_providers": ["skynet"]}, "model_providers", "anthropic"),
     ({"tunnel": "vpn"}, "tunnel", "ngrok"),
     ({"platform": "heroku"}, "platform", "fly"),
+    ({"backup_schedule": "daily"}, "backup_schedule", "5 fields"),
+    ({"backup_recipient": "age1xyz"}, "backup_recipient", "age1 and 58 characters"),
+    ({"backup_recipient": "AGE-SECRET-KEY-1QQQQ"}, "backup_recipient", "SECRET key"),
 ]
 
 
@@ -38,6 +41,7 @@ def test_invalid_answer_refused_without_output(template_repo, tmp_path, data, fi
         copy_template(template_repo, dst, data)
     assert field in str(info.value) and allowed in str(info.value)
     assert not dst.exists()
+    assert "AGE-SECRET-KEY-1QQQQ" not in str(info.value)  # a secret given by mistake is never echoed
 
 
 def test_cli_refuses_with_message_and_exit_code(template_repo, tmp_path):
@@ -109,6 +113,9 @@ BAD_VALUES = {
     "tunnel": ["vpn"],
     "image_registry": ["claw-gateway", "ghcr.io/acme/claw:2026.9.6"],
     "uptime_minutes": ["often", 7, -15, 1440],
+    "backup_schedule": ["daily", "61 3 * * *", "* * *", "*/0 * * * *", 3],
+    "backup_recipient": ["age1xyz", "AGE-SECRET-KEY-1QQQQ", "ssh-ed25519 AAAAC3Nza",
+                         "age1w9r2k0waumevyjdne89jerjs2qrzpc3kxv4vpjl753qkv7mn6ayqftt0v6"],
 }
 
 

@@ -1,5 +1,5 @@
 """make backup / make restore: the gateway's state to this machine and back,
-through the platform's own CLI (ops/remote.py). Stdlib + the deploy model.
+through the platform's own CLI (ops/remote.py). Stdlib + the deploy model (pyrage for the encrypted bundles of scheduled backups).
 
 Backup: ``openclaw backup create --verify`` on the running gateway (the release's
 online, WAL-safe archive, never a copy of live .sqlite files) into the
@@ -26,15 +26,19 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shlex
+import shutil
 import sys
+import tarfile
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 from ops import model as m
-from ops.remote import Remote, RemoteError, connect
+from ops.remote import Remote, RemoteError, ci_credentials, connect
 
 BACKUP_DIR = Path("backups")
 REMOTE_TMP = "/tmp/openclaw-backup"
@@ -268,7 +272,203 @@ def restore(model: m.DeployModel, archive: Path, *, yes: bool = False, from_app:
 
 
 # --------------------------------------------------------------------------
+# Encrypted bundles: scheduled backups (.github/workflows/backup.yml) and decrypt
+#
+# One age file (X25519 recipient: the answer backup_recipient) holding a plain tar
+# of two members: <app>-<UTC>.tar.gz and its .json manifest, so the manifest
+# travels with the archive and is as private as it. pyrage (bindings to rage, a
+# pinned, hashed wheel in requirements-ops.txt) writes the standard age format:
+# `age -d -i KEY FILE | tar -x` opens it as well as `make decrypt` does.
+# --------------------------------------------------------------------------
+
+AGE_SUFFIX = ".age"
+_MEMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.tar\.gz$")
+
+
+def _age():
+    try:
+        import pyrage
+    except ImportError:
+        raise BackupError("pyrage is not installed: run make venv (it is in requirements-ops.txt)") from None
+    return pyrage
+
+
+def recipient_of(model: m.DeployModel, given: str | None = None):
+    """The age recipient to encrypt to, checked before the platform is asked anything."""
+    text = (given if given is not None else model.backup_recipient).strip()
+    if not text:
+        raise BackupError("backup_recipient: empty: scheduled backups need an age public key (age1...): "
+                          'make update ARGS="-d backup_recipient=age1..." (RUNBOOK, Day two)')
+    problem = m.age_recipient_problem(text)
+    if problem:
+        raise BackupError(f"backup_recipient: {problem.replace(chr(10), ': ', 1)}")
+    try:
+        return _age().x25519.Recipient.from_str(text)
+    except Exception:  # pyrage.RecipientError
+        raise BackupError("backup_recipient: not an age X25519 public key that age accepts") from None
+
+
+class _TarStream:
+    """The bytes of an uncompressed tar of ``members`` ((name, path) pairs), made as they
+    are read: nothing but the encrypted output is written anywhere."""
+
+    def __init__(self, members: list[tuple[str, Path]]):
+        self._parts = self._generate(members)
+        self._chunk = b""
+        self._pos = 0
+
+    @staticmethod
+    def _generate(members):
+        for name, path in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = path.stat().st_size, 0o600, int(path.stat().st_mtime)
+            yield info.tobuf(format=tarfile.PAX_FORMAT)
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 16), b""):
+                    yield block
+            if info.size % 512:
+                yield b"\0" * (512 - info.size % 512)
+        yield b"\0" * 1024  # end of archive
+
+    def read(self, size: int = -1) -> bytes:
+        out = bytearray()
+        while size < 0 or len(out) < size:
+            if self._pos >= len(self._chunk):
+                self._chunk, self._pos = next(self._parts, b""), 0
+                if not self._chunk:
+                    break
+            take = len(self._chunk) - self._pos if size < 0 else min(size - len(out), len(self._chunk) - self._pos)
+            out += self._chunk[self._pos:self._pos + take]
+            self._pos += take
+        return bytes(out)
+
+
+def encrypt(archive: Path, recipient, out_dir: Path) -> Path:
+    """``archive`` and its manifest as ``out_dir/<archive>.age`` (0600)."""
+    meta = Path(f"{archive}.json")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{archive.name}{AGE_SUFFIX}"
+    partial = out_dir / f".{target.name}.partial"
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            _age().encrypt_io(_TarStream([(archive.name, archive), (meta.name, meta)]), handle, [recipient])
+        partial.rename(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def read_identities(path: Path) -> list:
+    """The X25519 identities of an age identity file (age-keygen's format: comments, keys)."""
+    if not path.is_file():
+        raise BackupError(f"decrypt: IDENTITY={path}: no such file (the age identity kept offline, "
+                          "made with age-keygen or python -m ops.backup keygen)")
+    x25519 = _age().x25519
+    keys = []
+    for line in path.read_text(errors="replace").splitlines():
+        line = line.strip()
+        if line.upper().startswith("AGE-SECRET-KEY-"):
+            try:
+                keys.append(x25519.Identity.from_str(line))
+            except Exception:
+                raise BackupError(f"decrypt: IDENTITY={path}: a line is not a valid age secret key") from None
+    if not keys:
+        raise BackupError(f"decrypt: IDENTITY={path}: no AGE-SECRET-KEY-1... line in it")
+    return keys
+
+
+def decrypt(encrypted: Path, identity: Path, dest: Path = BACKUP_DIR) -> Path:
+    """An encrypted bundle back into ``dest/<app>-<UTC>.tar.gz`` + ``.json`` (0600), checked
+    against the manifest inside (size, sha256): what make restore takes. Returns the archive."""
+    if not encrypted.is_file():
+        raise BackupError(f"decrypt: ARCHIVE={encrypted}: no such file")
+    keys = read_identities(identity)
+    dest.mkdir(parents=True, exist_ok=True)
+    os.chmod(dest, 0o700)
+    bundle = dest / f".{encrypted.name}.bundle.partial"
+    fd = os.open(bundle, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    made: list[Path] = []
+    try:
+        try:
+            with open(encrypted, "rb") as src, os.fdopen(fd, "wb") as out:
+                _age().decrypt_io(src, out, keys)
+        except BackupError:
+            raise
+        except Exception as err:  # pyrage.DecryptError: wrong key, not an age file, truncated
+            raise BackupError(f"decrypt: ARCHIVE={encrypted}: cannot decrypt with IDENTITY={identity} "
+                              f"({str(err).splitlines()[0] if str(err) else 'not an age file or another key'})") from None
+        try:
+            with tarfile.open(bundle, mode="r:") as tar:
+                members = tar.getmembers()
+                names = sorted(mb.name for mb in members)
+                archives = [n for n in names if _MEMBER.fullmatch(n)]
+                if (len(members) != 2 or len(archives) != 1 or names != sorted([archives[0], archives[0] + ".json"])
+                        or not all(mb.isfile() for mb in members)):
+                    raise BackupError(f"decrypt: ARCHIVE={encrypted}: not a scheduled backup "
+                                      f"(expected <app>-<UTC>.tar.gz and its .json; found {', '.join(names)[:200]})")
+                for mb in members:
+                    target = dest / mb.name
+                    made.append(target)
+                    wfd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                    with os.fdopen(wfd, "wb") as out, tar.extractfile(mb) as src:
+                        shutil.copyfileobj(src, out, 1 << 20)
+        except tarfile.TarError:
+            raise BackupError(f"decrypt: ARCHIVE={encrypted}: not a scheduled backup (it decrypts, but is no tar "
+                              "of an archive and its .json)") from None
+        archive = dest / archives[0]
+        manifest = json.loads(Path(f"{archive}.json").read_text())
+        if (archive.stat().st_size, sha256(archive)) != (int(manifest["size"]), manifest["sha256"]):
+            raise BackupError(f"decrypt: {archive.name}: does not match the manifest inside the bundle")
+        made.clear()
+        return archive
+    finally:
+        bundle.unlink(missing_ok=True)
+        for path in made:  # a failure leaves nothing half-made behind
+            path.unlink(missing_ok=True)
+
+
+def keygen(path: Path) -> str:
+    """A new age identity in ``path`` (0600, refused if it exists); returns the public key."""
+    if path.exists():
+        raise BackupError(f"keygen: {path} exists: not overwriting an identity")
+    identity = _age().x25519.Identity.generate()
+    public = str(identity.to_public())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"# created: {datetime.now(timezone.utc).isoformat(timespec='seconds')}\n"
+                     f"# public key: {public}\n{identity}\n")
+    return public
+
+
+def scheduled(model: m.DeployModel, out_dir: Path, say: Callable[[str], None] = print,
+              remote: Remote | None = None) -> Path:
+    """The scheduled job: back up through the platform CLI into a private temporary
+    directory (never the workspace), encrypt to backup_recipient into ``out_dir``, and
+    delete the plaintext whatever happens. Returns the .age file."""
+    recipient = recipient_of(model)  # before the platform is asked anything
+    work = Path(tempfile.mkdtemp(prefix="openclaw-backup-", dir=os.environ.get("RUNNER_TEMP") or None))
+    os.chmod(work, 0o700)
+    try:
+        if remote is None:
+            if os.environ.get("GITHUB_ACTIONS") == "true":
+                try:
+                    ci_credentials(model, work)
+                except RemoteError as err:
+                    raise BackupError(f"backup: {err}") from None
+            remote = connect(model, ci=True)
+        archive = backup(model, dest=work / "plain", say=say, remote=remote)
+        sealed = encrypt(archive, recipient, out_dir)
+        say(f"backup: encrypted to {model.backup_recipient[:12]}...{model.backup_recipient[-6:]} "
+            f"({sealed.stat().st_size} bytes); the plaintext is deleted")
+        return sealed
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------
 # CLI: python -m ops.backup create | restore ARCHIVE [--yes] [--from-app APP]
+#      | scheduled --out DIR | decrypt ARCHIVE.age --identity FILE | keygen FILE
 # --------------------------------------------------------------------------
 
 
@@ -284,17 +484,41 @@ def main(argv: list[str] | None = None) -> int:
     rest.add_argument("archive", nargs="?", default="")
     rest.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     rest.add_argument("--from-app", help="accept an archive of this other app (moving state between deploys)")
+    sched = sub.add_parser("scheduled", help="back up, encrypt to backup_recipient, keep only the .age file")
+    sched.add_argument("--out", required=True, help="directory for the .age file (not backups/)")
+    dec = sub.add_parser("decrypt", help="an encrypted backup (.age) back into backups/ for make restore")
+    dec.add_argument("archive", nargs="?", default="")
+    dec.add_argument("--identity", default=os.environ.get("IDENTITY", ""), help="the age identity file")
+    gen = sub.add_parser("keygen", help="make an age identity file; prints its public key (backup_recipient)")
+    gen.add_argument("path")
     args = parser.parse_args(argv)
     try:
+        if args.command == "keygen":
+            public = keygen(Path(args.path))
+            print(f"keygen: wrote the identity to {args.path} (0600): keep it OFF this repo and the platform",
+                  file=sys.stderr)
+            print(public)
+            return 0
+        if args.command == "decrypt":
+            if not args.archive or not args.identity:
+                raise BackupError("decrypt: ARCHIVE and IDENTITY: both required "
+                                  "(make decrypt ARCHIVE=<file>.tar.gz.age IDENTITY=<age identity file>)")
+            print(decrypt(Path(args.archive), Path(args.identity)))
+            return 0
         model = load_model()
         if args.command == "create":
             print(backup(model))
+        elif args.command == "scheduled":
+            print(scheduled(model, Path(args.out)))
         else:
             if not args.archive:
                 raise BackupError("restore: ARCHIVE: required (make restore ARCHIVE=backups/<app>-<UTC>.tar.gz)")
             restore(model, Path(args.archive), yes=args.yes, from_app=args.from_app)
     except (BackupError, RemoteError) as err:
         print(str(err), file=sys.stderr)
+        return 1
+    except m.AnswerError as err:  # a hand-edited .copier-answers.yml: one line, the field first
+        print("; ".join(msg.replace("\n", ": ", 1) for msg in err.messages), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -40,6 +40,8 @@ FIELDS = (
     "tunnel",
     "image_registry",
     "uptime_minutes",
+    "backup_schedule",
+    "backup_recipient",
 )
 
 PRIVACY_CHOICES = ("public", "private")
@@ -257,6 +259,86 @@ def uptime_facts() -> dict[str, Any]:
     return load("ci")["uptime"]
 
 
+def backup_facts() -> dict[str, Any]:
+    """The scheduled backup workflow's defaults and secrets (data/ci.yml ``backup``)."""
+    return load("ci")["backup"]
+
+
+# A cron field: numbers, ranges, steps, lists, `*` (GitHub's schedule takes POSIX cron,
+# 5 fields, UTC; names like MON/JAN too). Ranges per field: minute hour day month weekday.
+_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_CRON_NAMES = (None, None, None,
+               ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+               ("sun", "mon", "tue", "wed", "thu", "fri", "sat"))
+
+
+def _cron_value(text: str, field: int) -> int | None:
+    names = _CRON_NAMES[field]
+    if names and text.lower() in names:
+        return names.index(text.lower()) + (1 if field == 3 else 0)
+    if not text.isdigit():
+        return None
+    low, high = _CRON_RANGES[field]
+    return int(text) if low <= int(text) <= high else None
+
+
+def cron_problem(expr: str) -> str:
+    """"" when ``expr`` is a 5-field cron expression GitHub's `schedule` takes, else why not."""
+    fields = expr.split()
+    if len(fields) != 5:
+        return f"needs 5 fields (minute hour day month weekday), got {len(fields)}"
+    labels = ("minute", "hour", "day", "month", "weekday")
+    for i, part in enumerate(fields):
+        for item in part.split(","):
+            base, _, step = item.partition("/")
+            if step and (not step.isdigit() or int(step) == 0):
+                return f"{labels[i]} '{item}': the step after / must be a whole number above 0"
+            if base == "*":
+                continue
+            ends = base.split("-")
+            if len(ends) > 2 or any(_cron_value(e, i) is None for e in ends):
+                low, high = _CRON_RANGES[i]
+                return f"{labels[i]} '{item}': use {low}-{high}, a range a-b, a list a,b, */n or *"
+    return ""
+
+
+# age's X25519 recipient: Bech32 (BIP 173) with the human-readable part "age": "age1" and
+# 58 data characters (32 bytes and a 6-character checksum). Checked here with the checksum,
+# so a key mistyped in the form is refused there (copier's environment has no age library).
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def _bech32_polymod(values: Iterable[int]) -> int:
+    generator = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+    check = 1
+    for value in values:
+        top = check >> 25
+        check = (check & 0x1FFFFFF) << 5 ^ value
+        for bit in range(5):
+            check ^= generator[bit] if (top >> bit) & 1 else 0
+    return check
+
+
+def age_recipient_problem(value: Any) -> str:
+    """"" when ``value`` is an age X25519 public key (age1...), else why not: a short first
+    line, the detail on the second. Never repeats a secret key (AGE-SECRET-KEY-...)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if text.upper().startswith("AGE-SECRET-KEY-"):
+        return ("that is a SECRET key\ngive its public half (age-keygen -y <identity file> prints age1...) "
+                "and make a new identity: this one was typed into a form")
+    if not text.startswith("age1"):
+        shown = repr(value) if not isinstance(value, str) else repr(text[:12] + ("..." if len(text) > 12 else ""))
+        return f"not an age public key\none starts with age1 (age-keygen -y <identity file>); got {shown}"
+    data = text[4:]
+    if len(data) != 58 or any(ch not in _BECH32 for ch in data):
+        return (f"not an age public key\nage1 and 58 characters of {_BECH32}; "
+                f"got {len(data)} characters after age1")
+    hrp = [ord(ch) >> 5 for ch in "age"] + [0] + [ord(ch) & 31 for ch in "age"]
+    if _bech32_polymod(hrp + [_BECH32.index(ch) for ch in data]) != 1:
+        return "not an age public key\nits checksum does not match (a typo?): copy it again"
+    return ""
+
+
 def default_domain(answers: Mapping[str, Any]) -> str:
     return f"{answers.get('app_name') or 'openclaw'}.example.com"
 
@@ -287,6 +369,8 @@ def asked(name: str, answers: Mapping[str, Any]) -> bool:
         return answers.get("privacy") == "private"
     if name == "image_registry":
         return needs_image_registry(answers)
+    if name == "backup_recipient":  # no schedule, no key to encrypt with
+        return str(answers.get("backup_schedule") or "").strip() != "off"
     if facts is None:
         return True
     if name == "region":
@@ -332,6 +416,12 @@ def complete(answers: Mapping[str, Any]) -> dict[str, Any]:
     # answers files of 0.1.0 have no uptime_minutes: the default (the check runs)
     if out.get("uptime_minutes") in (None, ""):
         out["uptime_minutes"] = uptime_facts()["default_minutes"]
+    # answers files of 0.1.0/0.2.0 have no backup questions: the daily schedule, and no
+    # recipient, so no backup workflow until one is given (make update, RUNBOOK Day two)
+    if out.get("backup_schedule") in (None, ""):
+        out["backup_schedule"] = backup_facts()["default_schedule"]
+    if out.get("backup_recipient") is None:
+        out["backup_recipient"] = ""
     # answers files of 0.1.0 (Kubernetes with a custom image) have no image_registry:
     # the placeholder, which make verify and the post-copy message warn about
     if needs_image_registry(out) and not out.get("image_registry"):
@@ -504,6 +594,20 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
             return (f"not an interval offered\nminutes between two uptime checks: 0 (off) or one of "
                     f"{', '.join(str(a) for a in allowed if a)} (GitHub runs a schedule at most every 5); got {value!r}")
         return ""
+    if name == "backup_schedule":
+        example = f"for example {backup_facts()['default_schedule']!r} (daily, 03:17 UTC)"
+        if not isinstance(value, str):
+            return f"a cron expression or off\n{example}; got {value!r}"
+        if value.strip() == "off":
+            return ""
+        problem = cron_problem(value)
+        if problem:
+            return f"a cron expression or off\n{problem}; {example}"
+        return ""
+    if name == "backup_recipient":
+        if not asked(name, answers) or value in (None, ""):
+            return ""  # empty: no scheduled backups (the post-copy message says so)
+        return age_recipient_problem(value)
     raise KeyError(f"unknown field {name!r}")
 
 
@@ -634,6 +738,15 @@ class DeployModel:
     proxy_memory_mb: int = 0
     # Minutes between two runs of the uptime workflow; 0: no uptime workflow.
     uptime_minutes: int = 15
+    # The scheduled backup workflow: its cron (UTC) or "off", and the age public key the
+    # archive is encrypted to ("" = no workflow: nothing to encrypt with).
+    backup_schedule: str = "off"
+    backup_recipient: str = ""
+
+    @property
+    def scheduled_backups(self) -> bool:
+        """Whether .github/workflows/backup.yml exists: a schedule and a recipient."""
+        return self.backup_schedule != "off" and bool(self.backup_recipient)
 
     @property
     def k8s_image(self) -> str:
@@ -814,6 +927,9 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
         swap_mb=swap,
         proxy_memory_mb=proxy_memory,
         uptime_minutes=int(answers["uptime_minutes"]),
+        backup_schedule=" ".join(str(answers["backup_schedule"]).split()),
+        backup_recipient=str(answers.get("backup_recipient") or "").strip()
+        if str(answers["backup_schedule"]).strip() != "off" else "",
     )
 
 

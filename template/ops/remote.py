@@ -148,11 +148,114 @@ TRANSPORTS: dict[str, Callable[[m.DeployModel], dict[str, str]]] = {
 }
 
 
-def connect(model: m.DeployModel) -> Remote:
+def connect(model: m.DeployModel, ci: bool = False) -> Remote:
+    """The platform's transport; ``ci``: as the scheduled backup job runs it (``ci_run``
+    where the CLI needs more than a person's linked directory gives it)."""
     spec: dict[str, Any] = m.platform_facts(model.platform)["transfer"]
-    return Remote(platform=model.platform, app=model.app_name, run_argv=list(spec["run"]),
+    values = TRANSPORTS[model.platform](model)
+    run = spec.get("ci_run") if ci and spec.get("ci_run") else spec["run"]
+    if ci:
+        values["environment"] = str(m.load("ci")["tools"]["railway"]["environment"])
+    return Remote(platform=model.platform, app=model.app_name, run_argv=list(run),
                   copy_out_argv=spec.get("copy_out"), copy_in_argv=spec.get("copy_in"),
-                  stream=spec.get("stream", "raw"), values=TRANSPORTS[model.platform](model))
+                  stream=spec.get("stream", "raw"), values=values)
+
+
+# --------------------------------------------------------------------------
+# CI credentials for the scheduled backup job (.github/workflows/backup.yml): the
+# step's env holds the secrets (ci.yml `backup.secrets`, under the names each CLI
+# reads); these turn them into what the CLI needs, in ``workdir`` (0700, removed by
+# the caller). Per platform, side by side. Nothing is printed; only the variables
+# each CLI reads are set in ``env``.
+# --------------------------------------------------------------------------
+
+
+def _need(env: dict[str, str], *names: str) -> None:
+    missing = [n for n in names if not env.get(n)]
+    if missing:
+        raise RemoteError(f"{', '.join(missing)}: empty: add the secret to the GitHub environment "
+                          "`backup` (RUNBOOK.md, Day two: scheduled backups)")
+
+
+def _write(path: Path, text: str) -> Path:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text if text.endswith("\n") else text + "\n")
+    return path
+
+
+def _ssh_config(env: dict[str, str], workdir: Path, host: str, key: str, known: str) -> None:
+    """An ssh config only for ``host``: the key from the secret, ONLY the pinned host key
+    (StrictHostKeyChecking=yes), no agent, no prompt. `ssh -F` is not used by the CLIs
+    that call ssh (docker's ssh helper), so it becomes ~/.ssh/config on the runner."""
+    keyfile = _write(workdir / "ssh_key", env[key])
+    knownfile = _write(workdir / "known_hosts", env[known])
+    ssh_dir = Path(env.get("HOME") or Path.home()) / ".ssh"
+    ssh_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    block = (f"Host {host}\n  IdentityFile {keyfile}\n  IdentitiesOnly yes\n  BatchMode yes\n"
+             f"  StrictHostKeyChecking yes\n  UserKnownHostsFile {knownfile}\n"
+             "  GlobalKnownHostsFile /dev/null\n  ConnectTimeout 20\n")
+    config = ssh_dir / "config"
+    previous = config.read_text() if config.exists() else ""
+    _write(config, block + ("\n" + previous if previous else ""))
+
+
+def _ci_fly(model: m.DeployModel, env: dict[str, str], workdir: Path) -> None:
+    _need(env, "FLY_API_TOKEN")  # flyctl reads it (an ssh token: fly tokens create ssh)
+
+
+def _ci_railway(model: m.DeployModel, env: dict[str, str], workdir: Path) -> None:
+    _need(env, "RAILWAY_TOKEN")  # the project token; the service and environment are on the argv
+
+
+def _ci_render(model: m.DeployModel, env: dict[str, str], workdir: Path) -> None:
+    _need(env, "RENDER_SSH_KEY", "RENDER_SSH_KNOWN_HOSTS", "RENDER_SERVICE_ID")
+    _ssh_config(env, workdir, f"ssh.{model.region}.render.com", "RENDER_SSH_KEY", "RENDER_SSH_KNOWN_HOSTS")
+
+
+def _ci_northflank(model: m.DeployModel, env: dict[str, str], workdir: Path) -> None:
+    _need(env, "NORTHFLANK_API_TOKEN")
+    try:
+        proc = subprocess.run(["northflank", "login", "-n", "backup", "-t", env["NORTHFLANK_API_TOKEN"]],
+                              env=env, capture_output=True, timeout=120)
+    except FileNotFoundError:
+        raise RemoteError("`northflank` is not installed (needed to reach the northflank deploy)") from None
+    if proc.returncode:  # its output may echo the context, never the token: only the last line
+        raise RemoteError(f"northflank login failed ({proc.returncode}): "
+                          f"{_last_line(proc.stderr).replace(env['NORTHFLANK_API_TOKEN'], '***')}")
+
+
+def _ci_compose(model: m.DeployModel, env: dict[str, str], workdir: Path) -> None:
+    _need(env, "DEPLOY_SSH_KEY", "DEPLOY_SSH_KNOWN_HOSTS", "DEPLOY_SSH_TARGET")
+    target = env["DEPLOY_SSH_TARGET"]
+    _ssh_config(env, workdir, target.rsplit("@", 1)[-1], "DEPLOY_SSH_KEY", "DEPLOY_SSH_KNOWN_HOSTS")
+    # docker compose exec/cp on the VM's engine, in the project the deploy job made there
+    # (~/<app>: the project takes the directory's name)
+    env["DOCKER_HOST"] = f"ssh://{target}"
+    env["COMPOSE_PROJECT_NAME"] = model.app_name
+
+
+def _ci_kubernetes(model: m.DeployModel, env: dict[str, str], workdir: Path) -> None:
+    _need(env, "KUBECONFIG_DATA")
+    env["KUBECONFIG"] = str(_write(workdir / "kubeconfig", env["KUBECONFIG_DATA"]))
+
+
+CI_CREDENTIALS: dict[str, Callable[[m.DeployModel, dict[str, str], Path], None]] = {
+    "fly": _ci_fly,
+    "gcp": _ci_compose,
+    "vps": _ci_compose,
+    "railway": _ci_railway,
+    "northflank": _ci_northflank,
+    "render": _ci_render,
+    "kubernetes": _ci_kubernetes,
+}
+
+
+def ci_credentials(model: m.DeployModel, workdir: Path) -> None:
+    """Prepare the platform CLI's credentials from the job's env (os.environ is updated)."""
+    env = dict(os.environ)
+    CI_CREDENTIALS[model.platform](model, env, workdir)
+    os.environ.update(env)
 
 
 # --------------------------------------------------------------------------
