@@ -18,6 +18,8 @@ from tests.support.actionlint import actionlint
 
 BIN = Path(sys.executable).parent
 WORKFLOW = ".github/workflows/deploy.yml"
+# an age public key (scheduled backups are encrypted to it; the workflow exists only with one)
+RECIPIENT = "age1w9r2k0waumevyjdne89jerjs2qrzpc3kxv4vpjl753qkv7mn6ayqftt0v5"
 
 
 def load(repo: Path) -> dict:
@@ -80,7 +82,8 @@ def every_workflow(template_repo, tmp_path_factory):
     repos = {}
     for platform in m.platforms():
         for privacy in ("public", "private"):
-            data = {"platform": platform, "privacy": privacy, "app_name": "claw-ci"}
+            data = {"platform": platform, "privacy": privacy, "app_name": "claw-ci",
+                    "backup_recipient": RECIPIENT}
             if m.platforms()[platform].get("needs_domain"):
                 data["domain"] = "claw.example.org"
             repos[platform, privacy] = copy_template(template_repo, base / f"{platform}-{privacy}", data)
@@ -100,7 +103,7 @@ def all_workflows(repos) -> list[Path]:
 
 def test_actionlint_on_every_generated_workflow(every_workflow):
     files = all_workflows(every_workflow.values())
-    assert {"deploy.yml", "uptime.yml"} <= {p.name for p in files}
+    assert {"deploy.yml", "uptime.yml", "backup.yml"} <= {p.name for p in files}
     findings = [f for f in actionlint(files) if not any(gap in f["message"] for gap in ACTIONLINT_KNOWN_GAPS)]
     assert findings == [], json.dumps(findings, indent=1)
 
@@ -182,6 +185,55 @@ def test_uptime_workflow_on_every_platform(every_workflow, platform, privacy):
         assert secrets == set() and "environment" not in job and "--public-url" in text
     else:
         assert secrets == {s["name"] for s in m.load("ci")["secrets"][kind]} and job["environment"] == "uptime"
+
+
+@pytest.mark.parametrize("platform", list(m.platforms()))
+@pytest.mark.parametrize("privacy", ["public", "private"])
+def test_backup_workflow_on_every_platform(every_workflow, platform, privacy):
+    """Scheduled (the answer's cron), contents: read only, pinned as deploy.yml plus the one
+    upload action, the exec-scoped credential from the `backup` environment in env only,
+    the .age file the only thing uploaded; valid against the workflow schema."""
+    repo = every_workflow[platform, privacy]
+    path = ".github/workflows/backup.yml"
+    proc = subprocess.run([BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", path],
+                          cwd=repo, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = (repo / path).read_text()
+    wf = yaml.safe_load(text)
+    on = wf.get("on", wf.get(True))
+    facts = m.load("ci")["backup"]
+    assert on["schedule"] == [{"cron": facts["default_schedule"]}] and "workflow_dispatch" in on
+    assert wf["permissions"] == {}
+    (job,) = wf["jobs"].values()
+    assert job["permissions"] == {"contents": "read"} and job["environment"] == "backup"
+    assert job["concurrency"] == {"group": "backup-claw-ci", "cancel-in-progress": False}
+    deploy_pins = set(re.findall(r"uses:\s*(\S+)", (repo / WORKFLOW).read_text()))
+    upload = m.load("ci")["actions"]["upload_artifact"].split()[0]
+    assert set(re.findall(r"uses:\s*(\S+)", text)) <= deploy_pins | {upload}
+    assert not any("${{" in s["run"] for s in job["steps"] if "run" in s)
+    kind = m.build(m.answers_from_file(repo / ".copier-answers.yml")).kind
+    refs = dict(re.findall(r"(\w+): \$\{\{\s*secrets\.(\w+)\s*\}\}", text))
+    assert refs == {s["env"]: s["name"] for s in facts["secrets"][kind]}
+    runs = [s["run"] for s in job["steps"] if "run" in s and not s.get("name", "").startswith("install ")]
+    assert runs == ['make venv\n.venv/bin/python -m ops.backup scheduled --out "$RUNNER_TEMP/encrypted"\n']
+    (keep,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert keep["with"]["path"] == "${{ runner.temp }}/encrypted/*.age"
+    assert keep["with"]["retention-days"] == facts["retention_days"] and keep["with"]["if-no-files-found"] == "error"
+    # the RUNBOOK names each secret and where its scope was read
+    runbook = (repo / "RUNBOOK.md").read_text()
+    for s in facts["secrets"][kind]:
+        assert f"| `{s['name']}` |" in runbook, s["name"]
+    assert facts["scopes"][kind]["source"] in runbook
+
+
+def test_no_backup_workflow_without_a_recipient_or_with_the_schedule_off(render):
+    assert not (render(app_name="claw-ci") / ".github/workflows/backup.yml").exists()
+    repo = render(app_name="claw-ci", backup_schedule="off", backup_recipient=RECIPIENT)
+    assert not (repo / ".github/workflows/backup.yml").exists()
+    assert "**Off** (`backup_schedule=off`)" in (repo / "RUNBOOK.md").read_text()
+    repo = render(app_name="claw-ci", backup_schedule="0 */6 * * *", backup_recipient=RECIPIENT)
+    wf = yaml.safe_load((repo / ".github/workflows/backup.yml").read_text())
+    assert wf.get("on", wf.get(True))["schedule"] == [{"cron": "0 */6 * * *"}]
 
 
 def test_verify_runs_zizmor_and_fails_on_a_medium_finding(render):
