@@ -136,6 +136,11 @@ def test_gcp_form_in_80_columns(tmp_path):
     term.send(ENTER)
     seen.append(term.wait("Minutes between two uptime checks"))
     term.send(ENTER)
+    seen.append(term.wait("When a scheduled GitHub workflow backs"))
+    assert "17 3 * * *" in seen[-1]  # the daily default is shown
+    term.send(ENTER)
+    seen.append(term.wait("age public key (age1...)"))
+    term.send(ENTER)  # empty: no scheduled backups (said in the RUNBOOK), nothing secret asked
 
     term.child.expect(pexpect.EOF, timeout=120)
     term.child.close()
@@ -187,7 +192,8 @@ def test_fly_form_hints_agree_with_the_checks(tmp_path):
     assert "Compose" not in volume and "boot disk" not in volume  # a Fly volume, not a VM's disk
     term.send(ENTER)
     for prompt in ("Model providers", "Chat channels", "CLIs baked into the image",
-                   "Minutes between two uptime checks"):
+                   "Minutes between two uptime checks", "When a scheduled GitHub workflow backs",
+                   "age public key (age1...)"):
         term.wait(prompt)
         term.send(ENTER)
     term.child.expect(pexpect.EOF, timeout=120)

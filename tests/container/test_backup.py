@@ -139,8 +139,8 @@ def test_compose_backup_destroy_restore(generate, res, base_image, tmp_path):
 def platform_run(generate, res, base_image, tmp_path):
     """run(platform) -> (repo, container, env): the platform's generated image, run as it
     declares, with the driving stand-ins on PATH aimed at that container."""
-    def _run(platform: str, volume: str | None = None, **env: str):
-        repo = generate(platform, "private")
+    def _run(platform: str, volume: str | None = None, answers: dict | None = None, **env: str):
+        repo = generate(platform, "private", **(answers or {}))
         image, _ = build(repo, res)
         name, _, volume = run_platform(repo, image, res, volume=volume, extra=SLOW_BOOT)
         wait_healthy(name, timeout=600)
