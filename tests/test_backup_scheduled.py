@@ -191,7 +191,7 @@ def test_scheduled_in_ci_names_a_missing_secret(fly_repo, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "FLY_API_TOKEN"}
     env.update({"RUNNER_TEMP": str(runner), "GITHUB_ACTIONS": "true", "FLY_API_TOKEN": ""})
     proc = run(fly_repo, tmp_path, "scheduled", "--out", str(runner / "encrypted"), module=True, env=env)
-    one_line(proc, "FLY_API_TOKEN: empty", "backup", make=False)
+    one_line(proc, "FLY_API_TOKEN (secret FLY_BACKUP_TOKEN): empty", "`backup`", make=False)
     assert calls(tmp_path) == [] and list(runner.iterdir()) == []
 
 
@@ -229,3 +229,77 @@ def test_recipient_check_agrees_with_age(bad, why):
         pyrage.x25519.Recipient.from_str(bad)
     for _ in range(20):  # and accepts what age makes
         assert m.age_recipient_problem(str(pyrage.x25519.Identity.generate().to_public())) == ""
+
+
+CI_SECRETS = {
+    "FLY_API_TOKEN": "FlyV1 fm2_" + "f" * 30, "RAILWAY_TOKEN": "rw-" + "r" * 30,
+    "RENDER_SSH_KEY": "-----BEGIN OPENSSH PRIVATE KEY-----\nRENDERKEY\n-----END OPENSSH PRIVATE KEY-----",
+    "RENDER_SSH_KNOWN_HOSTS": "ssh.oregon.render.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRENDER",
+    "RENDER_SERVICE_ID": "srv-standin0001", "NORTHFLANK_API_TOKEN": "nf-" + "n" * 30,
+    "DEPLOY_SSH_KEY": "-----BEGIN OPENSSH PRIVATE KEY-----\nVMKEY\n-----END OPENSSH PRIVATE KEY-----",
+    "DEPLOY_SSH_KNOWN_HOSTS": "203.0.113.7 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHOST",
+    "DEPLOY_SSH_TARGET": "deploy@203.0.113.7",
+    "KUBECONFIG_DATA": "apiVersion: v1\nkind: Config\nusers:\n- name: ci\n  user:\n    token: KUBE" + "t" * 20,
+}
+
+
+@pytest.mark.parametrize("platform", ["fly", "gcp", "vps", "railway", "northflank", "render", "kubernetes"])
+def test_ci_credentials_and_transport_per_platform(monkeypatch, tmp_path, platform):
+    """What the backup job turns its secrets into, per platform: files 0600 in the job's private
+    directory, only the variables each CLI reads, the argv CI runs; a missing secret is named."""
+    from ops import backup, model as m, remote
+
+    facts = m.platform_facts(platform)
+    answers = {"platform": platform, "app_name": APP, "privacy": "private", "region": facts["default_region"],
+               "openclaw_version": "2026.9.6", "gateway_port": str(facts["default_port"]),
+               "vm_size": facts["default_size"], "vm_memory_mb": "2048", "volume_size_gb": "10"}
+    if platform in ("gcp", "vps", "kubernetes"):
+        answers["domain"] = "claw.localhost"
+    model = m.build(m.complete(answers))
+    kind = model.kind
+    names = [s["env"] for s in m.load("ci")["backup"]["secrets"][kind]]
+    home, work, bindir = tmp_path / "home", tmp_path / "work", tmp_path / "bin"
+    for d in (home, work, bindir):
+        d.mkdir()
+    log = tmp_path / "nf.log"
+    (bindir / "northflank").write_text(f"#!/bin/sh\n# RECORDING STAND-IN for northflank login\necho \"$@\" >> {log}\n")
+    (bindir / "northflank").chmod(0o755)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    for name in {*CI_SECRETS, "DOCKER_HOST", "COMPOSE_PROJECT_NAME", "KUBECONFIG"}:
+        monkeypatch.delenv(name, raising=False)
+    # every missing secret is named, under the name it has in the GitHub environment
+    secrets = [s["name"] for s in m.load("ci")["backup"]["secrets"][kind]]
+    with pytest.raises(remote.RemoteError) as err:
+        remote.ci_credentials(model, work)
+    assert str(err.value).count("\n") == 0 and "empty" in str(err.value)
+    assert all(name in str(err.value) for name in names + secrets), str(err.value)
+    for name in names:
+        monkeypatch.setenv(name, CI_SECRETS[name])
+    remote.ci_credentials(model, work)
+    for path in work.iterdir():
+        assert path.stat().st_mode & 0o777 == 0o600, path
+    argv = remote.connect(model, ci=True).argv("true")
+    if platform == "render":
+        config = (home / ".ssh" / "config").read_text()
+        assert "Host ssh.oregon.render.com" in config and "StrictHostKeyChecking yes" in config
+        assert (work / "ssh_key").read_text().strip() == CI_SECRETS["RENDER_SSH_KEY"]
+        assert argv[:2] == ["ssh", "srv-standin0001@ssh.oregon.render.com"]
+    elif kind == "compose":
+        config = (home / ".ssh" / "config").read_text()
+        assert "Host 203.0.113.7" in config and "UserKnownHostsFile" in config
+        assert os.environ["DOCKER_HOST"] == "ssh://deploy@203.0.113.7" and os.environ["COMPOSE_PROJECT_NAME"] == APP
+        assert argv[:3] == ["docker", "compose", "exec"]
+    elif platform == "kubernetes":
+        assert Path(os.environ["KUBECONFIG"]).read_text().strip() == CI_SECRETS["KUBECONFIG_DATA"]
+        assert argv[:3] == ["kubectl", "exec", "-i"]
+    elif platform == "railway":  # no linked directory in CI: service and environment on the argv
+        assert argv[:7] == ["railway", "ssh", "--service", APP, "--environment",
+                            m.load("ci")["tools"]["railway"]["environment"], "--"]
+    elif platform == "northflank":
+        assert log.read_text().split() == ["login", "-n", "backup", "-t", CI_SECRETS["NORTHFLANK_API_TOKEN"]]
+    else:
+        assert argv[:3] == ["fly", "ssh", "console"]
+    secret_values = [v for k, v in CI_SECRETS.items() if k not in ("RENDER_SERVICE_ID", "DEPLOY_SSH_TARGET")]
+    assert not any(v in " ".join(argv) for v in secret_values)  # no secret on the transport's argv
+    del backup

@@ -171,10 +171,12 @@ def connect(model: m.DeployModel, ci: bool = False) -> Remote:
 
 
 def _need(env: dict[str, str], *names: str) -> None:
-    missing = [n for n in names if not env.get(n)]
+    """Each variable set, or one line naming the secrets (ci.yml) that fill the missing ones."""
+    secret = {s["env"]: s["name"] for kind in m.load("ci")["backup"]["secrets"].values() for s in kind}
+    missing = [n if secret.get(n, n) == n else f"{n} (secret {secret[n]})" for n in names if not env.get(n)]
     if missing:
-        raise RemoteError(f"{', '.join(missing)}: empty: add the secret to the GitHub environment "
-                          "`backup` (RUNBOOK.md, Day two: scheduled backups)")
+        raise RemoteError(f"{', '.join(missing)}: empty: add {'it' if len(missing) == 1 else 'them'} to the "
+                          "GitHub environment `backup` (RUNBOOK.md, Day two: scheduled backups)")
 
 
 def _write(path: Path, text: str) -> Path:
