@@ -112,13 +112,15 @@ def test_decrypt_then_restore_check_accepts_it(fly_repo, tmp_path, keys):
         path.unlink()
 
 
-@pytest.mark.parametrize("case", ["other-identity", "tampered", "not-age", "not-a-bundle", "no-identity"])
+@pytest.mark.parametrize("case", ["other-identity", "tampered", "not-age", "not-a-bundle", "no-identity",
+                                  "manifest-mismatch"])
 def test_decrypt_refuses_in_one_line_and_leaves_nothing(fly_repo, tmp_path, keys, case):
     age_file = sealed(tmp_path, keys["recipient"])
     ident = keys["mine"]
     words = {"other-identity": ["cannot decrypt", "IDENTITY="], "tampered": ["cannot decrypt"],
              "not-age": ["cannot decrypt"], "not-a-bundle": ["not a scheduled backup"],
-             "no-identity": ["IDENTITY=", "no such file"]}[case]
+             "no-identity": ["IDENTITY=", "no such file"],
+             "manifest-mismatch": ["does not match the manifest"]}[case]
     if case == "other-identity":
         ident = keys["other"]
     elif case == "tampered":
@@ -134,6 +136,15 @@ def test_decrypt_refuses_in_one_line_and_leaves_nothing(fly_repo, tmp_path, keys
                                      [x25519.Recipient.from_str(keys["recipient"])]))
     elif case == "no-identity":
         ident = tmp_path / "nope.key"
+    elif case == "manifest-mismatch":  # sealed as made, but the archive inside is not the one its .json names
+        from pyrage import x25519
+
+        from ops import backup
+
+        archive = plain_archive(tmp_path / "odd")
+        meta = Path(f"{archive}.json")
+        meta.write_text(meta.read_text().replace('"sha256": "', '"sha256": "0'))
+        age_file = backup.encrypt(archive, x25519.Recipient.from_str(keys["recipient"]), tmp_path / "odd-out")
     proc = run(fly_repo, tmp_path, "decrypt", f"ARCHIVE={age_file}", f"IDENTITY={ident}")
     line = one_line(proc, "decrypt:", *words)
     assert "AGE-SECRET-KEY" not in proc.stderr + proc.stdout
