@@ -166,7 +166,8 @@ def test_one_failing_upstream_is_one_line_and_the_rest_are_listed(render, apis):
     lines = [line for line in out.stdout.splitlines() if line.startswith("could not ask")]
     assert lines == ["could not ask npm about openclaw: Connection refused",
                      "could not ask github about superfly/flyctl: HTTP 502",
-                     "could not ask npm about @railway/cli: Connection refused"], out.stdout
+                     "could not ask npm about @railway/cli: Connection refused",
+                     "could not ask npm about @northflank/cli: Connection refused"], out.stdout
     assert rows(out.stdout)["wacli"][2] == said["wacli"]
 
 
