@@ -40,7 +40,10 @@ def variants() -> dict[str, dict[str, Any]]:
         out[f"{platform}-private-everything"] = {
             "platform": platform, "privacy": "private", "tunnel": tunnels[-1],
             "binaries": list(m.binaries_catalog()), "channels": list(m.openclaw()["channels"]),
-            "model_providers": list(m.openclaw()["model_providers"]), "uptime_minutes": "0"}
+            "model_providers": list(m.openclaw()["model_providers"]), "uptime_minutes": "0",
+            # scheduled backups on (a test recipient: an age public key), so backup.yml is recorded too
+            "backup_schedule": "45 2 * * *",
+            "backup_recipient": "age1w9r2k0waumevyjdne89jerjs2qrzpc3kxv4vpjl753qkv7mn6ayqftt0v5"}
     return out
 
 
