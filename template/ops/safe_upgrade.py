@@ -1,6 +1,7 @@
 """Safe upgrade: a deploy that changes the image or the OpenClaw release, with a way back.
 
     python -m ops.safe_upgrade kubernetes --image IMAGE --kustomize DIR [--namespace NS]
+    python -m ops.safe_upgrade arm | disarm | restore-held ARCHIVE    (the same steps by hand)
 
 The pinned release's docs (docs/install/updating/rollback-and-recovery.md) say a
 downgrade does not reverse config or database migrations, and that a complete
@@ -194,8 +195,11 @@ def upgrade(model: m.DeployModel, platform: Platform, *, remote: Remote | None =
                    else f"openclaw {target} did not report started within {timeout:.0f} s")
     result["rolled_back"] = True
     say(f"upgrade: {failure}: rolling back to openclaw {before} ({before_image}) and restoring {archive.name}")
+    back = time.monotonic()
     try:
         _roll_back(model, platform, remote, before, before_image, archive, timeout, say)
+        say(f"upgrade: rollback with restore: {time.monotonic() - back:.0f} s from the failure to "
+            f"openclaw {before} started")
     except (RemoteError, BackupError, UpgradeError, RuntimeError, KeyError, ValueError) as err:
         raise UpgradeError(f"upgrade: {failure}; the rollback failed too ({str(err)[:300]}): the pre-update backup "
                            f"is {archive}; RUNBOOK, Day two: when a rollback fails") from None
@@ -288,13 +292,34 @@ def main(argv: list[str] | None = None) -> int:
     k8s.add_argument("--deployment")
     k8s.add_argument("--rollout-timeout", default="600s")
     k8s.add_argument("--backups", default=str(BACKUP_DIR))
+    # by hand, where the deploy is not automated (RUNBOOK, Upgrading: the way back)
+    sub.add_parser("arm", help="set the watch flag: a gateway that exits is held in maintenance")
+    sub.add_parser("disarm", help="remove the watch flag (the upgrade went well)")
+    held = sub.add_parser("restore-held", help="restore ARCHIVE into a gateway held in maintenance, then start it")
+    held.add_argument("archive")
     args = parser.parse_args(argv)
     try:
         model = load_model()
-        platform = kubernetes(model, image=args.image, kustomize_dir=args.kustomize,
-                              namespace=args.namespace or model.app_name, deployment=args.deployment or model.app_name,
-                              rollout_timeout=args.rollout_timeout)
-        upgrade(model, platform, dest=Path(args.backups))
+        if args.kind == "kubernetes":
+            platform = kubernetes(model, image=args.image, kustomize_dir=args.kustomize,
+                                  namespace=args.namespace or model.app_name,
+                                  deployment=args.deployment or model.app_name, rollout_timeout=args.rollout_timeout)
+            upgrade(model, platform, dest=Path(args.backups))
+        elif args.kind in ("arm", "disarm"):
+            remote = connect(model)
+            flag = shlex.quote(upgrade_flag(model))
+            remote.exec(f"umask 077 && printf 'by hand\\n' > {flag}" if args.kind == "arm" else f"rm -f {flag}")
+            print(f"upgrade: watch flag {upgrade_flag(model)} {'set' if args.kind == 'arm' else 'removed'}")
+        else:
+            remote = connect(model)
+            release, state = running(model, remote)
+            if state != "held":
+                raise UpgradeError(f"upgrade: the gateway is {state}, not held in maintenance: use make restore")
+            restore_held(model, remote, Path(args.archive), print)
+            if watch(model, remote, release, timeout_s(), print) != "started":
+                raise UpgradeError(f"upgrade: openclaw {release} did not start on the restored state")
+            remote.exec(f"rm -f {shlex.quote(upgrade_flag(model))}", check=False)
+            print(f"upgrade: openclaw {release} started on {args.archive}; watch flag removed")
     except (UpgradeError, BackupError, RemoteError) as err:
         print(str(err), file=sys.stderr)
         return 1
