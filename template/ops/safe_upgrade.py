@@ -63,6 +63,8 @@ class Platform:
     deploy: Callable[[], None]             # roll the new release out; raises on the platform's own failure
     rollback: Callable[[str], None]        # put this image back (returns once the platform took it)
     new_image: str = ""                    # the image about to be deployed, when known beforehand
+    # an image without this repo's entrypoint (no hold): restores ARCHIVE with the gateway stopped
+    restore: Callable[[Path], None] | None = None
 
 
 def upgrade_flag(model: m.DeployModel) -> str:
@@ -210,6 +212,15 @@ def upgrade(model: m.DeployModel, platform: Platform, *, remote: Remote | None =
 
 def _roll_back(model: m.DeployModel, platform: Platform, remote: Remote, before: str, before_image: str,
                archive: Path, timeout: float, say: Callable[[str], None]) -> None:
+    if platform.restore is not None:  # no hold in this image: the platform stops the gateway itself
+        if not before_image:
+            raise UpgradeError("the image that ran before is unknown")
+        platform.rollback(before_image)
+        platform.restore(archive)
+        if watch(model, remote, before, timeout, say) != "started":
+            raise UpgradeError(f"openclaw {before} did not start on the restored state within {timeout:.0f} s")
+        remote.exec(f"rm -f {shlex.quote(upgrade_flag(model))}", check=False)
+        return
     # The new release's container, when exec reaches it, stops writing the state first.
     if running(model, remote)[1] in ("started", "starting"):
         try:
@@ -251,9 +262,10 @@ def _run(argv: list[str], what: str, timeout: float = 1800) -> str:
 
 
 def kubernetes(model: m.DeployModel, *, image: str, kustomize_dir: str, namespace: str, deployment: str,
-               rollout_timeout: str = "600s") -> Platform:
+               rollout_timeout: str = "600s", say: Callable[[str], None] = print) -> Platform:
     """`kubectl apply -k` + rollout status; the image back with `kubectl set image` on the gateway
-    and its seed init container (the previous revision's image, read before the apply)."""
+    and its seed init container (the previous revision's image, read before the apply); on the
+    official image (no hold) the pre-update backup goes back through the restore pod."""
     ns = ["-n", namespace]
 
     def current() -> str:
@@ -276,7 +288,15 @@ def kubernetes(model: m.DeployModel, *, image: str, kustomize_dir: str, namespac
         subprocess.run(["kubectl", "rollout", "status", f"deployment/{deployment}", *ns, "--timeout=30s"],
                        capture_output=True, timeout=120)
 
-    return Platform(label="Kubernetes", current_image=current, deploy=deploy, rollback=rollback, new_image=image)
+    restore = None
+    if image == model.image:  # the official image (no hold): the restore pod of ops/k8s_restore.py
+        def restore(archive: Path) -> None:
+            from ops import k8s_restore
+
+            k8s_restore.restore(model, archive, check_archive(model, archive), say=say)
+
+    return Platform(label="Kubernetes", current_image=current, deploy=deploy, rollback=rollback, new_image=image,
+                    restore=restore)
 
 
 KINDS = {"kubernetes": kubernetes}
