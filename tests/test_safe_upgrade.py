@@ -85,3 +85,43 @@ def test_official_image_failed_upgrade_restores_through_the_restore_pod(k8s_repo
     assert any(c["stdin"] == ARCHIVE_BYTES for c in in_pod)
     assert any("module - stage" in c["argv"][-1] and "openclaw backup restore" in c["stdin"] for c in in_pod)
     assert "rolled back: openclaw 2026.8.2 started on the pre-update state" in proc.stderr
+
+
+# ---- by hand (RUNBOOK, Upgrading: the way back), on Fly with the recording fly stand-in ----
+
+RECORDING = Path(__file__).resolve().parent / "standins"
+
+
+@pytest.fixture(scope="module")
+def fly_repo(template_repo, tmp_path_factory) -> Path:
+    return copy_template(template_repo, tmp_path_factory.mktemp("su-fly") / "deploy",
+                         {"platform": "fly", "app_name": "claw-su", "privacy": "private"})
+
+
+def by_hand(repo: Path, tmp: Path, *args: str, canned: dict[str, str]) -> tuple[subprocess.CompletedProcess, list]:
+    (tmp / "canned").mkdir(exist_ok=True)
+    for name, text in canned.items():
+        (tmp / "canned" / name).write_text(text)
+    env = {**os.environ, "STANDIN_LOG": str(tmp / "calls.log"), "STANDIN_DIR": str(tmp / "canned"),
+           "DEPLOY_TIMEOUT": "3", "POLL_INTERVAL": "0.05", "PATH": os.pathsep.join([str(RECORDING), os.environ["PATH"]])}
+    proc = subprocess.run([sys.executable, "-m", "ops.safe_upgrade", *args], cwd=repo, env=env, capture_output=True,
+                          text=True, timeout=120)
+    log = tmp / "calls.log"
+    return proc, [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_arm_and_disarm_set_and_remove_the_watch_flag_through_fly_ssh(fly_repo, tmp_path):
+    proc, calls = by_hand(fly_repo, tmp_path, "arm", canned={"fly-ssh-console.txt": ""})
+    assert proc.returncode == 0, proc.stderr
+    assert calls[-1][:4] == ["fly", "ssh", "console", "-a"] and "> /data/.openclaw-upgrade" in calls[-1][-1]
+    proc, calls = by_hand(fly_repo, tmp_path, "disarm", canned={})
+    assert proc.returncode == 0 and "rm -f /data/.openclaw-upgrade" in calls[-1][-1]
+
+
+def test_restore_held_refuses_a_gateway_that_is_not_held(fly_repo, tmp_path):
+    target = fly_repo / "backups" / "claw-su-x.tar.gz"
+    proc, calls = by_hand(fly_repo, tmp_path, "restore-held", str(target),
+                          canned={"fly-ssh-console~package.json.txt": "2026.8.2 started\n"})
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == "upgrade: the gateway is started, not held in maintenance: use make restore"
+    assert len(calls) == 1  # looked, changed nothing
