@@ -125,13 +125,14 @@ def test_backup_of_a_gateway_in_maintenance_says_so(fly_repo, tmp_path):
     refused(run(fly_repo, tmp_path, "backup"), "backup:", "not running (down)")
 
 
-def test_restore_on_kubernetes_with_the_official_image_points_to_the_runbook(render, tmp_path):
-    """The official image has no maintenance entrypoint: refused, nothing asked."""
+def test_restore_on_kubernetes_with_the_official_image_stops_when_the_deployment_is_unreadable(render, tmp_path):
+    """The official image restores through a restore pod (ops/k8s_restore.py); when the
+    Deployment's image cannot be read, one line and nothing scaled or started."""
     repo = render(platform="kubernetes", app_name="claw-bk", domain="claw.localhost")
     target = archive(repo)
     refused(run(repo, tmp_path, "restore", f"ARCHIVE={target.relative_to(repo)}", "ARGS=--yes"),
-            "restore:", "official image", "RUNBOOK, Day two")
-    assert calls(tmp_path) == []
+            "restore:", "deployment/claw-bk's image (nothing changed)")
+    assert [call[:3] for call in calls(tmp_path)] == [["kubectl", "get", "deployment"]]
 
 
 @pytest.mark.parametrize("platform, expect", [

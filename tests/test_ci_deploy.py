@@ -466,18 +466,27 @@ def test_kubernetes_sets_the_image_applies_and_waits_for_the_rollout(generated, 
     assert kustomization["images"] == [{"name": "ghcr.io/openclaw/openclaw", "newName": "ghcr.io/owner/claw-repo",
                                         "newTag": SHA}]
     kubectl = [c["argv"][:5] for c in job.calls if c["argv"][0] == "kubectl"]
-    assert kubectl == [["kubectl", "kustomize", kdir], ["kubectl", "apply", "-k", kdir],
+    # nothing answers `kubectl exec` here (a first deploy): no backup, a plain apply + rollout
+    assert kubectl == [["kubectl", "kustomize", kdir], ["kubectl", "exec", "-i", "-n", APP],
+                       ["kubectl", "get", "deployment", APP, "-n"], ["kubectl", "apply", "-k", kdir],
                        ["kubectl", "rollout", "status", f"deployment/{APP}", "-n"],
                        ["kubectl", "get", "deployment", APP, "-n"]]
+    assert "a plain deploy, without a pre-update backup" in job.output
     assert f"deployment/{APP} runs {IMAGE}" in job.output
     assert (("GET", "/startupz") in api.calls()) == (privacy == "public")
     assert_no_secret_leaked(job, api)
 
 
-def test_kubernetes_failed_rollout_is_undone_and_fails_the_job(generated, tmp_path):
+needs_kubectl = pytest.mark.skipif(not REAL_KUBECTL, reason="needs kubectl (its built-in kustomize)")
+OLD_IMAGE = "ghcr.io/owner/claw-repo:" + "9" * 40
+
+
+def test_kubernetes_failed_rollout_without_a_reachable_gateway_puts_the_image_back(generated, tmp_path):
+    """Nothing answered exec before the deploy (no backup possible): the previous image goes back."""
     repo = generated("kubernetes", "private")
     before = (repo / "k8s/base/kustomization.yaml").read_text()
-    plan = [{"prog": "kubectl", "has": ["rollout", "status"], "exit": 1, "times": 1,
+    plan = [{"prog": "kubectl", "has": ["get", "deployment"], "stdout": OLD_IMAGE, "times": 1},
+            {"prog": "kubectl", "has": ["rollout", "status"], "exit": 1, "times": 1,
              "stderr": "error: timed out waiting for the condition\n"}]
     try:
         job = Job(repo, tmp_path, plan=plan)
@@ -485,12 +494,103 @@ def test_kubernetes_failed_rollout_is_undone_and_fails_the_job(generated, tmp_pa
     finally:
         (repo / "k8s/base/kustomization.yaml").write_text(before)
     kubectl = [c["argv"][1:3] for c in job.calls if c["argv"][0] == "kubectl"]
-    assert kubectl == [["kustomize", "k8s/base"], ["apply", "-k"], ["rollout", "status"], ["rollout", "undo"],
-                       ["rollout", "status"]]
-    assert "rolling back" in job.output
+    assert kubectl == [["kustomize", "k8s/base"], ["exec", "-i"], ["get", "deployment"], ["apply", "-k"],
+                       ["rollout", "status"], ["set", "image"], ["rollout", "status"]]
+    set_image = next(c["argv"] for c in job.calls if c["argv"][1:3] == ["set", "image"])
+    assert f"gateway={OLD_IMAGE}" in set_image and f"seed-config={OLD_IMAGE}" in set_image
+    assert "rolling back" in job.output and "not upgraded" in job.output
 
 
-needs_kubectl = pytest.mark.skipif(not REAL_KUBECTL, reason="needs kubectl (its built-in kustomize)")
+# The gateway as `kubectl exec` would answer it: 2026.8.2 running, the archive it backs up is
+# these bytes. Each rule answers one remote command of ops/safe_upgrade.py and ops/backup.py.
+ARCHIVE_BYTES = "openclaw-archive-standin"
+
+
+def gateway_plan(releases: list[str], deploy_fails: bool) -> list[dict]:
+    import hashlib
+
+    digest = hashlib.sha256(ARCHIVE_BYTES.encode()).hexdigest()
+    plan: list[dict] = [{"prog": "kubectl", "has": ["exec", "package.json"], "stdout": f"{r}\n", "times": 1}
+                        for r in releases]
+    plan += [
+        {"prog": "kubectl", "has": ["get", "deployment"], "stdout": OLD_IMAGE, "times": 1},
+        {"prog": "kubectl", "has": ["exec", "then echo maintenance"], "stdout": "live\n"},
+        {"prog": "kubectl", "has": ["exec", "stat -c %s"], "stdout": f"{len(ARCHIVE_BYTES)}\n{digest}  /x\n"},
+        {"prog": "kubectl", "has": ["exec", "cat /tmp/openclaw-backup/"], "stdout": ARCHIVE_BYTES},
+        {"prog": "kubectl", "has": ["exec", "restore.mjs enter"], "stdout": '{"step":"enter"}\n'},
+        {"prog": "kubectl", "has": ["exec", "restore.mjs stage"], "stdout": '{"step":"stage","warnings":[]}\n'},
+        {"prog": "kubectl", "has": ["exec", "restore.mjs activate"],
+         "stdout": '{"step":"activate","kept":["/data/.openclaw.before-restore-x"]}\n'},
+        {"prog": "kubectl", "has": ["exec", "restore.mjs leave"], "stdout": '{"step":"leave"}\n'},
+    ]
+    if deploy_fails:
+        plan.insert(0, {"prog": "kubectl", "has": ["rollout", "status", "--timeout=600s"], "exit": 1, "times": 1,
+                        "stderr": "error: timed out waiting for the condition\n"})
+    return plan
+
+
+def remote_commands(job: Job) -> list[str]:
+    return [c["argv"][-1] for c in job.calls if c["argv"][:2] == ["kubectl", "exec"]]
+
+
+@needs_kubectl
+def test_kubernetes_upgrade_takes_a_backup_first_and_keeps_it_for_the_job(generated, tmp_path):
+    repo = generated("kubernetes", "private")
+    before = (repo / "k8s/base/kustomization.yaml").read_text()
+    plan = gateway_plan(["2026.8.2 started", "2026.9.6 started"], deploy_fails=False)
+    try:
+        job = Job(repo, tmp_path, plan=plan)
+        assert job.run() == 0, job.output
+    finally:
+        (repo / "k8s/base/kustomization.yaml").write_text(before)
+    verbs = [c["argv"][1] for c in job.calls if c["argv"][0] == "kubectl"]
+    # the backup (exec) comes before the apply; no rollback
+    assert verbs.index("apply") > max(i for i, v in enumerate(verbs[:verbs.index("apply")]) if v == "exec")
+    assert "set" not in verbs
+    commands = remote_commands(job)
+    assert any("openclaw backup create" in cmd and "--verify" in cmd for cmd in commands)
+    assert any(".openclaw-upgrade" in cmd and cmd.startswith("umask 077 && printf") for cmd in commands)
+    assert any(cmd.startswith("rm -f") and ".openclaw-upgrade" in cmd for cmd in commands)
+    out = job.output
+    assert "runs openclaw 2026.8.2" in out and "pre-update backup kept at" in out and "started" in out
+    # the archive lived in the job's private temp dir, removed when the step ended
+    assert not list((tmp_path / "runner").glob("kube.*"))
+    assert_no_secret_leaked(job)
+
+
+@needs_kubectl
+def test_kubernetes_failed_upgrade_rolls_back_and_restores_the_backup(generated, tmp_path):
+    """The rollout of 2026.9.6 fails: the new pod is held, the old image goes back (seen held in
+    maintenance: the watch flag), the pre-update archive is uploaded and restored by the old
+    release, it starts; the job fails and says so."""
+    repo = generated("kubernetes", "private")
+    before = (repo / "k8s/base/kustomization.yaml").read_text()
+    plan = gateway_plan(["2026.8.2 started", "2026.9.6 starting", "2026.8.2 held", "2026.8.2 started"],
+                        deploy_fails=True)
+    try:
+        job = Job(repo, tmp_path, plan=plan)
+        assert job.run() != 0
+    finally:
+        (repo / "k8s/base/kustomization.yaml").write_text(before)
+    kubectl = [c for c in job.calls if c["argv"][0] == "kubectl"]
+    verbs = [c["argv"][1] for c in kubectl]
+    apply, set_image = verbs.index("apply"), verbs.index("set")
+    assert apply < set_image and "rollout" in verbs[apply:set_image]
+    assert f"gateway={OLD_IMAGE}" in kubectl[set_image]["argv"]
+    commands = remote_commands(job)
+    order = [next(i for i, cmd in enumerate(commands) if needle in cmd) for needle in
+             ("openclaw backup create", "restore.mjs enter", "restore.mjs stage", "restore.mjs activate",
+              "restore.mjs leave")]
+    assert order == sorted(order), commands
+    # the upload: the archive's bytes on stdin of `cat >` into the volume
+    upload = next(c for c in kubectl if "archive.tar.gz" in c["argv"][-1] and "cat >" in c["argv"][-1])
+    assert upload["stdin"] == ARCHIVE_BYTES
+    out = job.output
+    assert "rolling back to openclaw 2026.8.2" in out
+    assert "rolled back: openclaw 2026.8.2 started on the pre-update state" in out
+    assert "was not upgraded" in out
+    assert_no_secret_leaked(job)
+
 
 
 def _applied_gateway_image(job: Job) -> str:

@@ -122,7 +122,9 @@ function move(from, to, journal) {
   journal.push([from, to]);
 }
 
-const SKIP = (name) => name.startsWith(".before-restore-") || name.startsWith(".openclaw-restore-") || name === path.basename(flag);
+// (and a safe upgrade's watch flag, ops/safe_upgrade.py: it stays where it is)
+const SKIP = (name) => name.startsWith(".before-restore-") || name.startsWith(".openclaw-restore-") || name === path.basename(flag)
+  || name === ".openclaw-upgrade";
 
 // Put `src` (a staged tree) at `dst`, keeping what was there.
 function swap(dst, src, journal, kept) {

@@ -223,12 +223,15 @@ def wait_started(model: m.DeployModel, remote: Remote, timeout: float = HEALTHY_
 def restore(model: m.DeployModel, archive: Path, *, yes: bool = False, from_app: str | None = None,
             say: Callable[[str], None] = print, ask: Callable[[str], str] | None = None,
             remote: Remote | None = None) -> dict:
-    if model.platform == "kubernetes" and not model.pushed_image:
-        raise BackupError("restore: this Kubernetes deploy runs the official image without the maintenance "
-                          "entrypoint: restore by hand (RUNBOOK, Day two)")
     manifest = check_archive(model, archive, from_app)
     if not yes:
         confirm(model, archive, manifest, ask)
+    if model.platform == "kubernetes" and not model.pushed_image:  # the official image: a restore pod instead
+        from ops import k8s_restore
+        try:
+            return k8s_restore.restore(model, archive, manifest, say=say, remote=remote)
+        except k8s_restore.BackupError as err:  # the same class, unless this module runs as __main__
+            raise BackupError(str(err)) from None
     remote = remote or connect(model)
     flag = flag_path(model)
     ts = stamp()

@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,69 @@ def test_stream_and_cli_copy_platforms(platform_run, tmp_path, platform):
     state_survived(name, "/data/.openclaw", "/data/workspace")
     programs = {call[0] for call in recorded(tmp_path)}
     assert programs == ({"ssh"} if platform == "render" else {"northflank"}), programs
+
+
+def test_kubernetes_official_image_restore_through_a_restore_pod(generate, res, base_image, tmp_path):
+    """Kubernetes on the official image (no maintenance entrypoint): `make restore` scales the
+    Deployment to 0, runs a restore pod (same image, the claim mounted) that stages and swaps
+    with the release's own `openclaw backup restore`, deletes it and scales back to 1. The pod
+    is run as the manifest declares (tests/container/test_kubernetes.py); kubectl is the driving
+    stand-in (scale = stop/start of that container, the restore pod = a container on its volumes)."""
+    from tests.container.test_kubernetes import _flags
+    from tests.e2e.harness import launch_spec
+
+    repo = generate("kubernetes", "private")
+    objects = launch_spec(repo).declared.k8s_objects
+    pod = next(o for o in objects if o["kind"] == "Deployment")["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts: dict[str, str] = {}
+    for vname, source in volumes.items():
+        if "persistentVolumeClaim" in source:
+            mounts[vname] = unique("pvc")
+            c.docker("volume", "create", mounts[vname])
+            res.volumes.append(mounts[vname])
+            gid = pod["securityContext"]["fsGroup"]  # kubelet's fsGroup on the claim
+            c.docker("run", "--rm", "-u", "0", "-v", f"{mounts[vname]}:/v", "--entrypoint", "sh", base_image, "-c",
+                     f"chgrp {gid} /v && chmod 2775 /v")
+        elif "configMap" in source:
+            cm = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == source["configMap"]["name"])
+            folder = tmp_path / vname
+            folder.mkdir()
+            for key, text in cm["data"].items():
+                (folder / key).write_text(text)
+            folder.chmod(0o755)
+            mounts[vname] = str(folder)
+    init = pod["initContainers"][0]
+    c.docker("run", "--rm", *_flags(init, pod, volumes, mounts), "--entrypoint", init["command"][0], init["image"],
+             *init["command"][1:])
+    main = pod["containers"][0]
+    name = unique("pod")
+    res.containers += [name, f"{name}-claw-ct-restore"]  # the gateway's pod, the restore pod
+    pod_run = [*_flags(main, pod, volumes, mounts), "-e", f"OPENCLAW_GATEWAY_TOKEN={token()}", main["image"],
+               *main["args"]]
+    c.docker("run", "-d", "--name", name, *pod_run)
+    # scale to 1 makes a new pod (fresh emptyDirs), not a restart of the old one
+    env = make_env(tmp_path, DRIVE_CONTAINER=name, DRIVE_POD_RUN=json.dumps(pod_run))
+    state, workspace = "/home/node/.openclaw", "/home/node/.openclaw/workspace"
+    port = next(p["containerPort"] for p in main["ports"] if p["name"] == "http")
+    for _ in range(300):  # the gateway's own /startupz, asked inside the pod
+        if c.docker("exec", name, "node", "-e", f"fetch('http://127.0.0.1:{port}/startupz').then(r=>r.json())"
+                    ".then(b=>process.exit(b.status==='started'?0:1)).catch(()=>process.exit(1))",
+                    check=False).returncode == 0:
+            break
+        time.sleep(2)
+    seed_state(name, state, workspace)
+    archive = backed_up(make(repo, env, "backup"), repo)
+    as_node(name, f"echo changed > {workspace}/marker.txt && openclaw config set agents.defaults.timeoutSeconds 7 "
+                  ">/dev/null", state)
+
+    proc = make(repo, env, "restore", f"ARCHIVE={archive}", "ARGS=--yes")
+    assert proc.returncode == 0, proc.stdout + proc.stderr + logs(name)[-3000:]
+    out = proc.stdout
+    assert "scaled to 0" in out and "scaled back to 1" in out and "gateway started on the restored state" in out
+    state_survived(name, state, workspace)
+    verbs = [call[1:3] for call in recorded(tmp_path) if call[0] == "kubectl"]
+    assert ["scale", f"deployment/{'claw-ct'}"] in verbs and ["apply", "-f"] in verbs and ["delete", "pod"] in verbs
+    assert c.docker("ps", "-aq", "--filter", f"name={name}-claw-ct-restore").stdout.strip() == ""  # pod deleted
+    kept = as_node(name, f"ls -a {state} /home/node", state)
+    assert ".before-restore-" in kept

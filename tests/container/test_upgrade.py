@@ -99,15 +99,28 @@ def stop(container: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def history(engine, template_repo, tmp_path_factory):
+def releases(engine, template_repo, tmp_path_factory):
+    """Both generated repos and their images, built once for every test here."""
     work = tmp_path_factory.mktemp("upgrade")
     res = Resources()
-    seen: dict = {"work": work}
     try:
         answers = {"platform": PLATFORM, "privacy": "private", "app_name": APP}
-        seen["old_repo"] = old_repo = copy_template(template_repo, work / "old", {**answers, "openclaw_version": OLD})
-        seen["new_repo"] = new_repo = copy_template(template_repo, work / "new", {**answers, "openclaw_version": NEW})
-        old_image, new_image = build_image(old_repo, res), build_image(new_repo, res)
+        old_repo = copy_template(template_repo, work / "old", {**answers, "openclaw_version": OLD})
+        new_repo = copy_template(template_repo, work / "new", {**answers, "openclaw_version": NEW})
+        yield {"work": work, "old_repo": old_repo, "new_repo": new_repo,
+               "old_image": build_image(old_repo, res), "new_image": build_image(new_repo, res)}
+    finally:
+        res.cleanup()
+
+
+@pytest.fixture(scope="module")
+def history(releases):
+    work = releases["work"]
+    res = Resources()
+    seen: dict = dict(releases)
+    try:
+        old_repo, new_repo = releases["old_repo"], releases["new_repo"]
+        old_image, new_image = releases["old_image"], releases["new_image"]
         volume = name("vol")
         c.docker("volume", "create", volume)
         res.volumes.append(volume)
@@ -205,3 +218,166 @@ def test_rehearse_catches_an_image_that_cannot_start_on_the_archived_state(histo
     assert proc.returncode != 0 and f"rehearse: FAIL openclaw {OLD}" in out, out[-3000:]
     assert "newer schema version" in out, out[-3000:]
     assert f"{APP}-rehearse-" not in leftovers()
+
+
+# --------------------------------------------------------------------------
+# The safe path (ops/safe_upgrade.py) on the same two images
+# --------------------------------------------------------------------------
+# The platform's image swap is played by the engine here (the Render-like run above: the
+# container replaced on the same volume, as a deploy does); everything else is the product's:
+# the pre-update backup through exec, the watch flag, the release's repair, the hold, the
+# rollback and the restore by the OLD release's own `openclaw backup restore`.
+
+
+class EnginePlatform:
+    """A STAND-IN platform: `deploy` and `rollback` replace the gateway container on one volume
+    with `docker run` of the image, as the Render-like run declares it. Contacts no platform."""
+
+    def __init__(self, releases: dict, res: Resources, volume: str, remote, fail: str = ""):
+        self.releases, self.res, self.volume, self.remote, self.fail = releases, res, volume, remote, fail
+        self.container, self.image = "", ""
+
+    def run(self, image: str, role: str, command: list[str] | None = None) -> str:
+        if self.container:
+            c.docker("rm", "-f", self.container, timeout=180)
+        repo = self.releases["old_repo" if image == self.releases["old_image"] else "new_repo"]
+        if command:  # run as declared, but the gateway command replaced (a release that refuses to start)
+            self.container = name(role)
+            self.res.containers.append(self.container)
+            c.docker("run", "-d", "--name", self.container, *SAME_HOST, *inspect_run_flags(repo, self.volume),
+                     image, *command)
+        else:
+            self.container = run_platform(repo, image, self.res, extra=SAME_HOST, name=name(role),
+                                          volume=self.volume)[0]
+        self.image = image
+        self.remote.values["container"] = self.container
+        return self.container
+
+    def platform(self):
+        from ops.safe_upgrade import Platform
+
+        return Platform(label="the engine (stand-in)", current_image=lambda: self.image, deploy=self.deploy,
+                        rollback=lambda image: self.run(image, "rolledback"), new_image=self.releases["new_image"])
+
+    def deploy(self) -> None:
+        new = self.releases["new_image"]
+        if self.fail == "refuses":  # the new release exits at once, every time (not 0, as a refused start)
+            self.run(new, "new", command=["node", "-e", "process.exit(78)"])
+            return
+        self.run(new, "new")
+        if self.fail == "after-start":  # it starts (and migrates the state), then the platform fails the deploy
+            started(self.container, self.releases["port"])
+            raise RuntimeError("forced failure (test): the platform reports the deploy failed after the new release started")
+
+
+def inspect_run_flags(repo: Path, volume: str) -> list[str]:
+    from tests.container.conftest import platform_run_args
+
+    flags, _, env, _ = platform_run_args(repo, volume)
+    return [*flags, *[f for k, v in env.items() for f in ("-e", f"{k}={v}")]]
+
+
+def engine_remote():
+    """The transport ops.remote builds from platforms.yml, aimed at the current container with `docker exec`."""
+    from ops.remote import Remote
+
+    return Remote(platform=PLATFORM, app=APP, run_argv=[c.DOCKER, "exec", "-i", "-u", "node", "{container}",
+                                                        "sh", "-c", "{cmd}"],
+                  copy_out_argv=[c.DOCKER, "cp", "{container}:{remote}", "{local}"], values={"container": ""})
+
+
+@pytest.fixture
+def safe_run(releases, tmp_path):
+    """run(fail) -> (result or the UpgradeError, the platform, the backups dir): 2026.8.2 running with a
+    marker and a config key, then ops.safe_upgrade.upgrade to 2026.9.6 through the stand-in platform."""
+    from ops.safe_upgrade import UpgradeError, upgrade
+    from tests.container.test_backup import seed_state
+
+    res = Resources()
+    model = m.build(m.answers_from_file(releases["new_repo"] / ".copier-answers.yml"))
+
+    def _run(fail: str = ""):
+        volume = name("vol")
+        c.docker("volume", "create", volume)
+        res.volumes.append(volume)
+        remote = engine_remote()
+        platform = EnginePlatform(releases, res, volume, remote, fail)
+        first = platform.run(releases["old_image"], "old")
+        _, port, _ = platform_run_args_port(releases["old_repo"], volume)
+        releases["port"] = port
+        started(first, port)
+        seed_state(first, model.state_dir, model.workspace_dir)
+        lines: list[str] = []
+        began = time.monotonic()
+        try:
+            outcome = upgrade(model, platform.platform(), remote=remote, dest=tmp_path / "backups",
+                              timeout=600, say=lines.append)
+        except UpgradeError as err:
+            outcome = err
+        seconds = time.monotonic() - began
+        print(f"safe upgrade ({fail or 'good'}): {seconds:.0f} s", *lines, sep="\n")
+        return outcome, platform, tmp_path / "backups", lines, seconds
+
+    try:
+        yield _run
+    finally:
+        res.cleanup()
+
+
+def platform_run_args_port(repo: Path, volume: str):
+    from tests.container.conftest import platform_run_args
+
+    flags, command, _, port = platform_run_args(repo, volume)
+    return flags, port, command
+
+
+def release_of(container: str) -> str:
+    return c.docker("exec", container, "node", "-p", "require('/app/package.json').version").stdout.strip()
+
+
+def test_safe_upgrade_good_ends_on_the_new_release_with_the_backup_kept(safe_run):
+    from tests.container.test_backup import state_survived
+
+    outcome, platform, backups, lines, _ = safe_run()
+    assert isinstance(outcome, dict) and not outcome["rolled_back"], (outcome, lines)
+    assert outcome["from"] == OLD and outcome["to"] == NEW
+    archive = Path(outcome["archive"])
+    assert archive.parent == backups and archive.is_file() and Path(f"{archive}.json").is_file()
+    assert release_of(platform.container) == NEW
+    state_survived(platform.container, "/data/.openclaw", "/data/workspace")
+    flags = c.docker("exec", platform.container, "ls", "-a", "/data").stdout.split()
+    assert ".openclaw-upgrade" not in flags and ".openclaw-maintenance" not in flags
+
+
+def test_safe_upgrade_failed_after_start_rolls_back_and_restores(safe_run):
+    """The new release started (the state is migrated: an image-only rollback exits 78, above);
+    the safe path holds it, puts 2026.8.2 back, restores the pre-update backup: healthy, marker
+    and config key there."""
+    from tests.container.test_backup import state_survived
+
+    outcome, platform, backups, lines, _ = safe_run("after-start")
+    from ops.safe_upgrade import UpgradeError
+
+    assert isinstance(outcome, UpgradeError), (outcome, lines)
+    assert "rolled back: openclaw 2026.8.2 started on the pre-update state" in str(outcome), (outcome, lines)
+    assert platform.image == platform.releases["old_image"]
+    assert release_of(platform.container) == OLD
+    started(platform.container, platform.releases["port"], timeout=60)
+    state_survived(platform.container, "/data/.openclaw", "/data/workspace")
+    top = c.docker("exec", platform.container, "ls", "-a", "/data").stdout.split()
+    assert any(n.startswith(".openclaw.before-restore-") for n in top), top  # what 2026.9.6 left, kept
+    assert ".openclaw-upgrade" not in top and ".openclaw-maintenance" not in top
+    assert any(line.startswith("upgrade: rollback with restore: ") for line in lines), lines
+
+
+def test_safe_upgrade_refused_start_is_repaired_then_rolled_back(safe_run):
+    """A new release that exits at once: held in maintenance (no crash loop), `openclaw doctor --fix
+    --non-interactive` tried, then the old release back on the pre-update state."""
+    from tests.container.test_backup import state_survived
+
+    outcome, platform, _, lines, _ = safe_run("refuses")
+    text = "\n".join(lines)
+    assert "refused to start, also after openclaw doctor --fix --non-interactive" in str(outcome), (outcome, text)
+    assert "openclaw doctor --fix --non-interactive: exit" in text
+    assert release_of(platform.container) == OLD
+    state_survived(platform.container, "/data/.openclaw", "/data/workspace")

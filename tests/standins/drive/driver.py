@@ -8,7 +8,9 @@ machine to the LOCAL container $DRIVE_CONTAINER instead, through the real
 engine (docker exec / docker cp): `fly ssh console -u node -C STR` ->
 `docker exec -i -u node C sh -c STR`, `fly ssh sftp get R L` -> `docker cp C:R L`,
 and so on. Only the transport is replaced; the command, the gateway, the
-volume and the bytes are real. Unknown verbs exit 2.
+volume and the bytes are real. Unknown verbs exit 2. For kubectl the Deployment is that
+container: `scale --replicas=0/1` stops/starts it, `apply -f -` of a Pod runs the pod as another
+container on its volumes (the restore pod of ops/k8s_restore.py).
 """
 import json
 import os
@@ -62,8 +64,62 @@ if program == "northflank" and args[:2] == ["exec", "service"]:
     sys.exit(shell(opt("--user", "root"), opt("--cmd")))
 if program == "ssh" and words and words[0].endswith(".render.com"):
     sys.exit(shell("0", " ".join(args[1:])))
+# kubectl: the Deployment is the container $DRIVE_CONTAINER (scale 0/1 = docker stop/start, its
+# image = the container's), a pod applied from a JSON manifest is a container named
+# $DRIVE_CONTAINER-<pod> with the Deployment's volumes (--volumes-from), as its user.
+def pod_container(name):
+    return f"{container}-{name}"
+
+
+def running(name):
+    out = subprocess.run([DOCKER, "inspect", "-f", "{{.State.Running}} {{if .State.Health}}{{.State.Health.Status}}"
+                          "{{end}}", name], capture_output=True, text=True).stdout.split()
+    return out
+
+
+def wait_until(check, seconds=600):
+    import time
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return 0
+        time.sleep(1)
+    print(f"kubectl: driving stand-in: timed out waiting", file=sys.stderr)
+    return 1
+
+
 if program == "kubectl" and args[:1] == ["exec"] and "--" in args:
     cmd = args[args.index("--") + 1:]
-    sys.exit(docker("exec", "-i", "-u", "1000", container, *cmd))
+    target = [a for a in args[1:args.index("--")] if not a.startswith("-") and a != opt("-n") and a != opt("-c")]
+    name = container if not target or target[0].startswith("deploy/") else pod_container(target[0])
+    sys.exit(docker("exec", "-i", "-u", "1000", name, *cmd))
+if program == "kubectl" and args[:2] == ["get", "deployment"]:
+    sys.exit(docker("inspect", "-f", "{{.Config.Image}}", container))
+if program == "kubectl" and args[:1] == ["scale"]:
+    replicas = next(a.split("=", 1)[1] for a in args if a.startswith("--replicas="))
+    if replicas == "0":
+        sys.exit(docker("stop", "-t", "90", container))
+    recreate = os.environ.get("DRIVE_POD_RUN")  # a new pod, as the Deployment makes one: fresh emptyDirs
+    if recreate:
+        docker("rm", "-f", container)
+        sys.exit(docker("run", "-d", "--name", container, *json.loads(recreate)))
+    sys.exit(docker("start", container))
+if program == "kubectl" and args[:2] == ["wait", "--for=delete"]:
+    sys.exit(wait_until(lambda: running(container)[:1] == ["false"]))
+if program == "kubectl" and args[:2] == ["apply", "-f"] and args[2] == "-":
+    pod = json.load(sys.stdin)
+    spec = pod["spec"]["containers"][0]
+    uid = pod["spec"]["securityContext"]["runAsUser"]
+    env = [f for e in spec.get("env", []) for f in ("-e", f"{e['name']}={e['value']}")]
+    sys.exit(docker("run", "-d", "--name", pod_container(pod["metadata"]["name"]), "--volumes-from", container,
+                    "-u", f"{uid}:{uid}", *env, "--entrypoint", spec["command"][0], spec["image"], *spec["command"][1:]))
+if program == "kubectl" and args[:2] == ["wait", "--for=condition=Ready"]:
+    sys.exit(wait_until(lambda: running(pod_container(args[2].split("/", 1)[1]))[:1] == ["true"]))
+if program == "kubectl" and args[:2] == ["delete", "pod"]:
+    subprocess.run([DOCKER, "rm", "-f", pod_container(args[2])], capture_output=True)
+    sys.exit(0)
+if program == "kubectl" and args[:2] == ["rollout", "status"]:
+    # running is enough here: ops waits for the gateway's own /startupz through exec afterwards
+    sys.exit(wait_until(lambda: running(container)[:1] == ["true"]))
 print(f"{program}: driving stand-in: no translation for {' '.join(args[:4])}", file=sys.stderr)
 sys.exit(2)

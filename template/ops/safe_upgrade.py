@@ -1,0 +1,350 @@
+"""Safe upgrade: a deploy that changes the image or the OpenClaw release, with a way back.
+
+    python -m ops.safe_upgrade kubernetes --image IMAGE --kustomize DIR [--namespace NS]
+    python -m ops.safe_upgrade arm | disarm | restore-held ARCHIVE    (the same steps by hand)
+
+The pinned release's docs (docs/install/updating/rollback-and-recovery.md) say a
+downgrade does not reverse config or database migrations, and that a complete
+recovery point is the matching release plus a verified backup taken before the
+update. So, when what runs now differs from what is about to be deployed:
+
+1. what runs now: the release (``/app/package.json`` through the platform's exec)
+   and the image (the platform's own record of it);
+2. a pre-update backup: ``backup(model)`` (ops/backup.py: ``openclaw backup
+   create --verify``, downloaded and checked) kept under ``backups/``;
+3. the upgrade watch flag ``<volume>/.openclaw-upgrade`` on the volume: while it is
+   there a gateway that exits does not crash-loop; the entrypoint holds the
+   container in the maintenance state (docker/entrypoint.sh) so exec keeps working;
+4. the deploy, then a wait until the new release reports ``/startupz`` started;
+5. a refused start: the release's own repair, ``openclaw doctor --fix
+   --non-interactive`` with the gateway stopped, then one more start;
+6. still failing (or the platform reports the deploy failed): hold, put the
+   previous image back, restore the pre-update backup with the OLD release
+   (``openclaw backup restore`` + the swap of docker/restore.mjs), start it and
+   wait until it reports started; the command then fails, naming the archive.
+
+The per-platform facts (what image runs, how to deploy, how to put an image back)
+are the small functions under "Per kind" at the bottom; everything above them is
+the same on every platform. Stdlib + the deploy model. Timing: DEPLOY_TIMEOUT (seconds
+to wait for a release to start, 900) and POLL_INTERVAL, as the other CI deploy steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ops import model as m
+from ops.backup import (BACKUP_DIR, PRIVATE_MARKER, BackupError, _step, backup, check_archive, env_prefix,
+                        flag_path, load_model, probe, remote_size_sha, stamp)
+from ops.ci_http import interval_s, timeout_s
+from ops.remote import Remote, RemoteError, connect
+
+UPGRADE_FLAG = ".openclaw-upgrade"
+REPAIR = "openclaw doctor --fix --non-interactive"
+
+
+class UpgradeError(RuntimeError):
+    """The upgrade failed: the one line the user sees (what happened, what state is left)."""
+
+
+@dataclass
+class Platform:
+    """What the safe path needs from a platform (built per kind, at the bottom)."""
+
+    label: str
+    current_image: Callable[[], str]       # the image the platform runs now ("" when it runs none)
+    deploy: Callable[[], None]             # roll the new release out; raises on the platform's own failure
+    rollback: Callable[[str], None]        # put this image back (returns once the platform took it)
+    new_image: str = ""                    # the image about to be deployed, when known beforehand
+    # an image without this repo's entrypoint (no hold): restores ARCHIVE with the gateway stopped
+    restore: Callable[[Path], None] | None = None
+
+
+def upgrade_flag(model: m.DeployModel) -> str:
+    return f"{model.volume_mount}/{UPGRADE_FLAG}"
+
+
+def running(model: m.DeployModel, remote: Remote) -> tuple[str, str]:
+    """(release, state) of the gateway container the platform's exec reaches now:
+    state is 'started' (/startupz says so), 'held' (the maintenance flag is on the
+    volume) or 'starting'; ('', 'unreachable') when exec reaches no container."""
+    workdir = m.openclaw().get("image_workdir", "/app")
+    version = f"node -p \"require('{workdir}/package.json').version\""
+    flag = shlex.quote(flag_path(model))
+    cmd = (f"v=$({version} 2>/dev/null || echo unknown); if [ -e {flag} ]; then s=held; "
+           f"elif {probe(model, '/startupz', 'started')}; then s=started; else s=starting; fi; echo \"$v $s\"")
+    try:
+        proc = remote.exec(cmd, check=False, timeout=120)
+    except RemoteError:
+        return "", "unreachable"
+    words = proc.stdout.decode(errors="replace").split()
+    if proc.returncode or len(words) < 2 or words[-1] not in ("started", "held", "starting"):
+        return "", "unreachable"
+    return words[-2], words[-1]
+
+
+def watch(model: m.DeployModel, remote: Remote, release: str, timeout: float,
+          say: Callable[[str], None]) -> str:
+    """Wait until ``release`` runs and is 'started' or 'held'; 'timeout' otherwise."""
+    began, last = time.monotonic(), None
+    while time.monotonic() - began < timeout:
+        seen = running(model, remote)
+        if seen != last:
+            say(f"upgrade: {seen[0] or 'no container'} {seen[1]} ({time.monotonic() - began:.0f} s)")
+            last = seen
+        if seen[0] == release and seen[1] in ("started", "held"):
+            return seen[1]
+        time.sleep(min(interval_s(), 5))
+    return "timeout"
+
+
+def hold(model: m.DeployModel, remote: Remote) -> None:
+    """The maintenance state: the flag on the volume, the gateway (if any) stopped."""
+    _step(remote, model, "enter", flag_path(model))
+
+
+def release_hold(model: m.DeployModel, remote: Remote, work: str | None = None) -> None:
+    _step(remote, model, "leave", flag_path(model), *([work] if work else []))
+
+
+def repair(model: m.DeployModel, remote: Remote, say: Callable[[str], None]) -> None:
+    """The release's repair after a refused start (rollback-and-recovery.md), the gateway stopped."""
+    proc = remote.exec(f"{env_prefix(model)} {REPAIR} 2>&1", check=False, timeout=900)
+    lines = [line for line in proc.stdout.decode(errors="replace").splitlines() if line.strip()]
+    say(f"upgrade: {REPAIR}: exit {proc.returncode}" + (f" ({lines[-1].strip()[:200]})" if lines else ""))
+    release_hold(model, remote)  # the entrypoint starts the gateway once more
+
+
+def restore_held(model: m.DeployModel, remote: Remote, archive: Path, say: Callable[[str], None]) -> None:
+    """make restore's steps on a container already held in maintenance (the old release's
+    own `openclaw backup restore` stages the archive)."""
+    manifest = check_archive(model, archive)
+    work = f"{model.volume_mount}/.openclaw-restore-{stamp()}"
+    remote.exec(f"umask 077 && mkdir -p {work} && printf 'openclaw-private-update-capture-v1\\n' > "
+                f"{work}/{PRIVATE_MARKER}")
+    remote.copy_in(archive, f"{work}/archive.tar.gz")
+    if remote_size_sha(remote, f"{work}/archive.tar.gz") != (manifest["size"], manifest["sha256"]):
+        raise UpgradeError("the uploaded pre-update archive does not match (size or sha256)")
+    _step(remote, model, "stage", flag_path(model), work)
+    activated = _step(remote, model, "activate", flag_path(model), work, stamp())
+    say(f"upgrade: restored {archive.name}; the state the new release left is kept as "
+        f"{', '.join(activated['kept'])}")
+    release_hold(model, remote, work)
+
+
+def upgrade(model: m.DeployModel, platform: Platform, *, remote: Remote | None = None, dest: Path = BACKUP_DIR,
+            timeout: float | None = None, say: Callable[[str], None] = print) -> dict:
+    """Deploy with a pre-update backup and a way back; returns what happened, raises
+    UpgradeError (after a rollback, or when the way back failed too)."""
+    remote = remote or connect(model)
+    timeout = timeout_s() if timeout is None else timeout
+    target = model.openclaw_version
+    before, state = running(model, remote)
+    before_image = platform.current_image()
+    result = {"from": before, "to": target, "from_image": before_image, "archive": None, "rolled_back": False}
+    if state == "unreachable" or not before:
+        say(f"upgrade: no running gateway answers on {platform.label} (a first deploy, or a stopped one): "
+            "a plain deploy, without a pre-update backup")
+        try:
+            platform.deploy()
+        except (RemoteError, UpgradeError, RuntimeError) as err:
+            if not before_image or before_image == platform.new_image:
+                raise UpgradeError(f"upgrade: the deploy failed ({str(err)[:300]})") from None
+            say(f"upgrade: the deploy failed ({str(err)[:300]}): rolling back to {before_image} (the image only: "
+                "nothing answered before, so there is no pre-update backup to restore)")
+            platform.rollback(before_image)
+            result["rolled_back"] = True
+            raise UpgradeError(f"upgrade: the deploy failed; {platform.label} runs {before_image} again "
+                               "(image only, no backup was possible)") from None
+        return result
+    if before == target and (not platform.new_image or platform.new_image == before_image):
+        say(f"upgrade: openclaw {target} runs already and the image is the same: a plain deploy")
+        platform.deploy()
+        return result
+    say(f"upgrade: {platform.label} runs openclaw {before} ({before_image or 'image unknown'}); "
+        f"deploying {target}{' (' + platform.new_image + ')' if platform.new_image else ''} with a way back")
+    began = time.monotonic()
+    archive = backup(model, dest, say=say, remote=remote)
+    result["archive"] = str(archive)
+    say(f"upgrade: pre-update backup kept at {archive} (with {archive.name}.json)")
+    remote.exec(f"umask 077 && printf '%s %s\\n' {shlex.quote(before)} {shlex.quote(target)} > "
+                f"{shlex.quote(upgrade_flag(model))}")
+    failure = ""
+    try:
+        platform.deploy()
+    except (RemoteError, UpgradeError, RuntimeError) as err:
+        failure = f"the deploy failed ({str(err)[:300]})"
+    if not failure:
+        outcome = watch(model, remote, target, timeout, say)
+        if outcome == "held":
+            say(f"upgrade: openclaw {target} refused to start: {REPAIR} (the release's repair), then one more start")
+            repair(model, remote, say)
+            outcome = watch(model, remote, target, timeout, say)
+        if outcome == "started":
+            remote.exec(f"rm -f {shlex.quote(upgrade_flag(model))}", check=False)
+            result["seconds"] = time.monotonic() - began
+            say(f"upgrade: openclaw {target} started ({result['seconds']:.0f} s with the backup); "
+                f"the pre-update backup stays at {archive}")
+            return result
+        failure = (f"openclaw {target} refused to start, also after {REPAIR}" if outcome == "held"
+                   else f"openclaw {target} did not report started within {timeout:.0f} s")
+    result["rolled_back"] = True
+    say(f"upgrade: {failure}: rolling back to openclaw {before} ({before_image}) and restoring {archive.name}")
+    back = time.monotonic()
+    try:
+        _roll_back(model, platform, remote, before, before_image, archive, timeout, say)
+        say(f"upgrade: rollback with restore: {time.monotonic() - back:.0f} s from the failure to "
+            f"openclaw {before} started")
+    except (RemoteError, BackupError, UpgradeError, RuntimeError, KeyError, ValueError) as err:
+        raise UpgradeError(f"upgrade: {failure}; the rollback failed too ({str(err)[:300]}): the pre-update backup "
+                           f"is {archive}; RUNBOOK, Day two: when a rollback fails") from None
+    result["seconds"] = time.monotonic() - began
+    raise UpgradeError(f"upgrade: {failure}; rolled back: openclaw {before} started on the pre-update state "
+                       f"({archive}, {result['seconds']:.0f} s in all); the deploy is not upgraded")
+
+
+def _roll_back(model: m.DeployModel, platform: Platform, remote: Remote, before: str, before_image: str,
+               archive: Path, timeout: float, say: Callable[[str], None]) -> None:
+    if platform.restore is not None:  # no hold in this image: the platform stops the gateway itself
+        if not before_image:
+            raise UpgradeError("the image that ran before is unknown")
+        platform.rollback(before_image)
+        platform.restore(archive)
+        if watch(model, remote, before, timeout, say) != "started":
+            raise UpgradeError(f"openclaw {before} did not start on the restored state within {timeout:.0f} s")
+        remote.exec(f"rm -f {shlex.quote(upgrade_flag(model))}", check=False)
+        return
+    # The new release's container, when exec reaches it, stops writing the state first.
+    if running(model, remote)[1] in ("started", "starting"):
+        try:
+            hold(model, remote)
+        except RemoteError as err:
+            say(f"upgrade: could not hold the new release ({err}); the watch flag holds the old one")
+    if not before_image:
+        raise UpgradeError("the image that ran before is unknown")
+    platform.rollback(before_image)
+    # the old image boots into maintenance (the flag is on the volume), or starts when it was lost
+    got = watch(model, remote, before, timeout, say)
+    if got == "timeout":
+        raise UpgradeError(f"openclaw {before} was not running within {timeout:.0f} s of the rollback")
+    if got == "started":
+        hold(model, remote)
+    restore_held(model, remote, archive, say)
+    if watch(model, remote, before, timeout, say) != "started":
+        raise UpgradeError(f"openclaw {before} did not start on the restored state within {timeout:.0f} s")
+    remote.exec(f"rm -f {shlex.quote(upgrade_flag(model))}", check=False)
+
+
+# --------------------------------------------------------------------------
+# Per kind: what the platform runs now, how it deploys, how an image goes back
+# (side by side, one function each; ops/platforms/<kind>.py can take them whole)
+# --------------------------------------------------------------------------
+
+
+def _run(argv: list[str], what: str, timeout: float = 1800) -> str:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except FileNotFoundError:
+        raise UpgradeError(f"`{argv[0]}` is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise UpgradeError(f"{what}: no answer within {timeout:.0f} s") from None
+    if proc.returncode:
+        last = (proc.stderr.strip().splitlines() or ["no error output"])[-1]
+        raise UpgradeError(f"{what}: exit {proc.returncode}: {last[:300]}")
+    return proc.stdout
+
+
+def kubernetes(model: m.DeployModel, *, image: str, kustomize_dir: str, namespace: str, deployment: str,
+               rollout_timeout: str = "600s", say: Callable[[str], None] = print) -> Platform:
+    """`kubectl apply -k` + rollout status; the image back with `kubectl set image` on the gateway
+    and its seed init container (the previous revision's image, read before the apply); on the
+    official image (no hold) the pre-update backup goes back through the restore pod."""
+    ns = ["-n", namespace]
+
+    def current() -> str:
+        path = '{.spec.template.spec.containers[?(@.name=="gateway")].image}'
+        try:
+            return _run(["kubectl", "get", "deployment", deployment, *ns, "-o", f"jsonpath={path}"],
+                        "kubectl get deployment").strip()
+        except UpgradeError:
+            return ""
+
+    def deploy() -> None:
+        _run(["kubectl", "apply", "-k", kustomize_dir], "kubectl apply")
+        _run(["kubectl", "rollout", "status", f"deployment/{deployment}", *ns, f"--timeout={rollout_timeout}"],
+             f"deployment/{deployment} did not become ready in {rollout_timeout}")
+
+    def rollback(previous: str) -> None:
+        _run(["kubectl", "set", "image", f"deployment/{deployment}", *ns, f"seed-config={previous}",
+              f"gateway={previous}"], "kubectl set image")
+        # the old pod comes up held in maintenance (not ready for traffic): the watch decides, not this
+        subprocess.run(["kubectl", "rollout", "status", f"deployment/{deployment}", *ns, "--timeout=30s"],
+                       capture_output=True, timeout=120)
+
+    restore = None
+    if image == model.image:  # the official image (no hold): the restore pod of ops/k8s_restore.py
+        def restore(archive: Path) -> None:
+            from ops import k8s_restore
+
+            k8s_restore.restore(model, archive, check_archive(model, archive), say=say)
+
+    return Platform(label="Kubernetes", current_image=current, deploy=deploy, rollback=rollback, new_image=image,
+                    restore=restore)
+
+
+KINDS = {"kubernetes": kubernetes}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ops.safe_upgrade", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="kind", required=True)
+    k8s = sub.add_parser("kubernetes", help="kubectl apply -k with a pre-update backup and a way back")
+    k8s.add_argument("--image", required=True)
+    k8s.add_argument("--kustomize", required=True)
+    k8s.add_argument("--namespace")
+    k8s.add_argument("--deployment")
+    k8s.add_argument("--rollout-timeout", default="600s")
+    k8s.add_argument("--backups", default=str(BACKUP_DIR))
+    # by hand, where the deploy is not automated (RUNBOOK, Upgrading: the way back)
+    sub.add_parser("arm", help="set the watch flag: a gateway that exits is held in maintenance")
+    sub.add_parser("disarm", help="remove the watch flag (the upgrade went well)")
+    held = sub.add_parser("restore-held", help="restore ARCHIVE into a gateway held in maintenance, then start it")
+    held.add_argument("archive")
+    args = parser.parse_args(argv)
+    try:
+        model = load_model()
+        if args.kind == "kubernetes":
+            platform = kubernetes(model, image=args.image, kustomize_dir=args.kustomize,
+                                  namespace=args.namespace or model.app_name,
+                                  deployment=args.deployment or model.app_name, rollout_timeout=args.rollout_timeout)
+            upgrade(model, platform, dest=Path(args.backups))
+        elif args.kind in ("arm", "disarm"):
+            remote = connect(model)
+            flag = shlex.quote(upgrade_flag(model))
+            remote.exec(f"umask 077 && printf 'by hand\\n' > {flag}" if args.kind == "arm" else f"rm -f {flag}")
+            print(f"upgrade: watch flag {upgrade_flag(model)} {'set' if args.kind == 'arm' else 'removed'}")
+        else:
+            remote = connect(model)
+            release, state = running(model, remote)
+            if state != "held":
+                raise UpgradeError(f"upgrade: the gateway is {state}, not held in maintenance: use make restore")
+            restore_held(model, remote, Path(args.archive), print)
+            if watch(model, remote, release, timeout_s(), print) != "started":
+                raise UpgradeError(f"upgrade: openclaw {release} did not start on the restored state")
+            remote.exec(f"rm -f {shlex.quote(upgrade_flag(model))}", check=False)
+            print(f"upgrade: openclaw {release} started on {args.archive}; watch flag removed")
+    except (UpgradeError, BackupError, RemoteError) as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
