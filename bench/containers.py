@@ -12,11 +12,17 @@ against the declared limit. Runs one platform after another.
 
     .venv/bin/python bench/containers.py [--only fly,render] [--warm-cache]
 
---warm-cache: Node's compile cache on the volume (NODE_COMPILE_CACHE, template/ops/data/
-openclaw.yml) against the release's default (under /tmp, empty in every new container), same
-run, same volume: "restart" = a new container from the same image (what a platform restart
-does: a fresh root filesystem), "deploy" = a rebuilt image (new layer) then a new container;
-each timed from `docker run` to /startupz "started". Prints before/after and the ratio.
+--warm-cache: Node's compile cache where the generated repo puts it (template/ops/data/openclaw.yml:
+on the volume for Railway, Render, Northflank; filled into the image at build time for Fly and
+Compose) against the release's default (under /tmp, empty in every new container), same run.
+For a baked cache "off" is the same repo with the build step taken out of its Dockerfile; both
+images are built with --no-cache first (build seconds and image size, before/after).
+"restart" = a new container from the same image on the same volume (a platform restart: a fresh
+root filesystem), except Compose, whose restart policy, a VM reboot and `compose restart` keep the
+container (its /tmp too); "deploy" = a rebuilt image (one new layer, the cache layer reused as a
+builder with a layer cache does) then a new container. Each timed from `docker run`/`docker start`
+to /startupz "started" and to the engine's `healthy`. Prints before/after and the ratios, and the
+load average (the numbers move with it).
 
 Needs a running engine (scripts/container-engine.sh start).
 """
@@ -41,7 +47,8 @@ from tests.e2e.harness import launch_spec  # noqa: E402
 from tests.support import containers as c  # noqa: E402
 from ops import model as m  # noqa: E402
 
-# Compose (gcp/vps) runs through `docker compose` in tests/container/test_compose.py.
+# Compose (gcp/vps) runs through `docker compose` in tests/container/test_compose.py
+# (--warm-cache runs gcp as its file declares, with `docker run`).
 PLATFORMS = ["fly", "render", "railway", "northflank"]
 
 
