@@ -156,8 +156,9 @@ def warm_cache(template: Path, work: Path, platform: str, rounds: int) -> dict[s
             data["domain"] = "claw.localhost"
         repo = copy_template(template, work / f"warm-{platform}", data)
         c.images_for(repo)
-        # the image's own ENV is part of the declared env: ask the model where the deploy puts it
-        baked = "NODE_COMPILE_CACHE" not in m.build(m.answers_from_file(repo / ".copier-answers.yml")).env
+        # where the deploy puts it, from the model (the image's own ENV is not the deploy's)
+        deploy_env = m.build(m.answers_from_file(repo / ".copier-answers.yml")).env
+        baked = "NODE_COMPILE_CACHE" not in deploy_env
         repos = {"off": repo, "on": repo}
         if baked:  # before: the same repo without the build step (a separate copy: deploys append to it)
             repos["off"] = work / f"warm-{platform}-before"
@@ -206,7 +207,7 @@ def warm_cache(template: Path, work: Path, platform: str, rounds: int) -> dict[s
                     time.sleep(1)
                 c.docker("stop", "-t", "90", name, timeout=180)
         spec = launch_spec(repo)
-        cache = spec.declared.env["NODE_COMPILE_CACHE"]  # the volume's, or the image's ENV
+        cache = deploy_env.get("NODE_COMPILE_CACHE") or m.openclaw()["compile_cache_image_dir"]
         size = c.docker("run", "--rm", "--entrypoint", "du", "-v", f"{volume}:{spec.mounts[0]}", images["on"], "-sm",
                         cache, check=False).stdout.split()
         times["cache MB"] = [float(size[0])] if size else []
