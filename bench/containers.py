@@ -12,11 +12,17 @@ against the declared limit. Runs one platform after another.
 
     .venv/bin/python bench/containers.py [--only fly,render] [--warm-cache]
 
---warm-cache: Node's compile cache on the volume (NODE_COMPILE_CACHE, template/ops/data/
-openclaw.yml) against the release's default (under /tmp, empty in every new container), same
-run, same volume: "restart" = a new container from the same image (what a platform restart
-does: a fresh root filesystem), "deploy" = a rebuilt image (new layer) then a new container;
-each timed from `docker run` to /startupz "started". Prints before/after and the ratio.
+--warm-cache: Node's compile cache where the generated repo puts it (template/ops/data/openclaw.yml:
+on the volume for Railway, Render, Northflank; filled into the image at build time for Fly and
+Compose) against the release's default (under /tmp, empty in every new container), same run.
+For a baked cache "off" is the same repo with the build step taken out of its Dockerfile; both
+images are built with --no-cache first (build seconds and image size, before/after).
+"restart" = a new container from the same image on the same volume (a platform restart: a fresh
+root filesystem), except Compose, whose restart policy, a VM reboot and `compose restart` keep the
+container (its /tmp too); "deploy" = a rebuilt image (one new layer, the cache layer reused as a
+builder with a layer cache does) then a new container. Each timed from `docker run`/`docker start`
+to /startupz "started" and to the engine's `healthy`. Prints before/after and the ratios, and the
+load average (the numbers move with it).
 
 Needs a running engine (scripts/container-engine.sh start).
 """
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,8 +45,10 @@ from tests.conftest import DEFAULT_VERSION, copy_template, snapshot_template  # 
 from tests.container import conftest as ct  # noqa: E402
 from tests.e2e.harness import launch_spec  # noqa: E402
 from tests.support import containers as c  # noqa: E402
+from ops import model as m  # noqa: E402
 
-# Compose (gcp/vps) runs through `docker compose` in tests/container/test_compose.py.
+# Compose (gcp/vps) runs through `docker compose` in tests/container/test_compose.py
+# (--warm-cache runs gcp as its file declares, with `docker run`).
 PLATFORMS = ["fly", "render", "railway", "northflank"]
 
 
@@ -95,43 +104,111 @@ def started_after(name: str, port: int, since: float, limit: float = 600) -> flo
     raise RuntimeError(f"{name}: /startupz never started: {ct.logs(name)[-2000:]}")
 
 
+def started_and_healthy(name: str, port: int, since: float, limit: float = 600) -> tuple[float, float]:
+    """Seconds from `since` until /startupz says started and until the engine says healthy
+    (the generated HEALTHCHECK, every 2 s here), whichever order they come in."""
+    started = healthy = 0.0
+    while not (started and healthy):
+        if not started:
+            try:
+                status, body = ct.http_json(f"http://127.0.0.1:{ct.host_port(name, port)}/startupz")
+            except (OSError, AssertionError, http.client.HTTPException, subprocess.CalledProcessError):
+                status, body = 0, None
+            if status == 200 and isinstance(body, dict) and body.get("status") == "started":
+                started = time.perf_counter() - since
+        if not healthy and ct.health(name) == "healthy":
+            healthy = time.perf_counter() - since
+        if time.perf_counter() - since > limit:
+            raise RuntimeError(f"{name}: not started and healthy after {limit} s: {ct.logs(name)[-2000:]}")
+        time.sleep(0.25)
+    return started, healthy
+
+
+def without_baked_cache(dockerfile: str) -> str:
+    """The Dockerfile as it was before the build-time compile cache: its ENV, COPY and RUN gone."""
+    out, skipping = [], False
+    for line in dockerfile.splitlines(keepends=True):
+        if line.startswith(("ENV NODE_COMPILE_CACHE=", "COPY --chmod=0755 docker/warm-compile-cache.sh")):
+            continue
+        if line.startswith("RUN install -d") and "NODE_COMPILE_CACHE" in line:
+            skipping = True
+        if skipping:
+            skipping = line.rstrip().endswith("\\")
+            continue
+        out.append(line)
+    return "".join(out)
+
+
+def image_mb(image: str) -> float:
+    return int(c.docker("image", "inspect", "--format", "{{.Size}}", image).stdout) / 2**20
+
+
 def warm_cache(template: Path, work: Path, platform: str, rounds: int) -> dict[str, list[float]]:
-    """Seconds run -> started, cache off (the release default) and on (the volume), per event."""
+    """Seconds run -> healthy and run -> started, cache off (the release default under /tmp) and on
+    (where the generated repo puts it: the volume, or the image), per event; and for a baked cache
+    the image's build seconds and size without and with the build step, same run."""
     res = ct.Resources()
-    times: dict[str, list[float]] = {f"{event} {mode}": [] for event in ("restart", "deploy") for mode in ("off", "on")}
+    times: dict[str, list[float]] = {f"{event} {mode}{what}": [] for event in ("restart", "deploy")
+                                     for mode in ("off", "on") for what in ("", " healthy")}
     try:
         data = {"platform": platform, "privacy": "private", "app_name": f"bench-{platform}"}
         if platform in ("gcp", "vps", "kubernetes"):
             data["domain"] = "claw.localhost"
         repo = copy_template(template, work / f"warm-{platform}", data)
-        image, _ = ct.build(repo, res)
+        c.images_for(repo)
+        # where the deploy puts it, from the model (the image's own ENV is not the deploy's)
+        deploy_env = m.build(m.answers_from_file(repo / ".copier-answers.yml")).env
+        baked = "NODE_COMPILE_CACHE" not in deploy_env
+        repos = {"off": repo, "on": repo}
+        if baked:  # before: the same repo without the build step (a separate copy: deploys append to it)
+            repos["off"] = work / f"warm-{platform}-before"
+            shutil.copytree(repo, repos["off"])
+            dockerfile = repos["off"] / "Dockerfile"
+            dockerfile.write_text(without_baked_cache(dockerfile.read_text()))
+            assert "warm-compile-cache" not in dockerfile.read_text()
+        images = {}
+        for mode in ("off", "on"):  # --no-cache: what a build costs when the release or the config changes
+            images[mode], proc = ct.build(repos[mode], res, "--no-cache")
+            times[f"build {mode}"] = [proc.seconds]
+            times[f"image MB {mode}"] = [image_mb(images[mode])]
+        # Compose keeps the container on a restart (restart policy, VM reboot, `compose restart`): its
+        # writable layer, /tmp included, stays; everywhere else a restart is a new root filesystem
+        keeps_container = platform in ("gcp", "vps")
         for mode in ("off", "on"):
-            env = {"NODE_COMPILE_CACHE": ""} if mode == "off" else {}  # "": the release's /tmp default
+            env = {"NODE_COMPILE_CACHE": ""} if mode == "off" and not baked else {}  # "": the /tmp default
+            mode_repo, image = repos[mode], images[mode]
             volume = ct.unique("vol")
             c.docker("volume", "create", volume)
             res.volumes.append(volume)
+            name = ""
             for event in ["first"] + ["restart", "deploy"] * rounds:
                 if event == "deploy":  # a rebuilt image: same base, one new layer
-                    (repo / "config" / "deploy-id").write_text(uuid.uuid4().hex)
-                    with open(repo / "Dockerfile", "a") as fh:
+                    (mode_repo / "config" / "deploy-id").write_text(uuid.uuid4().hex)
+                    with open(mode_repo / "Dockerfile", "a") as fh:
                         fh.write("COPY config/deploy-id /opt/openclaw-deploy/deploy-id\n")
-                    image, _ = ct.build(repo, res)
+                    image, _ = ct.build(mode_repo, res)
+                if name and not (event == "restart" and keeps_container):
+                    c.docker("rm", "-v", name)
+                    res.containers.remove(name)
+                    name = ""
                 since = time.perf_counter()
-                name, port, _ = ct.run_platform(repo, image, res, volume=volume, env=env,
-                                                extra=["--hostname", data["app_name"]])
-                seconds = started_after(name, port, since)
+                if name:
+                    c.docker("start", name)
+                else:
+                    name, port, _ = ct.run_platform(mode_repo, image, res, volume=volume, env=env,
+                                                    extra=["--hostname", data["app_name"]])
+                seconds, healthy = started_and_healthy(name, port, since)
                 if event != "first":
                     times[f"{event} {mode}"].append(seconds)
+                    times[f"{event} {mode} healthy"].append(healthy)
                 settle = time.perf_counter()  # stop only once startup work has settled (/readyz)
                 while c.docker("exec", name, "node", "/opt/openclaw-deploy/healthcheck.mjs", str(port), "/readyz",
                                check=False).returncode and time.perf_counter() - settle < 300:
                     time.sleep(1)
                 c.docker("stop", "-t", "90", name, timeout=180)
-                c.docker("rm", "-v", name)
-                res.containers.remove(name)
         spec = launch_spec(repo)
-        cache = spec.declared.env["NODE_COMPILE_CACHE"]
-        size = c.docker("run", "--rm", "--entrypoint", "du", "-v", f"{volume}:{spec.mounts[0]}", image, "-sm",
+        cache = deploy_env.get("NODE_COMPILE_CACHE") or m.openclaw()["compile_cache_image_dir"]
+        size = c.docker("run", "--rm", "--entrypoint", "du", "-v", f"{volume}:{spec.mounts[0]}", images["on"], "-sm",
                         cache, check=False).stdout.split()
         times["cache MB"] = [float(size[0])] if size else []
     finally:
@@ -153,16 +230,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         template = snapshot_template(Path(tmp) / "template")
         if args.warm_cache:
-            print("| platform | restart, cache off s | restart, on s | ratio | deploy, off s | deploy, on s | ratio "
-                  "| cache MiB |")
+            print(f"load average at start: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}", flush=True)
+            print("| platform | event | off: run -> healthy s | on | ratio | off: run -> /startupz s | on | ratio |")
             print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+            sizes = []
             for platform in platforms:
                 t = warm_cache(template, Path(tmp), platform, args.rounds)
                 mean = {k: sum(v) / len(v) for k, v in t.items() if v}
-                print(f"| {platform} | {mean['restart off']:.1f} | {mean['restart on']:.1f} | "
-                      f"{mean['restart on'] / mean['restart off']:.2f} | {mean['deploy off']:.1f} | "
-                      f"{mean['deploy on']:.1f} | {mean['deploy on'] / mean['deploy off']:.2f} | "
-                      f"{mean.get('cache MB', float('nan')):.0f} |", flush=True)
+                for event in ("restart", "deploy"):
+                    off_h, on_h, off_s, on_s = (mean[f"{event} {m}{w}"] for w in (" healthy", "") for m in ("off", "on"))
+                    print(f"| {platform} | {event} | {off_h:.1f} | {on_h:.1f} | {on_h / off_h:.2f} | {off_s:.1f} | "
+                          f"{on_s:.1f} | {on_s / off_s:.2f} |", flush=True)
+                sizes.append((platform, mean))
+            print("\n| platform | build off s | build on s | image off MiB | image on MiB | cache MiB |")
+            print("| --- | --- | --- | --- | --- | --- |")
+            for platform, mean in sizes:
+                print(f"| {platform} | {mean['build off']:.1f} | {mean['build on']:.1f} | {mean['image MB off']:.0f} | "
+                      f"{mean['image MB on']:.0f} | {mean.get('cache MB', float('nan')):.0f} |")
+            print(f"load average at end: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
             return
         print("| platform | copy s | build s | run -> healthy s | run -> /startupz s | memory MiB | peak MiB | limit MiB |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- |")

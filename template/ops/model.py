@@ -803,8 +803,9 @@ def container_memory(platform: str, memory_mb: int, public: bool) -> tuple[int, 
 
 def compile_cache(facts: Mapping[str, Any]) -> str:
     """Where Node's compile cache survives a restart and a deploy: on the volume, beside the state
-    dir, never in it ("" where the volume is the state dir: the release default under /tmp).
-    In the state dir every `openclaw backup create` would archive it (openclaw.yml)."""
+    dir, never in it ("" where the volume is the state dir: there the Dockerfile fills one into
+    the image at build time, compile_cache_image_dir). In the state dir every `openclaw backup
+    create` would archive it (openclaw.yml)."""
     mount = facts["volume"]["mount"].rstrip("/")
     if not facts["state_dir"].startswith(mount + "/"):
         return ""

@@ -18,6 +18,7 @@ import yaml
 
 from ops import model as m
 from tests.container.conftest import c, health, http_json, logs, token, unique
+from tests.container.test_platform_images import COMPILE_CACHE_DEBUG, compile_cache_used
 from tests.e2e.harness import free_port
 
 DOMAIN = "claw.localhost"
@@ -54,7 +55,8 @@ def test_compose_private_up_healthy_on_loopback(generate, res, base_image, platf
     image = unique("img") + ":test"
     res.images.append(image)
     project, gateway = compose_up(repo, res, {"services": {"openclaw-gateway": {
-        "image": image, "healthcheck": {"interval": "2s", "start_period": "120s"}}}})
+        "image": image, "healthcheck": {"interval": "2s", "start_period": "120s"},
+        "environment": COMPILE_CACHE_DEBUG}}})
     assert health(gateway) == "healthy"
     for _ in range(60):
         status, body = http_json(f"http://127.0.0.1:{port}/startupz")
@@ -62,6 +64,7 @@ def test_compose_private_up_healthy_on_loopback(generate, res, base_image, platf
             break
         time.sleep(1)
     assert status == 200 and body["status"] == "started", (status, body)
+    compile_cache_used(logs(gateway))  # `compose up` of a new image starts warm: the cache came with it
     # an operator's `docker compose exec` without -u node leaves root-owned files
     c.docker("exec", "-u", "0", gateway, "sh", "-c",
              "cd /home/node/.openclaw && cp openclaw.json x && mv x openclaw.json && chown 0:0 openclaw.json "

@@ -26,6 +26,26 @@ def startupz(name: str, port: int, timeout: float = 120) -> dict:
         time.sleep(1)
 
 
+# Node reports each compile cache lookup on stderr (the container's log) with this set
+COMPILE_CACHE_DEBUG = {"NODE_DEBUG_NATIVE": "COMPILE_CACHE"}
+
+
+def compile_cache_used(log: str) -> None:
+    """One start's log, run with COMPILE_CACHE_DEBUG: every Node process of the gateway looked in the
+    cache baked into the image at build time (ops/data/openclaw.yml compile_cache_image_dir), and
+    most of the code it loaded came from there instead of being compiled again."""
+    from ops.model import openclaw
+
+    baked = openclaw()["compile_cache_image_dir"]
+    lines = [line for line in log.splitlines() if line.startswith("[compile cache]")]
+    resolved = [line.split("resolved path ", 1)[1].split()[0] for line in lines if "resolved path " in line]
+    assert resolved, f"no compile cache in use: {log[-1500:]}"
+    assert all(path == baked or path.startswith(f"{baked}/") for path in resolved), resolved[:3]
+    accepted = sum("was accepted" in line for line in lines)
+    compiled = sum("not initialized" in line or "rejected" in line for line in lines)
+    assert accepted > 1000 and compiled * 10 < accepted, (accepted, compiled, lines[-5:])
+
+
 def gateway_homes(name: str) -> set[str]:
     """HOME of every process uid 1000 runs in the container (the gateway and its helpers)."""
     proc = c.docker("exec", "-u", "1000", name, "sh", "-c",
@@ -48,9 +68,10 @@ def test_fly_private_root_volume_lifecycle(generate, res, base_image):
     res.networks.append(network)
     # Fly restarts a machine whose process exits non-zero (restart policy on-failure)
     name, port, volume = run_platform(repo, image, res, extra=["--network", network, "--network-alias", "gateway",
-                                                               "--restart", "on-failure"])
+                                                               "--restart", "on-failure"], env=COMPILE_CACHE_DEBUG)
     wait_healthy(name)
     startupz(name, port)
+    compile_cache_used(logs(name))  # a new machine starts warm: the cache came with the image
     # Fly's machine check: from Fly's network, no forwarding headers, the declared path
     from tests.container.test_checkers import probe
 
