@@ -262,27 +262,6 @@ class OpenClawExtension(Extension):
         environment.filters["make_literal"] = template_source.make_literal
 
 
-# A platform's templated text lives in one room, template/_partials/<kind>/ (the
-# `kind` of platforms.yml, the same name as its module ops/platforms/<kind>.py).
-# Every room has every slot below; the top-level files include each slot by name
-# through oc_slot, never by testing the platform. Compose's providers (gcp, vps)
-# share the compose room; its readme/files/runbook slots pick the provider's text
-# from a subfolder named after the platform.
-SLOTS = ("make", "deploy-steps.yml", "secrets.sh", "readme.md", "files.md", "runbook.md")
-
-
-def room(platform: str) -> str:
-    """The partials folder (and ops.platforms module) of a platform: its `kind`."""
-    return m.platforms()[platform]["kind"]
-
-
-def slot_path(platform: str, slot: str) -> str:
-    """``template/_partials/<kind>/<slot>.jinja``: the one place a partial is chosen."""
-    if slot not in SLOTS:
-        raise KeyError(f"oc_slot: {slot!r} is not a slot; slots: {', '.join(SLOTS)}")
-    return f"template/_partials/{room(platform)}/{slot}.jinja"
-
-
 def remote_runnable(model: m.DeployModel) -> bool:
     """Whether `make cost P='-p mode live'` can run a command on the deploy (ops.remote)."""
     remote = importlib.import_module(m.__name__.rsplit(".", 1)[0] + ".remote")
@@ -303,3 +282,24 @@ def _cached_model(answers: dict[str, Any]) -> m.DeployModel:
 def toml_string(value: Any) -> str:
     """A TOML basic string for any value (JSON escaping is valid TOML escaping)."""
     return json.dumps(str(value), ensure_ascii=False)
+
+
+# A platform's templated text lives in one room, template/_partials/<kind>/ (the
+# `kind` of platforms.yml, the same name as its module ops/platforms/<kind>.py).
+# Every room has every slot below; the top-level files include each slot by name
+# through oc_slot, never by testing the platform. Compose's providers (gcp, vps)
+# share the compose room; its readme/files/runbook slots pick the provider's text
+# from a subfolder named after the platform.
+SLOTS = ("make", "deploy-steps.yml", "secrets.sh", "readme.md", "files.md", "runbook.md")
+
+
+def room(platform: str) -> str:
+    """The partials folder (and ops.platforms module) of a platform: its `kind`."""
+    return m.platforms()[platform]["kind"]
+
+
+def slot_path(platform: str, slot: str) -> str:
+    """``template/_partials/<kind>/<slot>.jinja``: the one place a partial is chosen."""
+    if slot not in SLOTS:
+        raise KeyError(f"oc_slot: {slot!r} is not a slot; slots: {', '.join(SLOTS)}")
+    return f"template/_partials/{room(platform)}/{slot}.jinja"
