@@ -5,7 +5,6 @@ every value does reach the platform (so the test can see a leak); .env is create
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -17,6 +16,7 @@ import pytest
 
 from ops import model as m
 from tests.conftest import git
+from tests.standins import protocol
 
 STANDINS = Path(__file__).resolve().parent / "standins" / "secrets"
 STRACE = shutil.which("strace")
@@ -47,7 +47,7 @@ def run_secrets(repo: Path, tmp_path: Path, values: dict[str, str], *args: str):
         argv = [STRACE, "-f", "-qq", "-e", "trace=execve", "-s", "100000", "-o", str(trace), *argv]
     proc = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                           timeout=120)
-    calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    calls = protocol.records(log)
     execs = trace.read_text() if trace.exists() else ""
     return proc, calls, execs
 
