@@ -163,6 +163,22 @@ def test_help_prints_the_whole_header(render, tmp_path, platform):
     assert "--dry-run" in proc.stdout and "never" in proc.stdout
 
 
+@pytest.mark.parametrize("platform", sorted(p for p, f in m.platforms().items() if f.get("api")))
+def test_the_api_base_and_its_override_come_from_the_data(render, tmp_path, platform):
+    """platforms.yml `api: {base, env}` is the one fact secrets.sh, the CI deploy and the live
+    checks share: the override variable named there moves every request of the script."""
+    api = m.platforms()[platform]["api"]
+    repo = deploy_repo(render, platform)
+    model = m.build(m.answers_from_file(repo / ".copier-answers.yml"))
+    override = "https://api.standin.invalid/v9"
+    for env, base in (({}, api["base"]), ({api["env"]: override}, override)):
+        proc, calls, _ = run_secrets(repo, tmp_path, {**values_for(model, platform, True), **env})
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        urls = [a for c in calls if c["argv"][0] == "curl" for a in c["argv"] if a.startswith("http")]
+        assert urls and all(u.startswith(base + "/") for u in urls), urls
+        (tmp_path / "standin.jsonl").unlink()
+
+
 def test_kubernetes_without_a_cluster_stops_with_one_line(render, tmp_path):
     repo = deploy_repo(render, "kubernetes")
     model = m.build(m.answers_from_file(repo / ".copier-answers.yml"))
