@@ -65,6 +65,21 @@ def test_top_level_files_include_slots_by_name_only():
     assert offenders == []
 
 
+def names_platform(test: nodes.Node) -> bool:
+    """`model.kind == 'fly'`, `platform in [...]`: a test that picks by platform or kind."""
+    return any(isinstance(n, nodes.Getattr) and n.attr in ("kind", "platform")
+               or isinstance(n, nodes.Name) and n.name in ("kind", "platform") for n in test.find_all((nodes.Getattr, nodes.Name)))
+
+
+def test_no_platform_if_chain_chooses_an_include():
+    offenders = []
+    for path in [*top_level_templates(), *(p for p in PARTIALS.glob("*.jinja"))]:
+        for branch in parse(path.read_text()).find_all(nodes.If):
+            if names_platform(branch.test) and any(isinstance(n, nodes.Include) for n in branch.body):
+                offenders.append(f"{path.relative_to(TEMPLATE)}:{branch.lineno}")
+    assert offenders == [], "include the slot through oc_slot instead"
+
+
 def test_secrets_rooms_define_what_the_frame_calls():
     frame = (TEMPLATE / "scripts" / "secrets.sh.jinja").read_text()
     called = set(re.findall(r"room\.(\w+)\(", frame))
