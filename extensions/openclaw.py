@@ -219,6 +219,10 @@ class OpenClawExtension(Extension):
         def oc_model(context) -> m.DeployModel:
             return _cached_model(answers_of(context))
 
+        @pass_context
+        def oc_slot(context, slot: str) -> str:
+            return slot_path(context.get("platform"), slot)
+
         def to_json(value: Any, indent: int | None = 2) -> str:
             return json.dumps(value, indent=indent, ensure_ascii=False)
 
@@ -231,6 +235,7 @@ class OpenClawExtension(Extension):
             oc_needs_domain=oc_needs_domain,
             oc_asked=oc_asked,
             oc_platform=oc_platform,
+            oc_slot=oc_slot,
             oc_starter_config=m.starter_config,
             oc_warnings=m.warnings,
             oc_ignored=oc_ignored,
@@ -278,3 +283,24 @@ def _cached_model(answers: dict[str, Any]) -> m.DeployModel:
 def toml_string(value: Any) -> str:
     """A TOML basic string for any value (JSON escaping is valid TOML escaping)."""
     return json.dumps(str(value), ensure_ascii=False)
+
+
+# A platform's templated text lives in one room, template/_partials/<kind>/ (the
+# `kind` of platforms.yml, the same name as its module ops/platforms/<kind>.py).
+# Every room has every slot below; the top-level files include each slot by name
+# through oc_slot, never by testing the platform. Compose's providers (gcp, vps)
+# share the compose room; its readme/files/runbook slots pick the provider's text
+# from a subfolder named after the platform.
+SLOTS = ("make", "deploy-steps.yml", "uptime-steps.yml", "secrets.sh", "readme.md", "files.md", "runbook.md")
+
+
+def room(platform: str) -> str:
+    """The partials folder (and ops.platforms module) of a platform: its `kind`."""
+    return m.platforms()[platform]["kind"]
+
+
+def slot_path(platform: str, slot: str) -> str:
+    """``template/_partials/<kind>/<slot>.jinja``: the one place a partial is chosen."""
+    if slot not in SLOTS:
+        raise KeyError(f"oc_slot: {slot!r} is not a slot; slots: {', '.join(SLOTS)}")
+    return f"template/_partials/{room(platform)}/{slot}.jinja"

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.standins import protocol
+
 STANDINS = Path(__file__).resolve().parent / "standins"
 
 
@@ -36,8 +38,7 @@ def run(repo: Path, tmp: Path, *args: str, stdin: str | None = None) -> subproce
 
 
 def calls(tmp: Path) -> list[list[str]]:
-    log = tmp / "calls.log"
-    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return protocol.argvs(tmp / "calls.log")
 
 
 def archive(repo: Path, name: str = "claw-bk-20261202T060000Z.tar.gz", app: str = "claw-bk",

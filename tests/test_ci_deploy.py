@@ -33,6 +33,7 @@ import yaml
 
 from tests.conftest import ROOT, copy_template
 from tests.support.api_standin import ApiStandin
+from tests.standins import protocol
 
 STANDINS = ROOT / "tests" / "standins" / "ci"
 # the real kubectl (Debian kubernetes-client): its built-in kustomize renders what CI applies
@@ -148,7 +149,7 @@ class Job:
 
     @property
     def calls(self) -> list[dict]:
-        return [json.loads(line) for line in self.log.read_text().splitlines()]
+        return protocol.records(self.log)
 
     @property
     def output(self) -> str:

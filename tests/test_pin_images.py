@@ -23,6 +23,7 @@ from ops import checks as c
 from ops import declared as d
 from ops import model as m
 from ops import pin_images as pins
+from tests.standins import protocol
 
 STANDINS = Path(__file__).resolve().parent / "standins"
 BASH = shutil.which("bash")
@@ -68,8 +69,7 @@ def pin(repo: Path, env: dict) -> subprocess.CompletedProcess:
 
 
 def calls(env: dict) -> list[list[str]]:
-    path = Path(env["_LOG"])
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return protocol.argvs(env["_LOG"])
 
 
 def snapshot(repo: Path) -> dict[str, bytes]:

@@ -5,7 +5,6 @@ every value does reach the platform (so the test can see a leak); .env is create
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -17,6 +16,7 @@ import pytest
 
 from ops import model as m
 from tests.conftest import git
+from tests.standins import protocol
 
 STANDINS = Path(__file__).resolve().parent / "standins" / "secrets"
 STRACE = shutil.which("strace")
@@ -47,7 +47,7 @@ def run_secrets(repo: Path, tmp_path: Path, values: dict[str, str], *args: str):
         argv = [STRACE, "-f", "-qq", "-e", "trace=execve", "-s", "100000", "-o", str(trace), *argv]
     proc = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                           timeout=120)
-    calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    calls = protocol.records(log)
     execs = trace.read_text() if trace.exists() else ""
     return proc, calls, execs
 
@@ -161,6 +161,22 @@ def test_help_prints_the_whole_header(render, tmp_path, platform):
     assert proc.stdout.splitlines() == [line[2:] if line.startswith("# ") else line[1:] for line in header]
     assert proc.stdout.rstrip().endswith((".", ")")), proc.stdout
     assert "--dry-run" in proc.stdout and "never" in proc.stdout
+
+
+@pytest.mark.parametrize("platform", sorted(p for p, f in m.platforms().items() if f.get("api")))
+def test_the_api_base_and_its_override_come_from_the_data(render, tmp_path, platform):
+    """platforms.yml `api: {base, env}` is the one fact secrets.sh, the CI deploy and the live
+    checks share: the override variable named there moves every request of the script."""
+    api = m.platforms()[platform]["api"]
+    repo = deploy_repo(render, platform)
+    model = m.build(m.answers_from_file(repo / ".copier-answers.yml"))
+    override = "https://api.standin.invalid/v9"
+    for env, base in (({}, api["base"]), ({api["env"]: override}, override)):
+        proc, calls, _ = run_secrets(repo, tmp_path, {**values_for(model, platform, True), **env})
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        urls = [a for c in calls if c["argv"][0] == "curl" for a in c["argv"] if a.startswith("http")]
+        assert urls and all(u.startswith(base + "/") for u in urls), urls
+        (tmp_path / "standin.jsonl").unlink()
 
 
 def test_kubernetes_without_a_cluster_stops_with_one_line(render, tmp_path):

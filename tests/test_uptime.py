@@ -24,6 +24,7 @@ import yaml
 from ops import model as m
 from tests.support.api_standin import ApiStandin
 from tests.test_ci_deploy import APP, REPO, SECRETS, STANDINS, generated  # noqa: F401 - fixture
+from tests.standins import protocol
 
 UPTIME = ".github/workflows/uptime.yml"
 EXPR = re.compile(r"\$\{\{\s*([\w.\-]+)\s*\}\}")
@@ -111,7 +112,7 @@ def run_check(repo: Path, tmp: Path, github: GitHub, *, variables=None, plan=Non
         env["OPENCLAW_PUBLIC_URL"] = public_url
     proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=repo,
                           env=env, capture_output=True, text=True, timeout=120)
-    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    calls = protocol.records(log)
     output = proc.stdout + proc.stderr
     for name, value in SECRETS.items():
         if name != "DEPLOY_SSH_TARGET":

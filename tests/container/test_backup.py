@@ -24,6 +24,7 @@ import pytest
 from tests.container.conftest import build, c, health, logs, run_platform, token, unique, wait_healthy
 from tests.container.test_compose import compose_up, write_env
 from tests.e2e.harness import free_port
+from tests.standins import protocol
 
 DRIVE = Path(__file__).resolve().parents[1] / "standins" / "drive"
 MARKER = "restored-marker-7f3a"
@@ -83,8 +84,7 @@ def backed_up(proc: subprocess.CompletedProcess, repo: Path) -> Path:
 
 
 def recorded(tmp: Path) -> list[list[str]]:
-    path = tmp / "standin.log"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return protocol.argvs(tmp / "standin.log")
 
 
 def test_compose_backup_destroy_restore(generate, res, base_image, tmp_path):

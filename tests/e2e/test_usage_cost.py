@@ -25,6 +25,7 @@ from ops import spend
 from ops.runner import Runner
 from tests.runbooks.conftest import free_port
 from tests.support.procs import stop_group
+from tests.standins import protocol
 
 EXEC_STANDINS = Path(__file__).resolve().parents[1] / "standins" / "exec"
 APP = "claw-spend"
@@ -111,7 +112,7 @@ def test_measured_spend_through_every_platforms_exec(openclaw, gateway, render, 
         assert found.total == pytest.approx(want), platform
         assert found.days_with_data == 2 and found.span_days == 3 and found.cache_status == "fresh"
         assert found.projected_month == pytest.approx(round(want / 3 * 30, 2))
-        calls = [json.loads(line) for line in log.read_text().splitlines()]
+        calls = protocol.argvs(log)
         assert len(calls) == 1 and calls[0][0] == m.platforms()[platform]["exec"]["command"].split()[0], calls
         assert "usage-cost" in " ".join(calls[0]) and f"--port {port}" in " ".join(calls[0])
         assert env["OPENCLAW_GATEWAY_TOKEN"] not in " ".join(calls[0])  # the token stays in the deploy's env

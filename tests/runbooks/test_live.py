@@ -21,6 +21,7 @@ from ops import troubleshoot as t
 from tests.runbooks.conftest import STANDINS, TROUBLE_NB, edit, free_port
 from tests.support.procs import stop_group
 from tests.support.nbbatch import KernelBatch, stream_text
+from tests.standins import protocol
 
 APP = "claw-live"
 LOG_SECRET = "token=" + "Q" * 40
@@ -169,7 +170,7 @@ def run_standin(world, repo, broken, out):
     log.write_text("")
     nb = kernel.execute(TROUBLE_NB, {"repo": str(repo), "mode": "live", "output_dir": str(out)})
     data = json.loads((out / "troubleshooting.json").read_text())
-    argvs = [json.loads(line) for line in log.read_text().splitlines()]
+    argvs = protocol.argvs(log)
     return model, data, argvs, stream_text(nb)
 
 

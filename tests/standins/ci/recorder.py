@@ -4,27 +4,24 @@
 It contacts nothing and deploys nothing.
 
 Called as `recorder.py PROGRAM ARGS...` by the wrappers in this directory, it
-appends {"argv": [...], "stdin": "..."} as one JSON line to $STANDIN_LOG (stdin
-is read only when it is not a terminal or /dev/null), then answers from the
-plan in $STANDIN_PLAN: a JSON list of rules {"prog", "has": [substrings that
-must all occur in the joined argv], "stdout", "exit", "times"}; the first rule
-that matches and has uses left wins (times: how often, default unlimited).
+records the call with its stdin (read only when piped) and, for ssh, the files it
+would read (identity and known hosts, with their modes), then answers from the
+plan in $STANDIN_PLAN (../protocol.py, steps 1 and 2).
 No rule: exit 0 with no output, except for kubectl when $STANDIN_REAL_KUBECTL
 names the real binary: `kubectl kustomize DIR` runs it (offline, real
 kustomize), `kubectl apply -k DIR` keeps what it renders as the "cluster"
 state, and `kubectl get deployment NAME ... -o jsonpath=...` answers the
 gateway container's image from that state (what was applied is what runs).
 """
-import json
 import os
-import stat
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import protocol  # noqa: E402
 
 program, args = sys.argv[1], sys.argv[2:]
-stdin = ""
-mode = os.fstat(0).st_mode
-if stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode):
-    stdin = sys.stdin.read()
+stdin = protocol.piped_stdin()
 # ssh: the files it would read (identity and known hosts), with their modes, as the real ssh sees them
 files = {}
 if program == "ssh":
@@ -34,30 +31,16 @@ if program == "ssh":
         if os.path.isfile(path):
             with open(path, encoding="utf-8") as fh:
                 files[path] = {"text": fh.read(), "mode": oct(os.stat(path).st_mode & 0o777)}
-with open(os.environ["STANDIN_LOG"], "a", encoding="utf-8") as fh:
-    fh.write(json.dumps({"argv": [program, *args], "stdin": stdin, "files": files}) + "\n")
+protocol.record(program, args, stdin, files)
 
-plan_path = os.environ.get("STANDIN_PLAN")
-line = " ".join(args)
-if plan_path and os.path.exists(plan_path):
-    with open(plan_path, encoding="utf-8") as fh:
-        plan = json.load(fh)
-    for rule in plan:
-        if rule.get("prog") != program or not all(h in line for h in rule.get("has", [])):
-            continue
-        if rule.get("times") is not None:
-            if rule["times"] <= 0:
-                continue
-            rule["times"] -= 1
-            with open(plan_path, "w", encoding="utf-8") as fh:
-                json.dump(plan, fh)
-        sys.stdout.write(rule.get("stdout", ""))
-        sys.stderr.write(rule.get("stderr", ""))
-        sys.exit(rule.get("exit", 0))
+answer = protocol.plan_answer(program, args)
+if answer is not None:
+    answer.give()
 real = os.environ.get("STANDIN_REAL_KUBECTL")
 if program == "kubectl" and real:
     import subprocess
 
+    line = " ".join(args)
     state = os.environ["STANDIN_LOG"] + ".applied.yaml"
     if args[:1] == ["kustomize"]:
         os.execv(real, [real, *args])

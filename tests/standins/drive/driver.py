@@ -2,30 +2,29 @@
 """DRIVING STAND-IN for platform CLIs in the container tests: fly, railway,
 northflank, ssh (Render), kubectl.
 
-It contacts no platform and deploys nothing. It records its argv as one JSON
-line in $STANDIN_LOG, then does what the real CLI would do to the platform's
-machine to the LOCAL container $DRIVE_CONTAINER instead, through the real
-engine (docker exec / docker cp): `fly ssh console -u node -C STR` ->
-`docker exec -i -u node C sh -c STR`, `fly ssh sftp get R L` -> `docker cp C:R L`,
-and so on. Only the transport is replaced; the command, the gateway, the
-volume and the bytes are real. Unknown verbs exit 2. For kubectl the Deployment is that
-container: `scale --replicas=0/1` stops/starts it, `apply -f -` of a Pod runs the pod as another
-container on its volumes (the restore pod of ops/k8s_restore.py).
+It contacts no platform and deploys nothing. It records the call, then does what
+the real CLI would do to the platform's machine (../protocol.py, remote()) to the
+LOCAL container $DRIVE_CONTAINER instead, through the real engine (docker exec /
+docker cp): `fly ssh console -u node -C STR` -> `docker exec -i -u node C sh -c STR`,
+`fly ssh sftp get R L` -> `docker cp C:R L`, and so on. Only the transport is
+replaced; the command, the gateway, the volume and the bytes are real. Unknown
+verbs exit 2. For kubectl the Deployment is that container: `scale --replicas=0/1`
+stops/starts it, `apply -f -` of a Pod runs the pod as another container on its
+volumes (the restore pod of ops/k8s_restore.py).
 """
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import protocol  # noqa: E402
 
 DOCKER = os.environ.get("OPENCLAW_TEST_DOCKER", "/usr/bin/docker")
 program, args = os.path.basename(sys.argv[1]), sys.argv[2:]
-with open(os.environ["STANDIN_LOG"], "a", encoding="utf-8") as log:
-    log.write(json.dumps([program, *args]) + "\n")
+protocol.record(program, args)
 container = os.environ["DRIVE_CONTAINER"]
-
-
-def opt(name, default=None):
-    return args[args.index(name) + 1] if name in args else default
 
 
 def docker(*argv):
@@ -43,27 +42,14 @@ def put(local, remote, user, mode="0600"):
                           f"chown {user}:{user} '{remote}' && chmod {mode} '{remote}'")
 
 
+def opt(name, default=None):
+    return protocol._opt(args, name, default)
+
+
 def get(remote, local):
     return subprocess.run([DOCKER, "cp", f"{container}:{remote}", local], stdout=subprocess.DEVNULL).returncode
 
 
-words = [a for a in args if not a.startswith("-")]
-if program == "fly" and args[:2] == ["ssh", "console"]:
-    sys.exit(shell(opt("-u", "root"), opt("-C")))
-if program == "fly" and args[:3] == ["ssh", "sftp", "get"]:
-    rest = [a for a in args[3:] if a not in ("-a", opt("-a"))]
-    sys.exit(get(rest[0], rest[1]))
-if program == "fly" and args[:3] == ["ssh", "sftp", "put"]:
-    skip = {"-a", opt("-a"), "-u", opt("-u"), "-m", opt("-m")}
-    rest = [a for a in args[3:] if a not in skip]
-    user = {"node": "1000"}.get(opt("-u", "root"), "0")
-    sys.exit(put(rest[0], rest[1], user, opt("-m", "0644")))
-if program == "railway" and args[:2] == ["ssh", "--"]:
-    sys.exit(shell("0", " ".join(args[2:])))
-if program == "northflank" and args[:2] == ["exec", "service"]:
-    sys.exit(shell(opt("--user", "root"), opt("--cmd")))
-if program == "ssh" and words and words[0].endswith(".render.com"):
-    sys.exit(shell("0", " ".join(args[1:])))
 # kubectl: the Deployment is the container $DRIVE_CONTAINER (scale 0/1 = docker stop/start, its
 # image = the container's), a pod applied from a JSON manifest is a container named
 # $DRIVE_CONTAINER-<pod> with the Deployment's volumes (--volumes-from), as its user.
@@ -121,5 +107,17 @@ if program == "kubectl" and args[:2] == ["delete", "pod"]:
 if program == "kubectl" and args[:2] == ["rollout", "status"]:
     # running is enough here: ops waits for the gateway's own /startupz through exec afterwards
     sys.exit(wait_until(lambda: running(container)[:1] == ["true"]))
+
+
+UID = {"node": "1000", "root": "0"}
+r = protocol.remote(program, args)
+if r is not None and r.kind == "get":
+    sys.exit(get(r.remote, r.local))
+if r is not None and r.kind == "put":
+    sys.exit(put(r.local, r.remote, UID.get(r.user, "0"), r.mode))
+if r is not None and r.kind == "run" and not r.shell:
+    sys.exit(docker("exec", "-i", "-u", r.user, container, *r.argv))  # kubectl exec: the words as they are
+if r is not None and r.kind == "run":
+    sys.exit(shell(r.user, r.shell_line))
 print(f"{program}: driving stand-in: no translation for {' '.join(args[:4])}", file=sys.stderr)
 sys.exit(2)

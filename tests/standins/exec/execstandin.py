@@ -3,42 +3,25 @@
 railway ssh, northflank exec, kubectl exec) in tests.
 
 It contacts no platform. Called as `execstandin.py PROGRAM ARGS...` by the wrappers
-named after each CLI here, it appends [PROGRAM, *ARGS] as one JSON line to
-$STANDIN_LOG, takes the command the real CLI would run inside the deploy out of
-ARGS the way that CLI reads them (`-C CMD`, `--cmd CMD`, `-- ARGV...`, `exec [-T]
-[-u USER] SERVICE ARGV...`) and runs it HERE, with $STANDIN_OPENCLAW (the real
-openclaw CLI of the pinned release) as `openclaw`. So what comes back is the real
-command's real output; only the transport to the platform is replaced.
+named after each CLI here, it records the call, takes the command the real CLI would
+run inside the deploy out of ARGS the way that CLI reads them (../protocol.py,
+remote()) and runs it HERE, with $STANDIN_OPENCLAW (the real openclaw CLI of the
+pinned release) as `openclaw`. So what comes back is the real command's real output;
+only the transport to the platform is replaced.
 """
-import json
 import os
 import shlex
 import subprocess
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import protocol  # noqa: E402
 
 program, args = sys.argv[1], sys.argv[2:]
-log = os.environ.get("STANDIN_LOG")
-if log:
-    with open(log, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps([program, *args]) + "\n")
-
-
-def after(flag):
-    return args[args.index(flag) + 1] if flag in args else None
-
-
-inner = None
-if program == "fly" and args[:2] == ["ssh", "console"] and "-C" in args:
-    inner = shlex.split(after("-C"))
-elif program == "northflank" and args[:2] == ["exec", "service"] and "--cmd" in args:
-    inner = shlex.split(after("--cmd"))
-elif program in ("railway", "kubectl") and "--" in args and args[0] in ("ssh", "exec"):
-    inner = args[args.index("--") + 1:]
-elif program == "docker" and args[:2] == ["compose", "exec"]:
-    rest = args[2:]
-    while rest and rest[0].startswith("-"):
-        rest = rest[2:] if rest[0] in ("-u", "--user", "-e", "--env", "-w", "--workdir") else rest[1:]
-    inner = rest[1:]  # after the service name
+protocol.record(program, args)
+run = protocol.remote(program, args)
+inner = protocol.command_words(run) if run is not None and run.kind == "run" else []
 if not inner:
     print(f"Error: {program} {' '.join(args)}: not an exec this stand-in knows (recording stand-in)",
           file=sys.stderr)

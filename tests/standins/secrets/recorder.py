@@ -3,7 +3,7 @@
 kubectl, curl), used by tests/test_secrets_scripts.py. It contacts nothing.
 
 Called as `recorder.py PROGRAM ARGS...` by the wrappers in this directory, it
-appends one JSON line to $STANDIN_LOG: the argv, and what the real CLI would
+records the call (../protocol.py, step 1) with what the real CLI would
 read as data: stdin for the commands that take it (`fly secrets import`,
 `railway variables --set-from-stdin`, `kubectl apply -f -`, `kubectl patch
 --patch-file /dev/stdin`, `curl --data-binary @-`), the files named by
@@ -15,6 +15,10 @@ import base64
 import json
 import os
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import protocol  # noqa: E402
 
 program, args = sys.argv[1], sys.argv[2:]
 record = {"argv": [program, *args], "stdin": "", "files": {}}
@@ -80,7 +84,5 @@ elif program == "curl":
     else:
         out = "{}\n"
 
-with open(os.environ["STANDIN_LOG"], "a", encoding="utf-8") as fh:
-    fh.write(json.dumps(record) + "\n")
-sys.stdout.write(out)
-sys.exit(code)
+protocol.record(program, args, record["stdin"], record["files"])
+protocol.Answer(out, "", code).give()
