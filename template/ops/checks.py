@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
 
 from . import declared as d
 from . import model as m
@@ -136,7 +135,7 @@ def _check_shared_vm_memory(repo: Repo, reserve: int) -> Result:
     limit = min(declared.memory_mb.values())
     others = declared.sidecar_memory_mb
     seen = "; ".join([f"VM {model.memory_mb} MB ({model.vm_size})", _places(declared.memory_mb),
-                      *(f"{d.COMPOSE_FILE} {k} mem_limit = {v}" for k, v in others.items() if v),
+                      *(f"docker-compose.yml {k} mem_limit = {v}" for k, v in others.items() if v),
                       f"heap {_places(declared.heap_mb)}"])
     unlimited = sorted(k for k, v in others.items() if not v)
     if unlimited:
@@ -557,6 +556,8 @@ def check_images_pinned(repo: Repo) -> Result:
 
 def _k8s_images(repo: Repo) -> dict[str, str]:
     """Every container image of the Deployment, after the kustomizations' `images:`."""
+    import yaml
+
     overrides: dict[str, dict] = {}
     for rel in ("k8s/base", "k8s/overlays/public"):
         try:

@@ -17,7 +17,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import yaml
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -58,6 +57,8 @@ _VERSION = re.compile(r"^20\d\d\.(?:[1-9]|1[0-2])\.(?:[1-9]|[12]\d|3[01])(?:-(?:
 @lru_cache(maxsize=None)
 def load(name: str) -> dict[str, Any]:
     """Load ``data/<name>.yml`` once per process (copier renders many times)."""
+    import yaml  # where it is read: the CI deploy and uptime programs import this module from a bare python3
+
     with open(DATA_DIR / f"{name}.yml", encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
@@ -132,6 +133,8 @@ def _as_list(value: Any) -> list[Any] | None:
     if isinstance(value, (list, tuple)):
         return list(value)
     if isinstance(value, str):
+        import yaml
+
         parsed = yaml.safe_load(value)
         if isinstance(parsed, list):
             return parsed
@@ -1007,6 +1010,8 @@ def channel_steps(channel: str) -> list[dict[str, str]]:
 
 def answers_from_file(path: str | Path) -> dict[str, Any]:
     """Read a deploy repo's ``.copier-answers.yml`` (private ``_`` keys dropped)."""
+    import yaml
+
     with open(path, encoding="utf-8") as fh:
         data = yaml.safe_load(fh) or {}
     return {k: v for k, v in data.items() if not str(k).startswith("_")}

@@ -14,9 +14,9 @@ Commands run as the gateway's user (uid 1000) without a terminal. A platform
 whose CLI has no file copy streams the file through ``exec`` instead: raw bytes
 (``cat``) where the session passes them unchanged, base64 where it may not
 (``stream: base64``). Callers verify size and sha256 on both ends either way
-(ops/backup.py). The per-platform pieces are the functions keyed by platform
-in ``TRANSPORTS`` at the bottom (a later refactor moves each into
-``ops/platforms/<name>.py``).
+(ops/backup.py). The per-platform piece is each platform's ``remote_values``
+(ops/platforms/<kind>.py): the values its argv names. ``make cost``'s live mode
+(ops/spend.py) runs its one command through the same ``Remote``.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ import shlex
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import model as m
+from . import platforms
 
 
 class RemoteError(RuntimeError):
@@ -121,83 +122,23 @@ def _last_line(data: bytes) -> str:
 
 
 # --------------------------------------------------------------------------
-# Per platform: the values its argv needs (side by side, one function each)
-# --------------------------------------------------------------------------
 
 
-def _values_app(model: m.DeployModel) -> dict[str, str]:
-    """Fly, Compose, Railway, Northflank, Kubernetes: the app name is all they need."""
+def app_values(model: m.DeployModel) -> dict[str, str]:
+    """The values most platforms' argv name: the app name is all they need."""
     return {"app": model.app_name}
 
 
-def _values_render(model: m.DeployModel) -> dict[str, str]:
-    service = os.environ.get("RENDER_SERVICE_ID", "")
-    if not service.startswith("srv-"):
-        raise RemoteError("RENDER_SERVICE_ID: set it to the service's id (srv-..., Dashboard > Connect > SSH)")
-    return {"app": model.app_name, "service_id": service, "region": model.region}
-
-
-TRANSPORTS: dict[str, Callable[[m.DeployModel], dict[str, str]]] = {
-    "fly": _values_app,
-    "gcp": _values_app,
-    "vps": _values_app,
-    "railway": _values_app,
-    "northflank": _values_app,
-    "render": _values_render,
-    "kubernetes": _values_app,
-}
+def runnable(model: m.DeployModel) -> bool:
+    """Whether a command can run in the deploy from the answers alone (no value that
+    only the platform's dashboard shows, like Render's service id)."""
+    room = platforms.get(model.platform)
+    return bool(room and "transfer" in m.platform_facts(model.platform) and not room.REMOTE_NEEDS)
 
 
 def connect(model: m.DeployModel) -> Remote:
     spec: dict[str, Any] = m.platform_facts(model.platform)["transfer"]
+    room = platforms.get(model.platform)
     return Remote(platform=model.platform, app=model.app_name, run_argv=list(spec["run"]),
                   copy_out_argv=spec.get("copy_out"), copy_in_argv=spec.get("copy_in"),
-                  stream=spec.get("stream", "raw"), values=TRANSPORTS[model.platform](model))
-
-
-# --------------------------------------------------------------------------
-# The runbook's own exec line (platforms.yml `exec`, what a person types) made
-# batch: no `-it`/`--pty`, Compose's `-T`. `make cost P='-p mode live'` runs
-# usage-cost this way (ops/spend.py). Two argv sources for one transport
-# (`exec` for people, `transfer` for programs) are one fact told twice: the
-# per-platform move (ops/platforms/<name>.py) folds them into one.
-# --------------------------------------------------------------------------
-# platform -> how its interactive exec line becomes a batch one:
-# (flags to drop, flags to add after the first word pair, where it runs)
-BATCH: dict[str, dict] = {
-    "fly": {"drop": ["--pty"]},
-    "gcp": {"add_after": ["docker", "compose", "exec"], "add": ["-T"]},
-    "vps": {"add_after": ["docker", "compose", "exec"], "add": ["-T"]},
-    "railway": {},
-    "northflank": {},
-    "kubernetes": {"drop": ["-it"]},
-    "render": {"manual": True},
-}
-
-
-def batch_argv(platform: str, app: str, region: str | None, cmd: str) -> tuple[list[str] | None, str]:
-    """(argv, "") to run ``cmd`` in the deploy, or (None, where to run it by hand)."""
-    facts = m.platforms().get(platform) or {}
-    spec = facts.get("exec")
-    batch = BATCH.get(platform)
-    if not spec or batch is None:
-        return None, f"no exec recorded for {platform}"
-    if batch.get("manual"):
-        return None, f"{facts.get('label', platform)} runs commands {spec.get('where', 'by hand').format(app=app, region=region)}"
-    line = spec["command"]
-    # the command is substituted as one shell word where the template quotes it ("{cmd}")
-    words = shlex.split(line.replace('"{cmd}"', "{cmd}").replace("{cmd}", "\0CMD\0"))
-    out: list[str] = []
-    for word in words:
-        word = word.format(app=app, region=region) if "\0" not in word else word
-        if word in batch.get("drop", ()):
-            continue
-        if word == "\0CMD\0":
-            quoted = '"{cmd}"' in line
-            out += [cmd] if quoted else shlex.split(cmd)
-            continue
-        out.append(word)
-        after = batch.get("add_after")
-        if after and out[-len(after):] == after:
-            out += batch["add"]
-    return out, ""
+                  stream=spec.get("stream", "raw"), values=room.remote_values(model))
