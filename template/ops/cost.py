@@ -304,7 +304,7 @@ def parameters(repo: str | Path | None, **given: Any) -> dict[str, Any]:
         if answers.get("platform") in m.platforms():
             # values copier did not ask (fixed memory, Railway's unsized volume) are derived
             answers = m.complete(answers)
-    platform = given.get("platform") or answers.get("platform") or "fly"
+    platform = given.get("platform") or answers.get("platform") or next(iter(m.platforms()))  # the first of the data, copier.yml's default
     facts = m.platforms().get(platform, {})
     same_platform = answers.get("platform") == platform
     vm_size = given.get("vm_size") or (answers.get("vm_size") if same_platform else None)
