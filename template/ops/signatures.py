@@ -11,32 +11,34 @@ Result = c.Result
 PASS, FAIL = c.PASS, c.FAIL
 
 
+# What and fix said by more than one needle.
+TOKEN_FIX = ("set OPENCLAW_GATEWAY_TOKEN: `make secrets` (scripts/secrets.sh) on the platform; "
+             "locally `read -rs OPENCLAW_GATEWAY_TOKEN && export OPENCLAW_GATEWAY_TOKEN` (hidden input)")
+SECOND_GATEWAY = ("a second gateway on the same state dir: another OpenClaw process owns it (exit 78)",
+                  "stop the other gateway first (its pid is in the lock under $OPENCLAW_STATE_DIR/tmp/openclaw-<uid>/), "
+                  "or give this one its own OPENCLAW_STATE_DIR; never delete a lock while its owner runs")
+ORIGINS_FIX = "add the public https origin to gateway.controlUi.allowedOrigins (config/openclaw.json)"
+
 # Known failure signatures in gateway output / logs: (needle, what, fix).
 SIGNATURES: list[tuple[str, str, str]] = [
     ("ingress-auth: secret reference was not found",
      "the gateway token is not set (gateway.auth.token refers to OPENCLAW_GATEWAY_TOKEN)",
-     "set OPENCLAW_GATEWAY_TOKEN: `make secrets` (scripts/secrets.sh) on the platform; "
-     "locally `read -rs OPENCLAW_GATEWAY_TOKEN && export OPENCLAW_GATEWAY_TOKEN` (hidden input)"),
+     TOKEN_FIX),
     ("required secrets are unavailable",
      "a secret the config refers to is not set in the environment",
      "set every secret the config names (`make secrets`); `openclaw secrets reload` after fixing"),
     ("Refusing to bind gateway to lan without auth",
      "the gateway refuses a lan bind without a token (exit 78)",
-     "set OPENCLAW_GATEWAY_TOKEN: `make secrets` (scripts/secrets.sh) on the platform; "
-     "locally `read -rs OPENCLAW_GATEWAY_TOKEN && export OPENCLAW_GATEWAY_TOKEN` (hidden input)"),
+     TOKEN_FIX),
     ("StateDatabaseCoordinatorContentionError",
-     "a second gateway on the same state dir: another OpenClaw process owns it (exit 78)",
-     "stop the other gateway first (its pid is in the lock under $OPENCLAW_STATE_DIR/tmp/openclaw-<uid>/), "
-     "or give this one its own OPENCLAW_STATE_DIR; never delete a lock while its owner runs"),
+     *SECOND_GATEWAY),
     ("owner lease is still active",
      "a gateway that was killed without a clean stop (SIGKILL after the stop grace period, a "
      "force-deleted pod, a destroyed machine) still holds the state dir's lease, from another host name",
      "it expires 5 minutes after that gateway's last heartbeat: wait, and make sure nothing else mounts "
      "the volume; Compose and Kubernetes keep one host name so a replacement reclaims it at once"),
     ("another OpenClaw process owns",
-     "a second gateway on the same state dir: another OpenClaw process owns it (exit 78)",
-     "stop the other gateway first (its pid is in the lock under $OPENCLAW_STATE_DIR/tmp/openclaw-<uid>/), "
-     "or give this one its own OPENCLAW_STATE_DIR; never delete a lock while its owner runs"),
+     *SECOND_GATEWAY),
     ("EACCES",
      "permission denied on the state dir (volume owned by root, gateway runs as uid 1000)",
      "let the entrypoint chown the volume (docker/entrypoint.sh) or set the platform's run-as-root "
@@ -52,10 +54,10 @@ SIGNATURES: list[tuple[str, str, str]] = [
      "asks OPENCLAW_PUBLIC_ORIGIN), or write a bare https://host there, then restart"),
     ("origin not allowed",
      "the Control UI origin is not in gateway.controlUi.allowedOrigins",
-     "add the public https origin to gateway.controlUi.allowedOrigins (config/openclaw.json)"),
+     ORIGINS_FIX),
     ("allowedOrigins",
      "non-loopback Control UI without gateway.controlUi.allowedOrigins",
-     "add the public https origin to gateway.controlUi.allowedOrigins (config/openclaw.json)"),
+     ORIGINS_FIX),
     ("JavaScript heap out of memory",
      "the V8 heap ran out (NODE_OPTIONS --max-old-space-size or machine memory too small)",
      "give the machine 2048 MB and keep --max-old-space-size at 75% of it"),
