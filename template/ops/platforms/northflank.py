@@ -19,17 +19,13 @@ Steps: start a build of the commit (POST /projects/{p}/services/{s}/build
 service (GET /projects/{p}/services/{s}) until its deployment is COMPLETED;
 a failed build or deployment fails the job. A public service is then checked
 on https://<its public port DNS>/startupz. The token travels only in the
-Authorization header. API base: $NORTHFLANK_API_URL (default below).
-Response fields read here (data.id, data.status, data.status.deployment.status,
+Authorization header. Response fields read here (data.id, data.status, data.status.deployment.status,
 data.ports[].dns) follow Northflank's API reference; unchecked against a live account.
 
-Live: Steps: the service and its deployment status, the latest builds, the
-running containers, recent logs (known failure signatures). The token is
-read from NORTHFLANK_API_TOKEN in the environment (never argv); every answer
-is redacted before it is kept. Project and service ids are the app name
-(Northflank derives ids from names). API base: $NORTHFLANK_API_URL (default
-https://api.northflank.com/v1). Response fields follow Northflank's API
-reference; unchecked against a live account.
+Live: the service and its deployment status, the latest builds, the running
+containers, recent logs (known failure signatures). Project and service ids are
+the app name (Northflank derives ids from names). Response fields follow
+Northflank's API reference; unchecked against a live account.
 """
 
 from __future__ import annotations

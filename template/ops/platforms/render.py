@@ -19,14 +19,12 @@ Steps: find the service by name (GET /services?name=), trigger a deploy of
 the commit (POST /services/{id}/deploys {"commitId"}), poll the deploy
 (GET /services/{id}/deploys/{deployId}) until ``live``; a failed status fails
 the job. A public service is then checked on https://<its URL>/startupz.
-The API key travels only in the Authorization header. API base:
-$RENDER_API_URL (default below). Standard library only.
+The API key travels only in the Authorization header. What the deploy job
+imports needs the standard library only (the job installs nothing).
 
-Live: Steps: the service (exists, not suspended), its latest deploys and their
+Live: the service (exists, not suspended), its latest deploys and their
 status, the persistent disk (mounted at the state dir), recent logs (known
-failure signatures). The API key is read from RENDER_API_KEY in the
-environment (never argv); every answer is redacted before it is kept.
-API base: $RENDER_API_URL (default https://api.render.com/v1).
+failure signatures).
 """
 
 from __future__ import annotations
