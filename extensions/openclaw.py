@@ -266,7 +266,7 @@ class OpenClawExtension(Extension):
 def remote_runnable(model: m.DeployModel) -> bool:
     """Whether `make cost P='-p mode live'` can run a command on the deploy (ops.remote)."""
     remote = importlib.import_module(m.__name__.rsplit(".", 1)[0] + ".remote")
-    return remote.batch_argv(model.platform, model.app_name, model.region, "true")[0] is not None
+    return remote.runnable(model)
 
 
 _MODEL_CACHE: dict[str, m.DeployModel] = {}

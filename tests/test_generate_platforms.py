@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ops import checks, declared as d, model as m, platform_verify, verify
+from ops import checks, declared as d, model as m, verify
+from ops.platforms import compose as compose_room, kubernetes, northflank
 
 BIN = Path(sys.executable).parent
 # Every platform in the data, less those whose contract has a file of its own.
@@ -65,9 +66,9 @@ def assert_compose(repo: Path, model: m.DeployModel) -> None:
     assert test == ["CMD", "node", "/opt/openclaw-deploy/healthcheck.mjs", str(model.port), "/healthz"]
     # the VM is shared: gateway + Caddy + what the OS and Docker keep fit in its memory
     reserve = m.platforms()[model.platform]["host"]["reserve_mb"]
-    caddy_mb = d._memory_mb(compose["services"]["caddy"]["mem_limit"]) if model.public else 0
-    assert d._memory_mb(gw["mem_limit"]) + caddy_mb + reserve == model.memory_mb
-    assert model.heap_mb < d._memory_mb(gw["mem_limit"])
+    caddy_mb = d.to_mb(compose["services"]["caddy"]["mem_limit"]) if model.public else 0
+    assert d.to_mb(gw["mem_limit"]) + caddy_mb + reserve == model.memory_mb
+    assert model.heap_mb < d.to_mb(gw["mem_limit"])
     env_example = d.parse_dotenv((repo / ".env.example").read_text())
     assert set(env_example) == {"OPENCLAW_GATEWAY_PORT", "OPENCLAW_GATEWAY_BIND", *model.secret_names}
     assert all(v == "" for v in env_example.values())
@@ -78,7 +79,7 @@ def assert_compose(repo: Path, model: m.DeployModel) -> None:
         assert sorted(caddy["ports"]) == ["443:443", "443:443/udp", "80:80"]
         assert caddy["depends_on"]["openclaw-gateway"]["condition"] == "service_healthy"
         assert "./caddy/Caddyfile:/etc/caddy/Caddyfile:ro" in caddy["volumes"]
-        tokens = d.caddyfile_tokens((repo / "caddy/Caddyfile").read_text())
+        tokens = compose_room.caddyfile_tokens((repo / "caddy/Caddyfile").read_text())
         assert [model.domain, "{"] in tokens
         assert ["reverse_proxy", f"openclaw-gateway:{model.port}"] in tokens
         address = m.platforms()[model.platform]["proxy"]["address"]
@@ -132,7 +133,7 @@ def assert_render(repo: Path, model: m.DeployModel) -> None:
 
 def assert_northflank(repo: Path, model: m.DeployModel) -> None:
     template = json.loads((repo / "northflank.json").read_text())
-    nodes = list(d._walk_nodes(template["spec"]))
+    nodes = list(northflank._walk_nodes(template["spec"]))
     kinds = [n["kind"] for n in nodes]
     assert kinds.count("CombinedService") == 1 and "Volume" in kinds and "SecretGroup" in kinds
     service = next(n["spec"] for n in nodes if n["kind"] == "CombinedService")
@@ -150,7 +151,7 @@ def assert_northflank(repo: Path, model: m.DeployModel) -> None:
 
 
 def k8s_docs(repo: Path, entry: str) -> dict[str, dict]:
-    docs = d.kustomize_resources(repo, repo / entry, d.Declared(platform="kubernetes"))
+    docs = kubernetes.kustomize_resources(repo, repo / entry, d.Declared(platform="kubernetes"))
     return {doc["kind"]: doc for doc in docs}
 
 
@@ -182,7 +183,7 @@ def assert_kubernetes(repo: Path, model: m.DeployModel) -> None:
     else:
         assert not overlay.exists()
     files = sorted(str(p.relative_to(repo)) for p in (repo / "k8s").rglob("*.yaml") if p.name != "kustomization.yaml")
-    out = run([BIN / "kubernetes-validate", "--strict", "-k", platform_verify.K8S_VERSION, *files], repo)
+    out = run([BIN / "kubernetes-validate", "--strict", "-k", kubernetes.K8S_VERSION, *files], repo)
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -394,21 +395,21 @@ def test_verify_runs_the_platform_validators_and_they_can_fail(render):
     repo = render(platform="kubernetes", privacy="public")
     edit(repo / "k8s/base/pvc.yaml", "      storage: ", "      storage: [")
     edit(repo / "k8s/base/pvc.yaml", "Gi\n", "Gi]\n")
-    result = platform_verify.check_kubernetes_validate(repo)
+    result = kubernetes.check_kubernetes_validate(repo)
     assert result.status == checks.FAIL and "pvc.yaml" in result.seen
     repo = render(platform="vps", privacy="private")
     edit(repo / "docker-compose.yml", "restart: unless-stopped", "restarts: unless-stopped")
-    assert platform_verify.check_compose_config(repo).status == checks.FAIL
-    assert platform_verify.check_compose_schema(repo).status == checks.FAIL
+    assert compose_room.check_compose_config(repo).status == checks.FAIL
+    assert compose_room.check_compose_schema(repo).status == checks.FAIL
 
 
 def test_caddy_adapts_the_generated_caddyfile(render):
     """Caddy itself parses the Caddyfile (Debian package `caddy`)."""
     assert shutil.which("caddy"), "caddy is not installed: apt-get install caddy"
     repo = render(platform="gcp", privacy="public", domain="claw.example.org")
-    assert platform_verify.check_caddyfile(repo, load_model(repo)).status == checks.PASS
+    assert compose_room.check_caddyfile(repo, load_model(repo)).status == checks.PASS
     edit(repo / "caddy/Caddyfile", "reverse_proxy openclaw-gateway:18789", "reverse_proxy gateway:18789")
-    assert platform_verify.check_caddyfile(repo, load_model(repo)).status == checks.FAIL
+    assert compose_room.check_caddyfile(repo, load_model(repo)).status == checks.FAIL
 
 
 # --------------------------------------------------------------------------
@@ -546,10 +547,10 @@ def test_compose_interpolation(value, variables, expected):
 def test_dotenv_and_sizes():
     env = d.parse_dotenv("# c\nA=1\nB='x y'\nexport C=\"q\"\n\nbad line\nD=\n")
     assert env == {"A": "1", "B": "x y", "C": "q", "D": ""}
-    assert [d._memory_mb(v) for v in ("2048m", "2g", "2Gi", "2048Mi", "1.5G", 2 * 1024 ** 3, "lots")] == [
+    assert [d.to_mb(v) for v in ("2048m", "2g", "2Gi", "2048Mi", "1.5G", 2 * 1024 ** 3, "lots")] == [
         2048, 2048, 2048, 2048, 1536, 2048, None]
 
 
 def test_caddyfile_tokens_skip_comments_and_keep_quotes():
     text = '# head\nclaw.example.org {\n\treverse_proxy "gw:1" # tail\n}\n'
-    assert d.caddyfile_tokens(text) == [["claw.example.org", "{"], ["reverse_proxy", "gw:1"], ["}"]]
+    assert compose_room.caddyfile_tokens(text) == [["claw.example.org", "{"], ["reverse_proxy", "gw:1"], ["}"]]

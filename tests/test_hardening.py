@@ -265,7 +265,7 @@ def test_local_target_starts_the_gateway_on_loopback(render, tmp_path):
 
 
 def test_local_target_names_the_lan_refusal_it_does_not_run(tmp_path):
-    from ops import troubleshoot as t
+    from ops import local_gateway as t
 
     assert t.loopback_args(["gateway", "--bind", "lan", "--port", "3000"]) == (
         ["gateway", "--port", "3000", "--bind", "loopback"], "lan")

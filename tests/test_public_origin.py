@@ -93,7 +93,7 @@ def test_troubleshooting_names_an_unset_public_origin(openclaw, render, tmp_path
     import secrets
     import socket
 
-    from ops.troubleshoot import diagnose_output
+    from ops.signatures import diagnose_output
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

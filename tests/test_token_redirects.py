@@ -6,7 +6,7 @@ HTTPS recording stand-in, tests/support/api_standin.py) answers 302 with a
 Location on a second, plain-HTTP server. urllib copies every request header,
 Authorization included, onto a redirect to any host, HTTPS -> HTTP too; before
 the fix the second server received the bearer token. Both the CI deploy helpers
-(ops/ci_http.py, used by deploy_render/deploy_northflank) and the runbook's
+(ops/ci_http.py, used by the Render and Northflank deploys in ops/platforms/) and the runbook's
 live API client (ops/live_api.py) are driven through their public calls.
 """
 
@@ -16,7 +16,8 @@ import os
 
 import pytest
 
-from ops import ci_http, deploy_render, live_api
+from ops import ci_http, live_api
+from ops.platforms import render as deploy_render
 from ops.runner import Runner
 from tests.support.api_standin import ApiStandin
 

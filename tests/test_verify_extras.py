@@ -149,13 +149,13 @@ def test_fly_toml_is_checked_against_the_vendored_schema(render):
 
 
 def test_gitignore_matcher_without_git_agrees_with_git(render):
-    from ops import checks
+    from ops import secret_scan
 
     repo = render(platform="vps")
     for name in (".venv/bin/x", ".env", ".env.local", "reports/a.html", "ops/__pycache__/m.pyc",
                  "secrets/k", "k.secret", "NOTES.md", "node_modules/p/i.js"):
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         (repo / name).write_text("x\n")
-    by_git = sorted(p.relative_to(repo).as_posix() for p in checks.tracked_files(repo))
+    by_git = sorted(p.relative_to(repo).as_posix() for p in secret_scan.tracked_files(repo))
     assert "NOTES.md" in by_git and ".env.example" in by_git and ".env" not in by_git
-    assert sorted(checks._walk_unignored(repo)) == by_git
+    assert sorted(secret_scan._walk_unignored(repo)) == by_git

@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 from typing import Any, Callable
 
 USER_AGENT = "openclaw-deploy-ci"
@@ -197,3 +198,11 @@ def main_guard(fn: Callable[[], None]) -> int:
         print(f"::error::{safe_line(str(exc)).lstrip()}", file=sys.stderr, flush=True)
         return 1
     return 0
+
+
+def private_file(directory: str, name: str, text: str) -> str:
+    path = Path(directory) / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text.rstrip("\n") + "\n")
+    return str(path)

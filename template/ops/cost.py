@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import model as m
+from . import platforms
 from . import terminal
 
 RECOMMENDED_MB = 2048
@@ -38,6 +39,17 @@ class Item:
     @property
     def upper(self) -> float | None:
         return self.high if self.high is not None else self.amount
+
+
+@dataclass
+class Sizing:
+    """What one estimate is asked for; a platform's ``cost`` reads it (ops/platforms/<kind>.py)."""
+    vm_size: str | None
+    memory_mb: int
+    vcpu: float  # charged vCPU (1 when not asked for)
+    volume_gb: float
+    egress_gb: float
+    public: bool
 
 
 @dataclass
@@ -111,11 +123,11 @@ def total_text(est: Estimate) -> str:
 # ------------------------------------------------------------------ helpers --
 
 
-def _fraction(hours: float, month_hours: float) -> float:
+def fraction(hours: float, month_hours: float) -> float:
     return min(hours, month_hours) / month_hours
 
 
-def _egress(p: dict[str, Any], gb: float, rate: float | None, where: str = "") -> Item:
+def egress_item(p: dict[str, Any], gb: float, rate: float | None, where: str = "") -> Item:
     if not gb:
         return Item("egress", 0.0, "0 GB", p["source"], p["as_of"])
     if rate is None:
@@ -123,7 +135,7 @@ def _egress(p: dict[str, Any], gb: float, rate: float | None, where: str = "") -
     return Item("egress", round(gb * rate, 2), f"{gb:g} GB x {rate}/GB{where}", p["source"], p["as_of"])
 
 
-def _volume(p: dict[str, Any], gb: float, rate: float | None, label: str = "volume",
+def volume_item(p: dict[str, Any], gb: float, rate: float | None, label: str = "volume",
             ranged: dict[str, Any] | None = None) -> Item:
     if not gb:
         return Item(label, 0.0, "no volume", p["source"], p["as_of"])
@@ -136,7 +148,7 @@ def _volume(p: dict[str, Any], gb: float, rate: float | None, label: str = "volu
     return Item(label, round(gb * rate, 2), f"{gb:g} GB x {rate}/GB-month", p["source"], p["as_of"])
 
 
-def _interpolate(table: dict[int, float], memory_mb: int) -> tuple[float | None, str]:
+def interpolate_price(table: dict[int, float], memory_mb: int) -> tuple[float | None, str]:
     """Price for ``memory_mb`` from a size's published rows (exact or between two)."""
     rows = sorted((int(k), float(v)) for k, v in table.items())
     for mem, price in rows:
@@ -151,7 +163,7 @@ def _interpolate(table: dict[int, float], memory_mb: int) -> tuple[float | None,
     return None, f"no published price for {memory_mb} MB (rows: {', '.join(str(r[0]) for r in rows)})"
 
 
-def _cheapest_fit(sizes: dict[str, Any], memory_mb: int, price_of) -> str | None:
+def cheapest_fit(sizes: dict[str, Any], memory_mb: int, price_of) -> str | None:
     """The cheapest size with at least ``memory_mb`` and a known price, else the
     smallest fitting size (its price unknown), else None."""
     fits = [(name, s) for name, s in sizes.items() if int(s.get("memory_mb", 0)) >= memory_mb]
@@ -170,163 +182,19 @@ def memory_warnings(memory_mb: int | None, where: str) -> list[str]:
     return []
 
 
-# ---------------------------------------------------------------- platforms --
+# ------------------------------------------------------------ shared shapes --
 
 
-def _fly_machine(p, name: str, memory_mb: int) -> tuple[float | None, float | None, str, str]:
-    """(low, high, how, reason) of Fly size ``name`` at ``memory_mb`` for a full month:
-    a published row (or between two), else, for an offered size without rows,
-    the rows' own per-vCPU and per-GB rates as a range (outside the size's
-    memory range: unknown)."""
-    spec = p["sizes"][name]
-    if "prices" in spec:
-        price, how = _interpolate(spec["prices"], memory_mb)
-        return price, price, how, ""
-    low_mb, high_mb = m.memory_range("fly", name)
-    if not low_mb <= memory_mb <= high_mb:
-        return None, None, f"{name} takes {low_mb}-{high_mb} MB", ""
-    d = p["derived"]
-    price = spec["vcpu"] * d["vcpu_month"]["shared" if spec["shared"] else "performance"] \
-        + memory_mb / 1024 * d["gb_month"]
-    return price * (1 - d["spread"]), price * (1 + d["spread"]), "derived", " ".join(d["reason"].split())
-
-
-def _fly(p, est: Estimate, vm_size, memory_mb, volume_gb, egress_gb, public) -> None:
-    sizes = p["sizes"]
-    if vm_size is None:  # the comparison: the cheapest size with a price for this memory
-        priced = [(price, name) for name in sizes if (price := _fly_machine(p, name, memory_mb)[0]) is not None]
-        vm_size = min(priced)[1] if priced else None
-    if vm_size is None:
-        est.items.append(Item("machine", None, f"no Fly size has {memory_mb} MB", p["source"], p["as_of"]))
-        return
-    est.sku = vm_size
-    spec = sizes.get(vm_size)
-    if spec is None:
-        est.items.append(Item("machine", None, f"no recorded price for {vm_size}", p["source"], p["as_of"]))
-        return
-    est.vcpu = spec["vcpu"]
-    frac = _fraction(est.hours, p["month_hours"])
-    low, high, how, reason = _fly_machine(p, vm_size, memory_mb)
-    region = est.region or p["base_region"]
-    group = next((g for g, codes in p["region_groups"].items() if region in codes), None)
-    detail = f"{vm_size} {memory_mb} MB, {est.hours:g}/{p['month_hours']} h ({how})"
-    if low is not None:
-        low, high = round(low * frac, 2), round(high * frac, 2)
-        if region != p["base_region"]:
-            high = round(high * p["region_multiplier_max"], 2)
-            detail += f"; {p['base_region']} rate, {region} may cost up to x{p['region_multiplier_max']}"
-            reason = "; ".join(filter(None, [reason, f"region multiplier for {region} not recorded"]))
-            est.warnings.append(
-                f"Fly region {region}: machine priced at the {p['base_region']} rate; other regions cost "
-                f"up to {int(round((p['region_multiplier_max'] - 1) * 100))}% more (exact multiplier not recorded)")
-    est.items.append(Item("machine", low, detail, p["source"], p["as_of"], None if high == low else high, reason))
-    est.items.append(_volume(p, volume_gb, p["volume_gb_month"]))
-    rate = p["egress_per_gb"].get(group) if group else None
-    est.items.append(_egress(p, egress_gb, rate, f" ({group or 'region group unknown'})"))
-
-
-def _railway(p, est: Estimate, vcpu, memory_mb, volume_gb, egress_gb) -> None:
-    frac = _fraction(est.hours, p["month_hours"])
-    gb = memory_mb / 1024
-    est.vcpu = vcpu
-    ram = round(gb * p["ram_gb_month"] * frac, 2)
-    cpu = round(vcpu * p["vcpu_month"] * frac, 2)
-    vol = _volume(p, volume_gb, p["volume_gb_month"])
-    if vol.amount:  # `railway volume add` takes no size: billed on the GB stored
-        vol = Item(vol.name, vol.amount, f"{vol.detail} (billed on GB stored; ceiling)", vol.source, vol.as_of)
-    egress = _egress(p, egress_gb, p["egress_per_gb"])
-    usage = ram + cpu + (vol.amount or 0) + (egress.amount or 0)
-    est.sku = f"{p['plan']} (usage-based)"
-    est.items += [
-        Item("memory", ram, f"{gb:g} GB x {p['ram_gb_month']}/GB-month x {frac:.2f} (measured; ceiling)",
-             p["source"], p["as_of"]),
-        Item("cpu", cpu, f"{vcpu:g} vCPU x {p['vcpu_month']}/vCPU-month x {frac:.2f} (measured; ceiling)",
-             p["source"], p["as_of"]),
-        vol,
-        egress,
-    ]
-    top_up = round(max(0.0, p["plan_minimum"] - usage), 2)
-    est.floor = round(max(p["plan_minimum"], (vol.amount or 0) + (egress.amount or 0)), 2)
-    est.items.append(Item("plan minimum top-up", top_up,
-                          f"{p['plan']} bills max({p['plan_minimum']:.2f}, usage); usage {usage:.2f}",
-                          p["source"], p["as_of"]))
-
-
-def _northflank(p, est: Estimate, vcpu, memory_mb, volume_gb, egress_gb) -> None:
-    hours = min(est.hours, p["month_hours"])
-    gb = memory_mb / 1024
-    est.vcpu = vcpu
-    est.sku = next((n for n, s in p["plans"].items() if s["vcpu"] == vcpu and s["memory_mb"] == memory_mb),
-                   f"{vcpu:g} vCPU / {memory_mb} MB")
-    est.items += [
-        Item("cpu", round(vcpu * p["vcpu_hour"] * hours, 2), f"{vcpu:g} vCPU x {p['vcpu_hour']}/h x {hours:g} h",
-             p["source"], p["as_of"]),
-        Item("memory", round(gb * p["gb_hour"] * hours, 2), f"{gb:g} GB x {p['gb_hour']}/h x {hours:g} h",
-             p["source"], p["as_of"]),
-        _volume(p, volume_gb, p["volume_gb_month"]),
-        _egress(p, egress_gb, p["egress_per_gb"]),
-    ]
-
-
-def gcp_region(zone_or_region: str | None) -> str:
-    """us-central1-a -> us-central1 (prices are per region, answers name a zone)."""
-    value = zone_or_region or "us-central1"
-    parts = value.split("-")
-    return "-".join(parts[:-1]) if len(parts) == 3 and len(parts[-1]) == 1 else value
-
-
-def _gcp(p, est: Estimate, vm_size, memory_mb, volume_gb, egress_gb, public) -> None:
-    region = gcp_region(est.region)
-    sizes = p["sizes"]
-    free = p.get("free_tier") or {}
-    def monthly_of(spec: dict[str, Any]) -> float | None:
-        unit = p["e2_small_month"].get(region)
-        return None if unit is None else round(unit * spec["e2_small"], 2)
-
-    if vm_size is None:
-        vm_size = _cheapest_fit(sizes, memory_mb, lambda n, s: monthly_of(s))
-    if vm_size not in sizes:
-        est.sku = vm_size
-        est.items.append(Item("machine", None, f"{vm_size}: no recorded price" if vm_size
-                              else f"no e2 size has {memory_mb} MB", p["source"], p["as_of"]))
-        est.items.append(_volume(p, volume_gb, p["disk_gb_month"][p["disk"]], f"disk ({p['disk']})"))
-        return
-    spec = sizes[vm_size]
-    est.sku, est.vcpu, est.memory_mb = vm_size, spec["vcpu"], spec["memory_mb"]
-    frac = _fraction(est.hours, p["month_hours"])
-    monthly = monthly_of(spec)
-    free_machine = free.get("size") == vm_size and region in free.get("regions", [])
-    if free_machine:
-        est.items.append(Item("machine", 0.0, f"{vm_size}: free tier (one per account in "
-                              f"{', '.join(free['regions'])})", free["source"], free["as_of"]))
-        est.warnings.append(
-            f"GCP free tier {vm_size} has {spec['memory_mb']} MB: an idle gateway uses ~810 MB, so it "
-            "runs out of memory (OOM) under load; e2-small (2 GB) is the smallest safe size")
-    elif monthly is None:
-        est.items.append(Item("machine", None, f"{vm_size} in {region}: price not recorded (not guessed)",
-                              p["source"], p["as_of"]))
-    else:
-        est.items.append(Item("machine", round(monthly * frac, 2),
-                              f"{vm_size} in {region}, {est.hours:g}/{p['month_hours']} h", p["region_source"],
-                              p["as_of"]))
-    disk = p["disk"]
-    if free_machine and volume_gb <= free["disk_gb"]:
-        disk = free["disk"]
-        est.items.append(Item(f"disk ({disk})", 0.0, f"{volume_gb:g} GB: free tier covers {free['disk_gb']} GB",
-                              free["source"], free["as_of"]))
-    else:
-        est.items.append(_volume(p, volume_gb, p["disk_gb_month"][disk], f"disk ({disk})"))
-    if public:
-        est.items.append(Item("external IPv4", p["external_ipv4"], "public VM", p["source"], p["as_of"]))
-    est.items.append(_egress(p, egress_gb, p["egress_per_gb"]))
-
-
-def _flat(p, est: Estimate, vm_size, memory_mb, volume_gb, egress_gb) -> None:
+def flat(p: dict[str, Any], est: Estimate, s: Sizing) -> None:
+    """A flat monthly plan (prices.yml kind ``flat``): the named plan, or the cheapest
+    with the memory (and a disk when a volume is asked for). Any platform priced
+    this way uses it as its ``cost``."""
+    vm_size, memory_mb, volume_gb, egress_gb = s.vm_size, s.memory_mb, s.volume_gb, s.egress_gb
     sizes = p["sizes"]
     named = vm_size
     if vm_size not in sizes and (vm_size is None or p.get("match_by_memory")):
-        vm_size = _cheapest_fit({k: v for k, v in sizes.items() if v.get("disk", True) or not volume_gb},
-                                memory_mb, lambda n, s: _plan_range(p, s)[0])
+        vm_size = cheapest_fit({k: v for k, v in sizes.items() if v.get("disk", True) or not volume_gb},
+                                memory_mb, lambda n, s: plan_range(p, s)[0])
     if vm_size not in sizes:
         what = f"{named}: no recorded price" if named else f"no {p['label']} plan has {memory_mb} MB"
         est.sku = named
@@ -338,7 +206,7 @@ def _flat(p, est: Estimate, vm_size, memory_mb, volume_gb, egress_gb) -> None:
         source = spec.get("source", p["source"])
         price = spec.get("price")
         full = est.hours >= 720  # every flat plan's month is at least 720 h
-        low, high = _plan_range(p, spec)
+        low, high = plan_range(p, spec)
         if price is None and low is not None and full:
             eur = spec["price_eur"]
             est.items.append(Item("plan", low, f"{vm_size} (EUR {eur[0]}-{eur[1]} x {p['usd_per_eur']['rate']})",
@@ -358,11 +226,11 @@ def _flat(p, est: Estimate, vm_size, memory_mb, volume_gb, egress_gb) -> None:
                 est.warnings.append(f"{p['label']} {vm_size} plan sleeps after {spec['sleeps_after_min']} min "
                                     "idle: channels disconnect and the first request waits for a cold start")
     if spec_disk_ok(sizes, vm_size):
-        est.items.append(_volume(p, volume_gb, p["volume_gb_month"], ranged=p.get("volume_range")))
-    est.items.append(_egress(p, egress_gb, p["egress_per_gb"]))
+        est.items.append(volume_item(p, volume_gb, p["volume_gb_month"], ranged=p.get("volume_range")))
+    est.items.append(egress_item(p, egress_gb, p["egress_per_gb"]))
 
 
-def _plan_range(p: dict[str, Any], spec: dict[str, Any]) -> tuple[float | None, float | None]:
+def plan_range(p: dict[str, Any], spec: dict[str, Any]) -> tuple[float | None, float | None]:
     """A flat plan's monthly price as (low, high): its USD price, or its EUR
     range at the recorded exchange rate, else (None, None)."""
     if spec.get("price") is not None:
@@ -375,21 +243,6 @@ def _plan_range(p: dict[str, Any], spec: dict[str, Any]) -> tuple[float | None, 
 
 def spec_disk_ok(sizes: dict[str, Any], vm_size: str | None) -> bool:
     return vm_size is None or sizes[vm_size].get("disk", True) is not False
-
-
-def _pod(p, est: Estimate, vcpu, memory_mb, volume_gb, egress_gb) -> None:
-    node = p["reference_node"]
-    share = max(memory_mb / node["memory_mb"], vcpu / node["vcpu"])
-    frac = _fraction(est.hours, node["month_hours"])
-    est.sku, est.vcpu = f"pod ({vcpu:g} vCPU, {memory_mb} MB requests)", vcpu
-    est.items += [
-        Item("pod share of a node", round(node["price"] * share * frac, 2),
-             f"{share:.2f} of {node['name']} at {node['price']}", p["source"], p["as_of"]),
-        _volume(p, volume_gb, p["volume_gb_month"], "persistent volume"),
-        _egress(p, egress_gb, p["egress_per_gb"]),
-    ]
-    est.warnings.append("cluster cost not included (control plane, ingress/load balancer, "
-                        "the rest of the node pool); only this pod's share of one node is shown")
 
 
 # ---------------------------------------------------------------- interface --
@@ -408,22 +261,11 @@ def estimate(platform: str, *, vm_size: str | None = None, memory_mb: int = RECO
     month = p.get("month_hours") or p.get("reference_node", {}).get("month_hours") or 720
     est = Estimate(platform, p["label"], vm_size, vcpu, int(memory_mb), region,
                    float(month if hours is None else hours), note=p.get("note", "").strip())
-    cpus = 1.0 if vcpu is None else float(vcpu)
-    kind = p["kind"]
-    if platform == "fly":
-        _fly(p, est, vm_size, int(memory_mb), volume_gb, egress_gb, public)
-    elif platform == "gcp":
-        _gcp(p, est, vm_size, int(memory_mb), volume_gb, egress_gb, public)
-    elif kind == "usage":
-        _railway(p, est, cpus, int(memory_mb), volume_gb, egress_gb)
-    elif kind == "rates":
-        _northflank(p, est, cpus, int(memory_mb), volume_gb, egress_gb)
-    elif kind == "flat":
-        _flat(p, est, vm_size, int(memory_mb), volume_gb, egress_gb)
-    elif kind == "pod":
-        _pod(p, est, cpus, int(memory_mb), volume_gb, egress_gb)
-    else:  # pragma: no cover - a data error
-        raise ValueError(f"prices.yml: unknown kind {kind!r} for {platform}")
+    sizing = Sizing(vm_size, int(memory_mb), 1.0 if vcpu is None else float(vcpu), volume_gb, egress_gb, public)
+    room = platforms.get(platform)
+    if room is None:  # pragma: no cover - a data error
+        raise ValueError(f"prices.yml: {platform} is not a platform of platforms.yml")
+    room.cost(p, est, sizing)
     est.warnings[:0] = memory_warnings(est.memory_mb, f"{p['label']} {est.sku or ''}".strip())
     if hours is not None and hours < month:
         est.warnings.append(f"{hours:g} h/month: priced as stopped the rest of the month (a stopped "
@@ -462,7 +304,7 @@ def parameters(repo: str | Path | None, **given: Any) -> dict[str, Any]:
         if answers.get("platform") in m.platforms():
             # values copier did not ask (fixed memory, Railway's unsized volume) are derived
             answers = m.complete(answers)
-    platform = given.get("platform") or answers.get("platform") or "fly"
+    platform = given.get("platform") or answers.get("platform") or next(iter(m.platforms()))  # the first of the data, copier.yml's default
     facts = m.platforms().get(platform, {})
     same_platform = answers.get("platform") == platform
     vm_size = given.get("vm_size") or (answers.get("vm_size") if same_platform else None)

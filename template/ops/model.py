@@ -15,9 +15,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
-import yaml
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -60,6 +59,8 @@ _VERSION = re.compile(r"^20\d\d\.(?:[1-9]|1[0-2])\.(?:[1-9]|[12]\d|3[01])(?:-(?:
 @lru_cache(maxsize=None)
 def load(name: str) -> dict[str, Any]:
     """Load ``data/<name>.yml`` once per process (copier renders many times)."""
+    import yaml  # where it is read: the CI deploy and uptime programs import this module from a bare python3
+
     with open(DATA_DIR / f"{name}.yml", encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
@@ -108,7 +109,7 @@ def platform_facts(platform: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------
-# Validation: one function per field, each returning "" or a message that
+# Validation: one function per field (model.VALIDATORS), each returning "" or a message that
 # names the field and what is allowed. copier.yml calls these through the
 # Jinja extension; tests call them directly.
 # --------------------------------------------------------------------------
@@ -134,6 +135,8 @@ def _as_list(value: Any) -> list[Any] | None:
     if isinstance(value, (list, tuple)):
         return list(value)
     if isinstance(value, str):
+        import yaml
+
         parsed = yaml.safe_load(value)
         if isinstance(parsed, list):
             return parsed
@@ -442,6 +445,30 @@ def _size_refusal(platform: str, size: str) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class Field:
+    """One answer being checked, with what its validator may read."""
+    name: str
+    value: Any
+    answers: Mapping[str, Any]
+    platform: Any
+    facts: dict[str, Any] | None  # the platform's facts; None while the platform is not valid
+    plats: dict[str, Any]
+
+
+# field -> its validator ("" or the message); one small named function per question
+VALIDATORS: dict[str, Callable[[Field], str]] = {}
+# checked before the platform is known to be valid (the others wait for it)
+PLATFORM_FREE = ("app_name", "platform", "privacy")
+
+
+def _validates(name: str) -> Callable[[Callable[[Field], str]], Callable[[Field], str]]:
+    def register(check: Callable[[Field], str]) -> Callable[[Field], str]:
+        VALIDATORS[name] = check
+        return check
+    return register
+
+
 def validate_field(name: str, answers: Mapping[str, Any]) -> str:
     """Return "" when ``answers[name]`` is valid, else why not.
 
@@ -451,164 +478,247 @@ def validate_field(name: str, answers: Mapping[str, Any]) -> str:
     allowed follow on the next line. It does not repeat the field name:
     copier names it, and ``errors`` adds it where copier does not.
     """
-    value = answers.get(name)
     plats = platforms()
     platform = answers.get("platform")
     facts = plats.get(platform) if isinstance(platform, str) else None
+    given = Field(name, answers.get(name), answers, platform, facts, plats)
+    if name not in PLATFORM_FREE:
+        if facts is None:
+            # Platform-dependent fields are checked once the platform is valid.
+            return ""
+        if name in DERIVED_FIELDS and not asked(name, answers):
+            return _fixed_by_platform(given)
+    check = VALIDATORS.get(name)
+    if check is None:
+        raise KeyError(f"unknown field {name!r}")
+    return check(given)
 
-    if name == "app_name":
-        if not isinstance(value, str) or not _DNS_LABEL.fullmatch(value) or "--" in value:
-            return (
-                "must be a DNS label: a-z, 0-9 and '-'\n"
-                f"2-63 characters, starting with a letter, not ending with '-', no '--'; got {value!r}"
-            )
-        if value in YAML_WORDS:
-            return (f"{value!r} is a YAML null/boolean word\n"
-                    "it would change meaning in the generated platform files; "
-                    f"choose another name (for example {value}-claw)")
-        return ""
-    if name == "platform":
-        if value not in plats:
-            return f"not a platform this template knows\nallowed: {_allowed(plats)}; got {value!r}"
-        return ""
-    if name == "privacy":
-        if value not in PRIVACY_CHOICES:
-            return f"must be {' or '.join(PRIVACY_CHOICES)}\ngot {value!r}"
-        return ""
-    if facts is None:
-        # Platform-dependent fields are checked once the platform is valid.
-        return ""
-    if name in DERIVED_FIELDS and not asked(name, answers):
-        # Not asked: the platform decides. A value given anyway (`-d`) must agree.
-        fixed = derived(name, answers)
-        if value is None or str(value) == str(fixed):
-            return ""
-        if name == "region":
-            return (f"{platform} has one region: {fixed}\n"
-                    f"region is not asked on {facts['label']}; leave it out; got {value!r}")
-        if name == "vm_memory_mb":
-            return (f"fixed by vm_size: {fixed} MB\n"
-                    f"{answers.get('vm_size')} on {facts['label']} has no other; choose another "
-                    f"vm_size to change it (vm_memory_mb is not asked here); got {value!r}")
-        return (f"the volume takes no size here\n{facts['label']} sizes the volume itself and bills "
-                f"the GB it stores; leave volume_size_gb out; got {value!r}")
-    if name == "domain":
-        if not needs_domain(answers):
-            return ""
-        if not isinstance(value, str) or not _HOSTNAME.fullmatch(value):
-            return (
-                "needs a hostname like claw.example.org\n"
-                f"a public deploy on {facts['label']} gets its HTTPS certificate for this name: "
-                f"lowercase, at least one dot, no scheme, port or path; got {value!r}"
-            )
+
+def _fixed_by_platform(f: Field) -> str:
+    """Not asked: the platform decides. A value given anyway (`-d`) must agree."""
+    name, value, answers, platform, facts = f.name, f.value, f.answers, f.platform, f.facts
+    fixed = derived(name, answers)
+    if value is None or str(value) == str(fixed):
         return ""
     if name == "region":
-        regions = facts["regions"]
-        if value not in regions:
-            others = [p for p, f in plats.items() if value in f.get("regions", {})]
-            hint = f"{value!r} is a {_allowed(others)} region; " if others else f"got {value!r}; "
-            return f"not a region of platform {platform}\n{hint}allowed: {_allowed(regions)}"
-        return ""
-    if name == "openclaw_version":
-        if not isinstance(value, str) or not _VERSION.fullmatch(value):
-            return (
-                "pin a release: YYYY.M.D\n"
-                f"for example {openclaw()['default_version']}, never 'latest'; got {value!r}"
-            )
-        return ""
-    if name == "gateway_port":
-        port = _as_int(value)
-        if port is None or not PORT_RANGE[0] <= port <= PORT_RANGE[1]:
-            return f"must be a whole number {PORT_RANGE[0]}-{PORT_RANGE[1]}\ngot {value!r}"
-        return ""
-    if name == "vm_size":
-        usable = [s for s in facts["sizes"] if not _size_refusal(platform, s)]
-        if value not in facts["sizes"]:
-            return (f"not a size of platform {platform}\n"
-                    f"{facts['label']} sizes: {_allowed(facts['sizes'])}; got {value!r}")
-        reason = _size_refusal(platform, value)
-        if reason:
-            return (f"this size can't run the gateway\n{value} on {facts['label']} is refused: "
-                    f"{reason}; choose one of: {_allowed(usable)}")
-        return ""
+        return (f"{platform} has one region: {fixed}\n"
+                f"region is not asked on {facts['label']}; leave it out; got {value!r}")
     if name == "vm_memory_mb":
-        mem = _as_int(value)
-        floor = openclaw()["memory"]["refuse_below_mb"]
-        if mem is None:
-            return f"must be a whole number of MB\nfor example 2048 (recommended); got {value!r}"
-        if mem < floor:
-            return (
-                f"refused: the floor is {floor} MB\n"
-                "an idle OpenClaw gateway already uses about 810 MB and would be killed for running "
-                f"out of memory ({openclaw()['memory']['recommended_mb']} recommended); got {mem}"
-            )
-        size = answers.get("vm_size")
-        if size in facts["sizes"]:
-            low, high = usable_memory_range(platform, size)
-            if not low <= mem <= high or mem % 256:
-                return f"use {low}-{high} MB, in steps of 256\nthe range of {size} on {facts['label']}; got {mem}"
+        return (f"fixed by vm_size: {fixed} MB\n"
+                f"{answers.get('vm_size')} on {facts['label']} has no other; choose another "
+                f"vm_size to change it (vm_memory_mb is not asked here); got {value!r}")
+    return (f"the volume takes no size here\n{facts['label']} sizes the volume itself and bills "
+            f"the GB it stores; leave volume_size_gb out; got {value!r}")
+
+
+@_validates("app_name")
+def _check_app_name(f: Field) -> str:
+    value = f.value
+    if not isinstance(value, str) or not _DNS_LABEL.fullmatch(value) or "--" in value:
+        return (
+            "must be a DNS label: a-z, 0-9 and '-'\n"
+            f"2-63 characters, starting with a letter, not ending with '-', no '--'; got {value!r}"
+        )
+    if value in YAML_WORDS:
+        return (f"{value!r} is a YAML null/boolean word\n"
+                "it would change meaning in the generated platform files; "
+                f"choose another name (for example {value}-claw)")
+    return ""
+
+
+@_validates("platform")
+def _check_platform(f: Field) -> str:
+    value, plats = f.value, f.plats
+    if value not in plats:
+        return f"not a platform this template knows\nallowed: {_allowed(plats)}; got {value!r}"
+    return ""
+
+
+@_validates("privacy")
+def _check_privacy(f: Field) -> str:
+    value = f.value
+    if value not in PRIVACY_CHOICES:
+        return f"must be {' or '.join(PRIVACY_CHOICES)}\ngot {value!r}"
+    return ""
+
+
+@_validates("domain")
+def _check_domain(f: Field) -> str:
+    value, answers, facts = f.value, f.answers, f.facts
+    if not needs_domain(answers):
         return ""
-    if name == "volume_size_gb":
-        gb = _as_int(value)
-        vol = facts["volume"]
-        if gb is None or not vol["min_gb"] <= gb <= vol["max_gb"]:
-            return (
-                f"use whole GB from {vol['min_gb']} to {vol['max_gb']}\n"
-                f"the volume limits of {facts['label']}; got {value!r}"
-            )
+    if not isinstance(value, str) or not _HOSTNAME.fullmatch(value):
+        return (
+            "needs a hostname like claw.example.org\n"
+            f"a public deploy on {facts['label']} gets its HTTPS certificate for this name: "
+            f"lowercase, at least one dot, no scheme, port or path; got {value!r}"
+        )
+    return ""
+
+
+@_validates("region")
+def _check_region(f: Field) -> str:
+    value, platform, facts, plats = f.value, f.platform, f.facts, f.plats
+    regions = facts["regions"]
+    if value not in regions:
+        others = [p for p, f in plats.items() if value in f.get("regions", {})]
+        hint = f"{value!r} is a {_allowed(others)} region; " if others else f"got {value!r}; "
+        return f"not a region of platform {platform}\n{hint}allowed: {_allowed(regions)}"
+    return ""
+
+
+@_validates("openclaw_version")
+def _check_openclaw_version(f: Field) -> str:
+    value = f.value
+    if not isinstance(value, str) or not _VERSION.fullmatch(value):
+        return (
+            "pin a release: YYYY.M.D\n"
+            f"for example {openclaw()['default_version']}, never 'latest'; got {value!r}"
+        )
+    return ""
+
+
+@_validates("gateway_port")
+def _check_gateway_port(f: Field) -> str:
+    value = f.value
+    port = _as_int(value)
+    if port is None or not PORT_RANGE[0] <= port <= PORT_RANGE[1]:
+        return f"must be a whole number {PORT_RANGE[0]}-{PORT_RANGE[1]}\ngot {value!r}"
+    return ""
+
+
+@_validates("vm_size")
+def _check_vm_size(f: Field) -> str:
+    value, platform, facts = f.value, f.platform, f.facts
+    usable = [s for s in facts["sizes"] if not _size_refusal(platform, s)]
+    if value not in facts["sizes"]:
+        return (f"not a size of platform {platform}\n"
+                f"{facts['label']} sizes: {_allowed(facts['sizes'])}; got {value!r}")
+    reason = _size_refusal(platform, value)
+    if reason:
+        return (f"this size can't run the gateway\n{value} on {facts['label']} is refused: "
+                f"{reason}; choose one of: {_allowed(usable)}")
+    return ""
+
+
+@_validates("vm_memory_mb")
+def _check_vm_memory_mb(f: Field) -> str:
+    value, answers, platform, facts = f.value, f.answers, f.platform, f.facts
+    mem = _as_int(value)
+    floor = openclaw()["memory"]["refuse_below_mb"]
+    if mem is None:
+        return f"must be a whole number of MB\nfor example 2048 (recommended); got {value!r}"
+    if mem < floor:
+        return (
+            f"refused: the floor is {floor} MB\n"
+            "an idle OpenClaw gateway already uses about 810 MB and would be killed for running "
+            f"out of memory ({openclaw()['memory']['recommended_mb']} recommended); got {mem}"
+        )
+    size = answers.get("vm_size")
+    if size in facts["sizes"]:
+        low, high = usable_memory_range(platform, size)
+        if not low <= mem <= high or mem % 256:
+            return f"use {low}-{high} MB, in steps of 256\nthe range of {size} on {facts['label']}; got {mem}"
+    return ""
+
+
+@_validates("volume_size_gb")
+def _check_volume_size_gb(f: Field) -> str:
+    value, facts = f.value, f.facts
+    gb = _as_int(value)
+    vol = facts["volume"]
+    if gb is None or not vol["min_gb"] <= gb <= vol["max_gb"]:
+        return (
+            f"use whole GB from {vol['min_gb']} to {vol['max_gb']}\n"
+            f"the volume limits of {facts['label']}; got {value!r}"
+        )
+    return ""
+
+
+@_validates("model_providers")
+def _check_model_providers(f: Field) -> str:
+    value = f.value
+    return _check_multi("provider", value, openclaw()["model_providers"])
+
+
+@_validates("primary_model_provider")
+def _check_primary_model_provider(f: Field) -> str:
+    value, answers = f.value, f.answers
+    chosen = _as_list(answers.get("model_providers")) or []
+    if len(chosen) < 2 and value in (None, "", *chosen):
         return ""
-    if name == "model_providers":
-        return _check_multi("provider", value, openclaw()["model_providers"])
-    if name == "primary_model_provider":
-        chosen = _as_list(answers.get("model_providers")) or []
-        if len(chosen) < 2 and value in (None, "", *chosen):
-            return ""
-        if not chosen:  # given with -d next to an empty model_providers: it would be dropped
-            return f"no provider is chosen\nmodel_providers is empty: leave it out; got {value!r}"
-        if value not in chosen:
-            return f"pick a chosen provider\nmodel_providers has: {_allowed(chosen)}; got {value!r}"
+    if not chosen:  # given with -d next to an empty model_providers: it would be dropped
+        return f"no provider is chosen\nmodel_providers is empty: leave it out; got {value!r}"
+    if value not in chosen:
+        return f"pick a chosen provider\nmodel_providers has: {_allowed(chosen)}; got {value!r}"
+    return ""
+
+
+@_validates("channels")
+def _check_channels(f: Field) -> str:
+    value = f.value
+    return _check_multi("channel", value, openclaw()["channels"])
+
+
+@_validates("binaries")
+def _check_binaries(f: Field) -> str:
+    value = f.value
+    return _check_multi("binary", value, binaries_catalog()) or _check_binary_releases(value)
+
+
+@_validates("image_registry")
+def _check_image_registry(f: Field) -> str:
+    value, answers = f.value, f.answers
+    if not needs_image_registry(answers):
         return ""
-    if name == "channels":
-        return _check_multi("channel", value, openclaw()["channels"])
-    if name == "binaries":
-        return _check_multi("binary", value, binaries_catalog()) or _check_binary_releases(value)
-    if name == "image_registry":
-        if not needs_image_registry(answers):
-            return ""
-        if not isinstance(value, str) or not _IMAGE_REPO.fullmatch(value):
-            return (
-                "needs a registry host, no tag\n"
-                f"e.g. ghcr.io/<owner>/{answers.get('app_name') or 'openclaw'}-gateway; got {value!r}"
-            )
+    if not isinstance(value, str) or not _IMAGE_REPO.fullmatch(value):
+        return (
+            "needs a registry host, no tag\n"
+            f"e.g. ghcr.io/<owner>/{answers.get('app_name') or 'openclaw'}-gateway; got {value!r}"
+        )
+    return ""
+
+
+@_validates("tunnel")
+def _check_tunnel(f: Field) -> str:
+    value = f.value
+    tunnels = openclaw()["tunnels"]
+    if value is None:  # not asked on public deploys (copier `when:`): none
         return ""
-    if name == "tunnel":
-        tunnels = openclaw()["tunnels"]
-        if value is None:  # not asked on public deploys (copier `when:`): none
-            return ""
-        if value not in tunnels:
-            return f"not a known tunnel\nallowed: {_allowed(tunnels)}; got {value!r}"
+    if value not in tunnels:
+        return f"not a known tunnel\nallowed: {_allowed(tunnels)}; got {value!r}"
+    return ""
+
+
+@_validates("uptime_minutes")
+def _check_uptime_minutes(f: Field) -> str:
+    value = f.value
+    allowed = uptime_facts()["allowed_minutes"]
+    if _as_int(value) not in allowed:
+        return (f"not an interval offered\nminutes between two uptime checks: 0 (off) or one of "
+                f"{', '.join(str(a) for a in allowed if a)} (GitHub runs a schedule at most every 5); got {value!r}")
+    return ""
+
+
+@_validates("backup_schedule")
+def _check_backup_schedule(f: Field) -> str:
+    value = f.value
+    example = f"for example {backup_facts()['default_schedule']!r} (daily, 03:17 UTC)"
+    if not isinstance(value, str):
+        return f"a cron expression or off\n{example}; got {value!r}"
+    if value.strip() == "off":
         return ""
-    if name == "uptime_minutes":
-        allowed = uptime_facts()["allowed_minutes"]
-        if _as_int(value) not in allowed:
-            return (f"not an interval offered\nminutes between two uptime checks: 0 (off) or one of "
-                    f"{', '.join(str(a) for a in allowed if a)} (GitHub runs a schedule at most every 5); got {value!r}")
-        return ""
-    if name == "backup_schedule":
-        example = f"for example {backup_facts()['default_schedule']!r} (daily, 03:17 UTC)"
-        if not isinstance(value, str):
-            return f"a cron expression or off\n{example}; got {value!r}"
-        if value.strip() == "off":
-            return ""
-        problem = cron_problem(value)
-        if problem:
-            return f"a cron expression or off\n{problem}; {example}"
-        return ""
-    if name == "backup_recipient":
-        if not asked(name, answers) or value in (None, ""):
-            return ""  # empty: no scheduled backups (the post-copy message says so)
-        return age_recipient_problem(value)
-    raise KeyError(f"unknown field {name!r}")
+    problem = cron_problem(value)
+    if problem:
+        return f"a cron expression or off\n{problem}; {example}"
+    return ""
+
+
+@_validates("backup_recipient")
+def _check_backup_recipient(f: Field) -> str:
+    if not asked(f.name, f.answers) or f.value in (None, ""):
+        return ""  # empty: no scheduled backups (the post-copy message says so)
+    return age_recipient_problem(f.value)
 
 
 def _check_binary_releases(value: Any) -> str:
@@ -1124,6 +1234,8 @@ def channel_steps(channel: str) -> list[dict[str, str]]:
 
 def answers_from_file(path: str | Path) -> dict[str, Any]:
     """Read a deploy repo's ``.copier-answers.yml`` (private ``_`` keys dropped)."""
+    import yaml
+
     with open(path, encoding="utf-8") as fh:
         data = yaml.safe_load(fh) or {}
     return {k: v for k, v in data.items() if not str(k).startswith("_")}

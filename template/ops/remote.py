@@ -14,9 +14,9 @@ Commands run as the gateway's user (uid 1000) without a terminal. A platform
 whose CLI has no file copy streams the file through ``exec`` instead: raw bytes
 (``cat``) where the session passes them unchanged, base64 where it may not
 (``stream: base64``). Callers verify size and sha256 on both ends either way
-(ops/backup.py). The per-platform pieces are the functions keyed by platform
-in ``TRANSPORTS`` at the bottom (a later refactor moves each into
-``ops/platforms/<name>.py``).
+(ops/backup.py). The per-platform piece is each platform's ``remote_values``
+(ops/platforms/<kind>.py): the values its argv names. ``make cost``'s live mode
+(ops/spend.py) runs its one command through the same ``Remote``.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ import shlex
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import model as m
+from . import platforms
 
 
 class RemoteError(RuntimeError):
@@ -121,41 +122,29 @@ def _last_line(data: bytes) -> str:
 
 
 # --------------------------------------------------------------------------
-# Per platform: the values its argv needs (side by side, one function each)
-# --------------------------------------------------------------------------
 
 
-def _values_app(model: m.DeployModel) -> dict[str, str]:
-    """Fly, Compose, Railway, Northflank, Kubernetes: the app name is all they need."""
+def app_values(model: m.DeployModel) -> dict[str, str]:
+    """The values most platforms' argv name: the app name is all they need."""
     return {"app": model.app_name}
 
 
-def _values_render(model: m.DeployModel) -> dict[str, str]:
-    service = os.environ.get("RENDER_SERVICE_ID", "")
-    if not service.startswith("srv-"):
-        raise RemoteError("RENDER_SERVICE_ID: set it to the service's id (srv-..., Dashboard > Connect > SSH)")
-    return {"app": model.app_name, "service_id": service, "region": model.region}
-
-
-TRANSPORTS: dict[str, Callable[[m.DeployModel], dict[str, str]]] = {
-    "fly": _values_app,
-    "gcp": _values_app,
-    "vps": _values_app,
-    "railway": _values_app,
-    "northflank": _values_app,
-    "render": _values_render,
-    "kubernetes": _values_app,
-}
+def runnable(model: m.DeployModel) -> bool:
+    """Whether a command can run in the deploy from the answers alone (no value that
+    only the platform's dashboard shows, like Render's service id)."""
+    room = platforms.get(model.platform)
+    return bool(room and "transfer" in m.platform_facts(model.platform) and not room.REMOTE_NEEDS)
 
 
 def connect(model: m.DeployModel, ci: bool = False) -> Remote:
     """The platform's transport; ``ci``: as the scheduled backup job runs it (``ci_run``
     where the CLI needs more than a person's linked directory gives it)."""
     spec: dict[str, Any] = m.platform_facts(model.platform)["transfer"]
-    values = TRANSPORTS[model.platform](model)
+    room = platforms.get(model.platform)
+    values = room.remote_values(model)
     run = spec.get("ci_run") if ci and spec.get("ci_run") else spec["run"]
-    if ci:
-        values["environment"] = str(m.load("ci")["tools"]["railway"]["environment"])
+    if ci:  # what the job's argv names beyond a person's linked directory (Railway: its environment)
+        values.update(getattr(room, "ci_values", lambda _model: {})(model))
     return Remote(platform=model.platform, app=model.app_name, run_argv=list(run),
                   copy_out_argv=spec.get("copy_out"), copy_in_argv=spec.get("copy_in"),
                   stream=spec.get("stream", "raw"), values=values)
@@ -170,7 +159,7 @@ def connect(model: m.DeployModel, ci: bool = False) -> Remote:
 # --------------------------------------------------------------------------
 
 
-def _need(env: dict[str, str], *names: str) -> None:
+def need(env: dict[str, str], *names: str) -> None:
     """Each variable set, or one line naming the secrets (ci.yml) that fill the missing ones."""
     secret = {s["env"]: s["name"] for kind in m.load("ci")["backup"]["secrets"].values() for s in kind}
     missing = [n if secret.get(n, n) == n else f"{n} (secret {secret[n]})" for n in names if not env.get(n)]
@@ -179,19 +168,19 @@ def _need(env: dict[str, str], *names: str) -> None:
                           "GitHub environment `backup` (RUNBOOK.md, Day two: scheduled backups)")
 
 
-def _write(path: Path, text: str) -> Path:
+def write_private(path: Path, text: str) -> Path:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(text if text.endswith("\n") else text + "\n")
     return path
 
 
-def _ssh_config(env: dict[str, str], workdir: Path, host: str, key: str, known: str) -> None:
+def ssh_config(env: dict[str, str], workdir: Path, host: str, key: str, known: str) -> None:
     """An ssh config only for ``host``: the key from the secret, ONLY the pinned host key
     (StrictHostKeyChecking=yes), no agent, no prompt. `ssh -F` is not used by the CLIs
     that call ssh (docker's ssh helper), so it becomes ~/.ssh/config on the runner."""
-    keyfile = _write(workdir / "ssh_key", env[key])
-    knownfile = _write(workdir / "known_hosts", env[known])
+    keyfile = write_private(workdir / "ssh_key", env[key])
+    knownfile = write_private(workdir / "known_hosts", env[known])
     ssh_dir = Path(env.get("HOME") or Path.home()) / ".ssh"
     ssh_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     block = (f"Host {host}\n  IdentityFile {keyfile}\n  IdentitiesOnly yes\n  BatchMode yes\n"
@@ -199,110 +188,12 @@ def _ssh_config(env: dict[str, str], workdir: Path, host: str, key: str, known: 
              "  GlobalKnownHostsFile /dev/null\n  ConnectTimeout 20\n")
     config = ssh_dir / "config"
     previous = config.read_text() if config.exists() else ""
-    _write(config, block + ("\n" + previous if previous else ""))
-
-
-def _ci_fly(model: m.DeployModel, env: dict[str, str], workdir: Path) -> None:
-    _need(env, "FLY_API_TOKEN")  # flyctl reads it (an ssh token: fly tokens create ssh)
-
-
-def _ci_railway(model: m.DeployModel, env: dict[str, str], workdir: Path) -> None:
-    _need(env, "RAILWAY_TOKEN")  # the project token; the service and environment are on the argv
-
-
-def _ci_render(model: m.DeployModel, env: dict[str, str], workdir: Path) -> None:
-    _need(env, "RENDER_SSH_KEY", "RENDER_SSH_KNOWN_HOSTS", "RENDER_SERVICE_ID")
-    _ssh_config(env, workdir, f"ssh.{model.region}.render.com", "RENDER_SSH_KEY", "RENDER_SSH_KNOWN_HOSTS")
-
-
-def _ci_northflank(model: m.DeployModel, env: dict[str, str], workdir: Path) -> None:
-    _need(env, "NORTHFLANK_API_TOKEN")
-    try:
-        proc = subprocess.run(["northflank", "login", "-n", "backup", "-t", env["NORTHFLANK_API_TOKEN"]],
-                              env=env, capture_output=True, timeout=120)
-    except FileNotFoundError:
-        raise RemoteError("`northflank` is not installed (needed to reach the northflank deploy)") from None
-    if proc.returncode:  # its output may echo the context, never the token: only the last line
-        raise RemoteError(f"northflank login failed ({proc.returncode}): "
-                          f"{_last_line(proc.stderr).replace(env['NORTHFLANK_API_TOKEN'], '***')}")
-
-
-def _ci_compose(model: m.DeployModel, env: dict[str, str], workdir: Path) -> None:
-    _need(env, "DEPLOY_SSH_KEY", "DEPLOY_SSH_KNOWN_HOSTS", "DEPLOY_SSH_TARGET")
-    target = env["DEPLOY_SSH_TARGET"]
-    _ssh_config(env, workdir, target.rsplit("@", 1)[-1], "DEPLOY_SSH_KEY", "DEPLOY_SSH_KNOWN_HOSTS")
-    # docker compose exec/cp on the VM's engine, in the project the deploy job made there
-    # (~/<app>: the project takes the directory's name)
-    env["DOCKER_HOST"] = f"ssh://{target}"
-    env["COMPOSE_PROJECT_NAME"] = model.app_name
-
-
-def _ci_kubernetes(model: m.DeployModel, env: dict[str, str], workdir: Path) -> None:
-    _need(env, "KUBECONFIG_DATA")
-    env["KUBECONFIG"] = str(_write(workdir / "kubeconfig", env["KUBECONFIG_DATA"]))
-
-
-CI_CREDENTIALS: dict[str, Callable[[m.DeployModel, dict[str, str], Path], None]] = {
-    "fly": _ci_fly,
-    "gcp": _ci_compose,
-    "vps": _ci_compose,
-    "railway": _ci_railway,
-    "northflank": _ci_northflank,
-    "render": _ci_render,
-    "kubernetes": _ci_kubernetes,
-}
+    write_private(config, block + ("\n" + previous if previous else ""))
 
 
 def ci_credentials(model: m.DeployModel, workdir: Path) -> None:
-    """Prepare the platform CLI's credentials from the job's env (os.environ is updated)."""
+    """Prepare the platform CLI's credentials from the job's env (os.environ is updated):
+    the room's ``ci_credentials`` (ops/platforms/<kind>.py)."""
     env = dict(os.environ)
-    CI_CREDENTIALS[model.platform](model, env, workdir)
+    platforms.get(model.platform).ci_credentials(model, env, workdir)
     os.environ.update(env)
-
-
-# --------------------------------------------------------------------------
-# The runbook's own exec line (platforms.yml `exec`, what a person types) made
-# batch: no `-it`/`--pty`, Compose's `-T`. `make cost P='-p mode live'` runs
-# usage-cost this way (ops/spend.py). Two argv sources for one transport
-# (`exec` for people, `transfer` for programs) are one fact told twice: the
-# per-platform move (ops/platforms/<name>.py) folds them into one.
-# --------------------------------------------------------------------------
-# platform -> how its interactive exec line becomes a batch one:
-# (flags to drop, flags to add after the first word pair, where it runs)
-BATCH: dict[str, dict] = {
-    "fly": {"drop": ["--pty"]},
-    "gcp": {"add_after": ["docker", "compose", "exec"], "add": ["-T"]},
-    "vps": {"add_after": ["docker", "compose", "exec"], "add": ["-T"]},
-    "railway": {},
-    "northflank": {},
-    "kubernetes": {"drop": ["-it"]},
-    "render": {"manual": True},
-}
-
-
-def batch_argv(platform: str, app: str, region: str | None, cmd: str) -> tuple[list[str] | None, str]:
-    """(argv, "") to run ``cmd`` in the deploy, or (None, where to run it by hand)."""
-    facts = m.platforms().get(platform) or {}
-    spec = facts.get("exec")
-    batch = BATCH.get(platform)
-    if not spec or batch is None:
-        return None, f"no exec recorded for {platform}"
-    if batch.get("manual"):
-        return None, f"{facts.get('label', platform)} runs commands {spec.get('where', 'by hand').format(app=app, region=region)}"
-    line = spec["command"]
-    # the command is substituted as one shell word where the template quotes it ("{cmd}")
-    words = shlex.split(line.replace('"{cmd}"', "{cmd}").replace("{cmd}", "\0CMD\0"))
-    out: list[str] = []
-    for word in words:
-        word = word.format(app=app, region=region) if "\0" not in word else word
-        if word in batch.get("drop", ()):
-            continue
-        if word == "\0CMD\0":
-            quoted = '"{cmd}"' in line
-            out += [cmd] if quoted else shlex.split(cmd)
-            continue
-        out.append(word)
-        after = batch.get("add_after")
-        if after and out[-len(after):] == after:
-            out += batch["add"]
-    return out, ""

@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
 
-from .checks import SECRET_PATTERNS
+from .secret_scan import SECRET_PATTERNS
 
 REDACTED = "***"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -49,7 +49,7 @@ KEYED_PATTERNS = [
     # Authorization: Bearer ..., Basic ..., token ...
     re.compile(r"(?i)(\b(?:bearer|basic)\s+)([A-Za-z0-9._~+/=-]{6,})()"),
 ]
-# Besides checks.SECRET_PATTERNS (the secret scan's: provider prefixes, Fly,
+# Besides secret_scan.SECRET_PATTERNS (the secret scan's: provider prefixes, Fly,
 # Discord, GitHub/Render tokens, private keys), shapes only redaction hides.
 TOKEN_PATTERNS = [
     # JSON Web Tokens

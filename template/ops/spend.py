@@ -351,10 +351,12 @@ def measure(repo: str | Path | None, runner: Any = None, days: int = 30,
         return Measured(days=days, error="live mode needs a deploy repo (repo parameter) or -p usage_file PATH")
     model = m.build(m.answers_from_file(Path(repo) / ".copier-answers.yml"))
     cmd = usage_command(model.port, days)
-    argv, why = remote.batch_argv(model.platform, model.app_name, model.region, cmd)
-    if argv is None:
-        return Measured(days=days, command=cmd, error=f"{why}; there run `{cmd}`, save the output and pass "
-                        "-p usage_file PATH")
+    try:  # the one way into the deploy: ops.remote (platforms.yml `transfer`), as backups use it
+        argv = remote.connect(model).argv(cmd)
+    except (remote.RemoteError, KeyError) as exc:
+        why = str(exc) if isinstance(exc, remote.RemoteError) else f"no transfer recorded for {model.platform}"
+        return Measured(days=days, command=cmd, error=f"{why}; or run `{cmd}` in the deploy, save the output "
+                        "and pass -p usage_file PATH")
     if not runner.which(argv[0]):
         return Measured(days=days, command=" ".join(argv),
                         error=f"{argv[0]} is not on PATH: install it (README) or pass -p usage_file PATH")

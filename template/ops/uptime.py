@@ -27,14 +27,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import urllib.parse
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
 
+from . import platforms
 from .ci_http import DeployError, api, request_json, say, secret_env
 
 TITLE = "Uptime check failing: {app}"
@@ -80,102 +77,13 @@ def check_public(url: str, liveness: str = "/healthz", readiness: str = "/readyz
 
 
 # ----------------------------------------------------------------- private --
-# One function per platform kind, side by side (each reuses its deploy module).
-
-
-def private_fly(app: str, _service: str, _environment: str) -> tuple[bool, str]:
-    from .deploy_fly import checks_passing
-
-    secret_env("FLY_API_TOKEN")
-    return checks_passing(app)
-
-
-def private_railway(app: str, _service: str, environment: str) -> tuple[bool, str]:
-    from .deploy_railway import OK, railway_status
-
-    secret_env("RAILWAY_TOKEN")
-    dep = railway_status(app, environment)
-    status = str(dep.get("status")).upper()
-    return status in OK, f"latest deployment {dep.get('id') or '?'}: {status}"
-
-
-def private_render(app: str, _service: str, _environment: str) -> tuple[bool, str]:
-    from . import deploy_render as r
-
-    token = secret_env("RENDER_API_KEY")
-    service = r.find_service(token, app)
-    if service.get("suspended") not in (None, "not_suspended"):
-        return False, f"service {app} is {service.get('suspended')}"
-    items = api("GET", r.base(), f"/services/{service['id']}/deploys?limit=1", token) or []
-    latest = (items[0].get("deploy", items[0]) if items and isinstance(items[0], dict) else {})
-    status = str(latest.get("status"))
-    return status == "live", f"latest deploy {latest.get('id') or '?'}: {status}"
-
-
-def private_northflank(app: str, _service: str, _environment: str) -> tuple[bool, str]:
-    from . import deploy_northflank as n
-
-    token = secret_env("NORTHFLANK_API_TOKEN")
-    service = n.data(api("GET", n.base(), f"/projects/{app}/services/{app}", token))
-    status = n.deployment_status(service)
-    return status == n.DEPLOY_OK, f"deployment status {status}"
-
-
-def _private_file(directory: str, name: str, text: str) -> str:
-    path = Path(directory) / name
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text.rstrip("\n") + "\n")
-    return str(path)
-
-
-def private_compose(app: str, service: str, _environment: str) -> tuple[bool, str]:
-    """`docker compose ps` on the VM over SSH with the pinned host key (as the deploy does)."""
-    key, known, target = (secret_env(n) for n in ("DEPLOY_SSH_KEY", "DEPLOY_SSH_KNOWN_HOSTS", "DEPLOY_SSH_TARGET"))
-    with tempfile.TemporaryDirectory(dir=os.environ.get("RUNNER_TEMP")) as tmp:
-        argv = ["ssh", "-i", _private_file(tmp, "key", key), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-                "-o", "ConnectTimeout=20", "-o", "StrictHostKeyChecking=yes",
-                "-o", f"UserKnownHostsFile={_private_file(tmp, 'known_hosts', known)}",
-                "-o", "GlobalKnownHostsFile=/dev/null", target,
-                f"cd {app} && docker compose ps --format '{{{{.Health}}}}' {service}"]
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
-    if proc.returncode:
-        raise DeployError(f"ssh {target} docker compose ps: exit {proc.returncode}: {proc.stderr.strip()[:300]}")
-    health = proc.stdout.strip() or "no container"
-    return health == "healthy", f"{service}: {health}"
-
-
-def private_kubernetes(app: str, _service: str, _environment: str) -> tuple[bool, str]:
-    """The Deployment's ready replicas (kubeconfig: a service account limited to the namespace)."""
-    config = secret_env("KUBECONFIG_DATA")
-    with tempfile.TemporaryDirectory(dir=os.environ.get("RUNNER_TEMP")) as tmp:
-        env = {**os.environ, "KUBECONFIG": _private_file(tmp, "config", config)}
-        proc = subprocess.run(["kubectl", "get", "deployment", app, "-n", app, "-o", "json"],
-                              capture_output=True, text=True, timeout=120, env=env)
-    if proc.returncode:
-        raise DeployError(f"kubectl get deployment {app}: exit {proc.returncode}: {proc.stderr.strip()[:300]}")
-    try:
-        status = json.loads(proc.stdout).get("status") or {}
-    except json.JSONDecodeError as exc:
-        raise DeployError("kubectl get deployment -o json did not print JSON") from exc
-    ready, want = int(status.get("readyReplicas") or 0), int(status.get("replicas") or 0)
-    return ready >= 1 and ready >= want, f"{ready}/{want} replicas ready"
-
-
-PRIVATE: dict[str, Callable[[str, str], tuple[bool, str]]] = {
-    "fly": private_fly,
-    "railway": private_railway,
-    "render": private_render,
-    "northflank": private_northflank,
-    "compose": private_compose,
-    "kubernetes": private_kubernetes,
-}
+# Each kind's ``private_status`` (ops/platforms/<kind>.py), reusing its deploy code.
 
 
 def check_private(kind: str, app: str, service: str, environment: str = "") -> list[Finding]:
     name = f"{kind} status"
     try:
-        ok, seen = PRIVATE[kind](app, service, environment)
+        ok, seen = platforms.for_kind(kind).private_status(app, service, environment)
     except DeployError as exc:
         ok, seen = False, str(exc)
     return [Finding(name, ok, seen)]
@@ -241,7 +149,7 @@ def summary(findings: list[Finding]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kind", required=True, choices=sorted(PRIVATE))
+    parser.add_argument("--kind", required=True, choices=platforms.kinds())
     parser.add_argument("--app", required=True)
     parser.add_argument("--public-url", default=None, help="https://HOST of a public gateway")
     parser.add_argument("--service", default="", help="the Compose service (private Compose deploys)")

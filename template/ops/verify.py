@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from . import checks as c
-from . import platform_verify, terminal
+from . import platform_verify, secret_scan, terminal
 from . import conflicts
 from . import model as m
 
@@ -126,7 +126,7 @@ def check_data_files_parse(root: Path) -> c.Result:
     """Every tracked TOML, JSON and YAML file parses (a bad merge or hand edit shows here)."""
     name = "TOML/YAML/JSON files parse"
     seen, bad = 0, []
-    for path in c.tracked_files(root):
+    for path in secret_scan.tracked_files(root):
         parser = PARSERS.get(path.suffix)
         if parser is None or NOT_OURS & set(path.relative_to(root).parts) or not path.is_file():
             continue

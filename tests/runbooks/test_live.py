@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from ops import local_gateway
 from ops import model as m
 from ops import troubleshoot as t
 from tests.runbooks.conftest import STANDINS, TROUBLE_NB, edit, free_port
@@ -180,7 +181,7 @@ def test_live_mode_on_every_platform(platform, generated, standin_world, tmp_pat
     """Each platform has live checks (exercised through stand-ins, healthy then broken)
     or says plainly that it has none: no platform is skipped silently."""
     repo = generated(f"{platform}-live", platform=platform, app_name=APP)
-    if platform not in t.LIVE:
+    if t.live_checks(platform) is t.live_unsupported:
         nb = standin_world[2].execute(TROUBLE_NB, {"repo": str(repo), "mode": "live", "output_dir": str(tmp_path)})
         data = json.loads((tmp_path / "troubleshooting.json").read_text())
         assert [(r["status"], r["check"]) for r in data["results"]] == [
@@ -290,10 +291,10 @@ def test_local_gateway_with_token_starts_and_wrong_port_and_second_instance(open
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             deadline = time.monotonic() + 90
-            while not t.startup_ok(port) and time.monotonic() < deadline:
+            while not local_gateway.startup_ok(port) and time.monotonic() < deadline:
                 assert first.poll() is None, "the first gateway exited"
                 time.sleep(0.5)
-            assert t.startup_ok(port)
+            assert local_gateway.startup_ok(port)
             data, steps, text = local_run(kernel, repo, openclaw, state, tmp_path / "second")
         finally:
             stop_group(first)

@@ -295,3 +295,15 @@ def test_node_compile_cache_is_on_the_volume_beside_the_state_dir(platform):
         assert cache.startswith(model.volume_mount.rstrip("/") + "/"), (cache, model.volume_mount)
         assert not cache.startswith(model.state_dir.rstrip("/") + "/")
     assert [p for p in ("railway", "render", "northflank") if p == platform] == ([platform] if beside else [])
+
+
+def test_every_validated_question_has_one_named_validator():
+    """model.VALIDATORS: one small function per question copier.yml validates (no if-chain)."""
+    from pathlib import Path
+
+    copier = (Path(m.__file__).resolve().parents[2] / "copier.yml").read_text()
+    asked = set(re.findall(r"oc_error\('(\w+)'\)", copier))
+    assert asked == set(m.VALIDATORS), asked ^ set(m.VALIDATORS)
+    assert all(check.__name__ == f"_check_{name}" for name, check in m.VALIDATORS.items())
+    with pytest.raises(KeyError, match="unknown field"):
+        m.validate_field("colour", GOOD)

@@ -97,13 +97,45 @@ def test_measure_reads_a_saved_usage_file_and_says_what_is_missing(tmp_path):
     assert "usage_file" in spend.measure(None, usage_file=tmp_path / "nope.json").error
 
 
+class _Recorder:
+    """Runs nothing: records the argv ``measure`` asks its runner for."""
+
+    def __init__(self):
+        self.argvs = []
+
+    def which(self, program):
+        return f"/bin/{program}"
+
+    def run(self, argv, timeout=None):
+        self.argvs.append(list(argv))
+        return type("Rec", (), {"exit_code": 1, "error": "", "stderr": "not run here", "stdout": "",
+                                "command": " ".join(argv), "raw_stdout": ""})()
+
+
 @pytest.mark.parametrize("platform", sorted(m.platforms()))
-def test_remote_exec_is_the_runbook_exec_without_a_terminal(platform):
-    argv, why = remote.batch_argv(platform, "claw", m.platforms()[platform]["default_region"], "openclaw gateway usage-cost --json")
-    if argv is None:
-        assert m.platforms()[platform]["exec"].get("where") and why
-        return
-    assert argv[0] == m.platforms()[platform]["exec"]["command"].split()[0]
+def test_measure_runs_through_the_one_remote_argv_backups_use(platform, tmp_path, monkeypatch):
+    """One argv source: `make cost`'s live mode runs usage-cost through ops.remote (platforms.yml
+    `transfer`), as backups do; no terminal flags; a platform that needs a value the answers lack
+    (Render's service id) says which and how to measure by hand."""
+    facts = m.platform_facts(platform)
+    answers = {"platform": platform, "app_name": "claw", "privacy": "private", "region": facts["default_region"],
+               "openclaw_version": "2026.9.6", "gateway_port": str(facts["default_port"]),
+               "vm_size": facts["default_size"], "vm_memory_mb": "2048", "volume_size_gb": "10"}
+    if facts.get("needs_domain"):
+        answers["domain"] = "claw.localhost"
+    (tmp_path / ".copier-answers.yml").write_text(json.dumps(m.complete(answers)))
+    model = m.build(m.answers_from_file(tmp_path / ".copier-answers.yml"))
+    monkeypatch.delenv("RENDER_SERVICE_ID", raising=False)
+    runner = _Recorder()
+    found = spend.measure(tmp_path, runner)
+    cmd = spend.usage_command(model.port, 30)
+    if not remote.runnable(model):
+        assert runner.argvs == [] and "usage_file" in found.error and "RENDER_SERVICE_ID" in found.error
+        monkeypatch.setenv("RENDER_SERVICE_ID", "srv-abc")
+        found = spend.measure(tmp_path, runner)
+    assert runner.argvs == [remote.connect(model).argv(cmd)], runner.argvs
+    argv = runner.argvs[0]
+    assert argv[0] == facts["transfer"]["run"][0]
     assert not {"-it", "-t", "--pty", "--tty"} & set(argv)
     assert "usage-cost" in " ".join(argv) and "{" not in " ".join(argv)
 

@@ -1,6 +1,7 @@
-"""ops.troubleshoot: parsers of the CLI shapes the live runbook reads, lock
-judgement, failure signatures, verdict. Shapes follow the documented output
-(see the runbook notes): no network, no CLI."""
+"""The runbook frame and what every live target shares: JSON streams (ops.live), lock
+judgement (ops.locks), failure signatures (ops.signatures), the local launcher
+(ops.local_gateway), the table and verdict (ops.troubleshoot). No network, no CLI;
+each platform's own parsers are tested in tests/platforms/."""
 
 from __future__ import annotations
 
@@ -8,58 +9,17 @@ import json
 
 import pytest
 
+from ops import live as lv
+from ops import local_gateway as lg
+from ops import locks as lk
+from ops import signatures as sig
 from ops import troubleshoot as t
 from ops.checks import Result
 
 
 def test_json_stream_decodes_indented_objects_back_to_back():
     text = json.dumps({"a": 1}, indent=2) + json.dumps({"b": [1, 2]}, indent=4) + "\nnot json\n" + '{"c": 3}'
-    assert t.parse_json_stream(text) == [{"a": 1}, {"b": [1, 2]}, {"c": 3}]
-
-
-def test_compose_ps_accepts_an_array_and_one_object_per_line():
-    services = [{"Service": "openclaw", "State": "running", "Health": "healthy", "ExitCode": 0},
-                {"Service": "caddy", "State": "exited", "Health": "", "ExitCode": 1}]
-    assert t.parse_compose_ps(json.dumps(services)) == services
-    assert t.parse_compose_ps("\n".join(json.dumps(s) for s in services)) == services
-    assert t.parse_compose_ps("") == []
-
-
-def test_fly_machine_facts_and_checks():
-    machine = {
-        "id": "148e", "state": "started",
-        "config": {"guest": {"memory_mb": 2048}, "services": [{"internal_port": 3000}],
-                   "mounts": [{"path": "/data", "volume": "vol_1"}]},
-        "checks": [{"name": "servicecheck-00-http-3000", "status": "passing", "output": "OK"}],
-        "events": [{"type": "exit", "request": {"exit_event": {"exit_code": 137, "oom_killed": True}}},
-                   {"type": "start", "request": {}}],
-    }
-    facts = t.fly_machine_facts(machine)
-    assert facts["memory_mb"] == 2048 and facts["internal_ports"] == [3000] and facts["mounts"] == ["/data"]
-    assert facts["oom_exit_codes"] == [137]
-    rows = t.fly_checks_from_list({"148e": [{"name": "c", "status": "critical", "output": "connection refused"}]})
-    assert rows == [{"machine": "148e", "name": "c", "status": "critical", "output": "connection refused"}]
-
-
-def test_railway_status_nesting():
-    status = {"name": "p", "environments": {"edges": [{"node": {"name": "production", "serviceInstances": {
-        "edges": [{"node": {"serviceName": "openclaw", "latestDeployment": {"status": "CRASHED"}}}]}}}]}}
-    assert t.railway_services(status) == [{"environment": "production", "service": "openclaw", "status": "CRASHED"}]
-
-
-def test_railway_variables_are_scrubbed():
-    text = json.dumps({"OPENCLAW_GATEWAY_TOKEN": "abc123secret", "PORT": "8080"})
-    scrubbed = json.loads(t.scrub_variables(text))
-    assert scrubbed == {"OPENCLAW_GATEWAY_TOKEN": "***", "PORT": "8080"}
-
-
-def test_kubectl_pod_facts():
-    pods = {"items": [{"metadata": {"name": "claw-5d9"}, "status": {"containerStatuses": [{
-        "name": "gateway", "ready": False, "restartCount": 4, "state": {"waiting": {"reason": "CrashLoopBackOff"}},
-        "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}]}}]}
-    assert t.kubectl_pod_facts(pods) == [{"pod": "claw-5d9", "container": "gateway", "ready": False, "restarts": 4,
-                                         "waiting": "CrashLoopBackOff", "last_terminated": "OOMKilled",
-                                         "last_exit_code": 137}]
+    assert lv.parse_json_stream(text) == [{"a": 1}, {"b": [1, 2]}, {"c": 3}]
 
 
 @pytest.mark.parametrize(("text", "what"), [
@@ -70,9 +30,9 @@ def test_kubectl_pod_facts():
     ("WARNING The app is not listening on the expected address", "proxy finds nothing"),
 ])
 def test_signatures_name_the_failure_and_fix(text, what):
-    hits = t.diagnose_output("noise\n" + text + "\nmore noise")
+    hits = sig.diagnose_output("noise\n" + text + "\nmore noise")
     assert len(hits) == 1 and what in hits[0][1] and hits[0][2]
-    assert t.diagnose_output("all fine\nlistening on 0.0.0.0:3000") == []
+    assert sig.diagnose_output("all fine\nlistening on 0.0.0.0:3000") == []
 
 
 def test_lock_judged_by_pid_and_start_time(tmp_path):
@@ -80,22 +40,22 @@ def test_lock_judged_by_pid_and_start_time(tmp_path):
     lockdir.mkdir(parents=True)
     # the real lock: indented JSON padded with whitespace
     (lockdir / "gateway.state.lock").write_text(json.dumps({"pid": 7, "port": 3000, "startTime": 500}, indent=2) + "\n\t \t")
-    alive = t.read_locks(tmp_path, start_time_of=lambda pid: 500)
+    alive = lk.read_locks(tmp_path, start_time_of=lambda pid: 500)
     assert alive[0].alive and alive[0].port == 3000
-    reused = t.read_locks(tmp_path, start_time_of=lambda pid: 900)  # a container restart reused pid 7
+    reused = lk.read_locks(tmp_path, start_time_of=lambda pid: 900)  # a container restart reused pid 7
     assert reused[0].stale and "reused" in reused[0].reason
-    gone = t.read_locks(tmp_path, start_time_of=lambda pid: None)
+    gone = lk.read_locks(tmp_path, start_time_of=lambda pid: None)
     assert gone[0].stale
-    res = t.lock_result(gone, str(tmp_path))
+    res = lk.lock_result(gone, str(tmp_path))
     assert res.status == "WARN" and "rm " in res.fix and "not done here" in res.fix
-    assert t.lock_result(alive, str(tmp_path)).status == "PASS"
-    assert t.lock_result([], str(tmp_path)).status == "PASS"
+    assert lk.lock_result(alive, str(tmp_path)).status == "PASS"
+    assert lk.lock_result([], str(tmp_path)).status == "PASS"
 
 
 def test_proc_start_time_of_this_process():
     import os
-    assert isinstance(t.proc_start_time(os.getpid()), int)
-    assert t.proc_start_time(2 ** 22 + 12345) is None
+    assert isinstance(lk.proc_start_time(os.getpid()), int)
+    assert lk.proc_start_time(2 ** 22 + 12345) is None
 
 
 def test_doctor_findings_become_steps():
@@ -105,10 +65,10 @@ def test_doctor_findings_become_steps():
          "fixHint": "set OPENCLAW_GATEWAY_TOKEN"},
         {"checkId": "x.y", "severity": "info", "message": "fine"}]}
     rec = Record(["fly", "ssh"], 0, 0.1, "Connecting...\n" + json.dumps(report, indent=2), "")
-    res = t.doctor_results(rec)
+    res = lv.doctor_results(rec)
     assert [(r.check, r.status, r.fix) for r in res] == [("openclaw doctor: gateway.auth", "FAIL", "set OPENCLAW_GATEWAY_TOKEN")]
     ok = Record(["fly"], 0, 0.1, json.dumps({"ok": True, "findings": []}), "")
-    assert t.doctor_results(ok)[0].status == "PASS"
+    assert lv.doctor_results(ok)[0].status == "PASS"
 
 
 def test_verdict_raises_only_with_fail_on_error():
@@ -130,34 +90,34 @@ def test_parameters_fill_from_answers(tmp_path):
 
 def test_descends_from():
     import os
-    assert t.descends_from(os.getpid(), os.getpid())
-    assert t.descends_from(os.getpid(), os.getppid())
-    assert not t.descends_from(os.getppid(), os.getpid())
+    assert lk.descends_from(os.getpid(), os.getpid())
+    assert lk.descends_from(os.getpid(), os.getppid())
+    assert not lk.descends_from(os.getppid(), os.getpid())
 
 
 def test_remote_lock_probe_parsing_and_judgement():
     from ops.runner import Record
-    cmd = t.lock_probe_command("/data")
+    cmd = lk.lock_probe_command("/data")
     assert cmd.startswith("sh -c ") and "/data/tmp/openclaw-*/gateway.*.lock" in cmd
     stat = lambda pid, start: f"@@stat {pid} (node x) S " + " ".join(["0"] * 18) + f" {start} 0"  # noqa: E731
     text = "\n".join(["@@lock /data/tmp/openclaw-1000/gateway.state.lock", json.dumps({"pid": 7, "startTime": 50}, indent=2),
                       stat(1, 10), stat(7, 50)])
-    locks, starts = t.parse_lock_probe(text)
+    locks, starts = lk.parse_lock_probe(text)
     assert locks == [("/data/tmp/openclaw-1000/gateway.state.lock", {"pid": 7, "startTime": 50})]
     assert starts == {1: 10, 7: 50}
-    ok = t.remote_lock_result(Record(["fly"], 0, 0.1, text, ""), "/data", "fly ssh console -C", "restart")
+    ok = lk.remote_lock_result(Record(["fly"], 0, 0.1, text, ""), "/data", "fly ssh console -C", "restart")
     assert ok.status == "PASS" and "pid 7" in ok.seen
-    stale = t.remote_lock_result(Record(["fly"], 0, 0.1, text.replace(stat(7, 50), stat(7, 99)), ""), "/data",
-                                 "fly ssh console -a x -C", "`fly machine restart`")
+    stale = lk.remote_lock_result(Record(["fly"], 0, 0.1, text.replace(stat(7, 50), stat(7, 99)), ""), "/data",
+                              "fly ssh console -a x -C", "`fly machine restart`")
     assert stale.status == "WARN" and "fly ssh console -a x -C 'rm /data/tmp/openclaw-1000/gateway.state.lock'" in stale.fix
-    down = t.remote_lock_result(Record(["fly"], 1, 0.1, "", "machine not running"), "/data", "x", "y")
+    down = lk.remote_lock_result(Record(["fly"], 1, 0.1, "", "machine not running"), "/data", "x", "y")
     assert down.status == "WARN"
 
 
 def test_expand_env_like_compose():
-    assert t.expand_env("${OPENCLAW_GATEWAY_PORT:-18789}", {}) == "18789"
-    assert t.expand_env("${OPENCLAW_GATEWAY_PORT:-18789}", {"OPENCLAW_GATEWAY_PORT": "3000"}) == "3000"
-    assert t.expand_env("--bind", {}) == "--bind"
+    assert lg.expand_env("${OPENCLAW_GATEWAY_PORT:-18789}", {}) == "18789"
+    assert lg.expand_env("${OPENCLAW_GATEWAY_PORT:-18789}", {"OPENCLAW_GATEWAY_PORT": "3000"}) == "3000"
+    assert lg.expand_env("--bind", {}) == "--bind"
 
 
 def test_terminal_table_one_row_per_step_and_skip_says_how_to_run():
@@ -194,22 +154,3 @@ def test_verify_prints_what_would_make_a_skip_run():
     assert "fix: npm install openclaw@2026.9.6" in out and "OPENCLAW_BIN=... make verify" in out
 
 
-class _Rec:
-    def __init__(self, code, out="", err="", command="docker compose version"):
-        self.exit_code, self.stdout, self.stderr, self.command, self.error = code, out, err, command, ""
-
-
-@pytest.mark.parametrize("err", [
-    "docker: 'compose' is not a docker command.\nSee 'docker --help'",  # Docker 20.10 CLI, no plugin
-    "docker: unknown command: docker compose\n\nRun 'docker --help' for more information",
-])
-def test_missing_compose_plugin_is_named_not_the_daemon(err):
-    step = t.compose_plugin_result(_Rec(1, err=err))
-    assert step.status == "FAIL" and step.check == "Docker Compose plugin"
-    assert "no Compose plugin" in step.fix and "not a daemon problem" in step.fix
-    assert "~/.docker/cli-plugins" in step.fix
-    # what the old code ran next: `ps -a` read as docker's own flag; the fix it gave blamed the daemon
-    assert "no Compose plugin" in t.compose_failure_fix("unknown shorthand flag: 'a' in -a")
-    assert "daemon" in t.compose_failure_fix("Cannot connect to the Docker daemon at unix:///var/run/docker.sock.")
-    ok = t.compose_plugin_result(_Rec(0, out="Docker Compose version v2.29.7\n"))
-    assert (ok.status, ok.seen) == ("PASS", "Docker Compose version v2.29.7")

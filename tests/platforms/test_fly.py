@@ -15,6 +15,7 @@ import json
 import tomllib
 
 from ops import model as m
+from ops.platforms import fly as room
 from tests.test_secrets_scripts import deploy_repo, run_secrets, values_for
 
 
@@ -47,3 +48,19 @@ def test_private_runbook_allocates_a_private_ipv6_after_releasing_public_ips(ren
     assert runbook.index("fly ips allocate-v6 --private -a claw-fly") > release
     public = (render(app_name="claw-fly", platform="fly", privacy="public") / "RUNBOOK.md").read_text()
     assert "allocate-v6 --private" not in public
+
+
+def test_fly_machine_facts_and_checks():
+    machine = {
+        "id": "148e", "state": "started",
+        "config": {"guest": {"memory_mb": 2048}, "services": [{"internal_port": 3000}],
+                   "mounts": [{"path": "/data", "volume": "vol_1"}]},
+        "checks": [{"name": "servicecheck-00-http-3000", "status": "passing", "output": "OK"}],
+        "events": [{"type": "exit", "request": {"exit_event": {"exit_code": 137, "oom_killed": True}}},
+                   {"type": "start", "request": {}}],
+    }
+    facts = room.fly_machine_facts(machine)
+    assert facts["memory_mb"] == 2048 and facts["internal_ports"] == [3000] and facts["mounts"] == ["/data"]
+    assert facts["oom_exit_codes"] == [137]
+    rows = room.fly_checks_from_list({"148e": [{"name": "c", "status": "critical", "output": "connection refused"}]})
+    assert rows == [{"machine": "148e", "name": "c", "status": "critical", "output": "connection refused"}]

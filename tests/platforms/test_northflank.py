@@ -5,7 +5,7 @@
   (@northflank/cli, pinned in tests/support/northflank_npm.py): each word a subcommand of the
   one before, each flag an option of the last. Before: `make status` ran
   `northflank get service details ...`, which the CLI refuses ("too many arguments").
-- The status values ops/deploy_northflank.py waits on are values of the API's types
+- The status values ops/platforms/northflank.py waits on are values of the API's types
   (@northflank/js-client api-client.d.ts); before, the failure set named FAILED, ERROR and
   CANCELLED (no build status) and missed SUBMISSION_FAILURE, so such a build polled until the
   timeout.
@@ -29,8 +29,7 @@ from functools import lru_cache
 
 import pytest
 
-from ops import deploy_northflank as dn
-from ops import live_northflank  # noqa: F401  (imports its status sets from deploy_northflank)
+from ops.platforms import northflank as dn
 from ops import model as m
 from tests.support.northflank_npm import api_types, cli_help
 
@@ -73,7 +72,7 @@ def test_status_sets_are_api_values():
 
 
 def test_logs_query_is_the_clients_range_query():
-    text = (m.DATA_DIR.parent / "live_northflank.py").read_text()
+    text = (m.DATA_DIR.parent / "platforms" / "northflank.py").read_text()
     assert "/logs?queryType=range&" in text
     assert "queryType: 'range'" in api_types()
 

@@ -1,0 +1,276 @@
+"""Kubernetes: everything the ops package knows about it, side by side.
+
+- ``read``: k8s/base (+ k8s/overlays/public) through the kustomizations' resources;
+- ``validate``: kubernetes-validate on every object listed (make verify);
+- ``live``: pods and logs through ``kubectl`` (the live runbook);
+- ``cost``: the pod's share of one reference node, volume, egress;
+- ``private_status``: uptime's ready replicas (a kubeconfig limited to the namespace).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .. import checks as c
+from .. import cost as co
+from .. import declared as d
+from .. import live as lv
+from .. import model as m
+from .. import remote as rm
+from .. import platform_verify as pv
+from .. import signatures as sig
+from ..ci_http import DeployError, private_file, secret_env
+from ..pin_images import without_digest
+from ..remote import app_values as remote_values  # noqa: F401  (the app name is all its argv needs)
+
+Result = c.Result
+PASS, FAIL, WARN, SKIP = c.PASS, c.FAIL, c.WARN, c.SKIP
+REMOTE_NEEDS: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------- files --
+
+
+def kustomize_resources(root: Path, directory: Path, declared: d.Declared, seen: set | None = None) -> list[dict]:
+    """The objects a kustomization lists (resources only; no patches or generators)."""
+    seen = seen if seen is not None else set()
+    kustomization = d.load_yaml(directory / "kustomization.yaml", declared)
+    if not isinstance(kustomization, dict):
+        return []
+    docs: list[dict] = []
+    for entry in kustomization.get("resources") or []:
+        target = (directory / entry).resolve()
+        if target in seen:
+            continue
+        seen.add(target)
+        if target.is_dir():
+            docs += kustomize_resources(root, target, declared, seen)
+        else:
+            for doc in d.load_yaml(target, declared, many=True) or []:
+                if isinstance(doc, dict):
+                    doc.setdefault("_file", str(target.relative_to(root.resolve())))
+                    docs.append(doc)
+    for key in ("patches", "patchesStrategicMerge", "patchesJson6902", "configMapGenerator",
+                "secretGenerator", "replacements"):
+        if kustomization.get(key):
+            declared.problems.append(
+                f"{directory.relative_to(root)}/kustomization.yaml uses {key}: the static checks read "
+                "resources only; run `kubectl kustomize` to see the result")
+    return docs
+
+
+K8S_BASE = Path("k8s") / "base"
+
+
+K8S_PUBLIC = Path("k8s") / "overlays" / "public"
+
+
+def read(root: Path, declared: d.Declared) -> None:
+    """k8s/base (+ k8s/overlays/public when present): Deployment, Service,
+    PVC, ConfigMap with the starter config, Ingress."""
+    overlay = root / K8S_PUBLIC
+    entry = overlay if (overlay / "kustomization.yaml").exists() else root / K8S_BASE
+    docs = kustomize_resources(root, entry, declared)
+    by_kind: dict[str, list[dict]] = {}
+    for doc in docs:
+        by_kind.setdefault(doc.get("kind", "?"), []).append(doc)
+    deployments = by_kind.get("Deployment", [])
+    if len(deployments) != 1:
+        declared.problems.append(f"k8s: expected one Deployment, found {len(deployments)}")
+        return
+    deployment = deployments[0]
+    spec = deployment.get("spec") or {}
+    pod = (spec.get("template") or {}).get("spec") or {}
+    containers = pod.get("containers") or []
+    gateway = next((c for c in containers if c.get("name") == "gateway"), containers[0] if containers else {})
+    where = f"{deployment['_file']} gateway"
+    argv = list(gateway.get("command") or []) + list(gateway.get("args") or [])
+    if argv:
+        d.record_command(declared, f"{where} args", argv)
+    env = {e["name"]: str(e["value"]) for e in gateway.get("env") or [] if "value" in e}
+    d.record_env(declared, f"{where} env", env)
+    image = without_digest(str(gateway.get("image", "")))
+    oc_image = m.openclaw()["image"]
+    if image.startswith(oc_image + ":"):
+        declared.image_tags[f"{where} image"] = image[len(oc_image) + 1:]
+    named_ports = {p.get("name"): p.get("containerPort") for p in gateway.get("ports") or []}
+    for p in gateway.get("ports") or []:
+        declared.ports[f"{where} containerPort {p.get('name')}"] = p.get("containerPort")
+
+    def resolve(port: Any) -> Any:
+        return named_ports.get(port, port) if isinstance(port, str) else port
+
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        http = (gateway.get(probe) or {}).get("httpGet")
+        if http:
+            declared.health_paths[f"{where} {probe}"] = http.get("path", "")
+            declared.ports[f"{where} {probe} port"] = resolve(http.get("port"))
+    limit = d.to_mb(((gateway.get("resources") or {}).get("limits") or {}).get("memory"))
+    if limit:
+        declared.memory_mb[f"{where} limits.memory"] = limit
+    volumes = {v.get("name"): v for v in pod.get("volumes") or []}
+    claims = {c["metadata"]["name"] for c in by_kind.get("PersistentVolumeClaim", [])}
+    for mount in gateway.get("volumeMounts") or []:
+        claim = (volumes.get(mount.get("name")) or {}).get("persistentVolumeClaim", {}).get("claimName")
+        if claim:
+            if claim not in claims:
+                declared.problems.append(f"k8s: volume {mount.get('name')} claims {claim!r}, which no PVC defines")
+            declared.mounts[f"{where} volumeMount {mount.get('name')} (pvc {claim})"] = mount.get("mountPath", "")
+    if spec.get("replicas", 1) != 1 or (spec.get("strategy") or {}).get("type") != "Recreate":
+        declared.problems.append("k8s: the Deployment must run 1 replica with strategy Recreate "
+                                 "(two gateways on one state dir refuse to start)")
+    for svc in by_kind.get("Service", []):
+        for p in (svc.get("spec") or {}).get("ports") or []:
+            declared.ports[f"{svc['_file']} targetPort"] = resolve(p.get("targetPort", p.get("port")))
+    for cm in by_kind.get("ConfigMap", []):
+        text = (cm.get("data") or {}).get("openclaw.json")
+        if text is None:
+            continue
+        try:
+            seeded = json.loads(text)
+        except json.JSONDecodeError as exc:
+            declared.problems.append(f"{cm['_file']}: openclaw.json is not valid JSON: {exc}")
+            continue
+        gw = seeded.get("gateway", {})
+        if "port" in gw:
+            declared.ports[f"{cm['_file']} openclaw.json gateway.port"] = gw["port"]
+        if "bind" in gw:
+            declared.binds[f"{cm['_file']} openclaw.json gateway.bind"] = gw["bind"]
+        if declared.config is not None and seeded != declared.config:
+            declared.problems.append(f"{cm['_file']}: openclaw.json differs from config/openclaw.json")
+    declared.public_ingress = bool(by_kind.get("Ingress")) or any(
+        (s.get("spec") or {}).get("type") in ("LoadBalancer", "NodePort") for s in by_kind.get("Service", []))
+    declared.k8s_objects = docs
+
+
+# ---------------------------------------------------------------- validators --
+
+
+K8S_VERSION = "1.33.0"
+
+
+def check_kubernetes_validate(root: Path) -> c.Result:
+    name = f"kubernetes-validate (API {K8S_VERSION})"
+    exe = pv.tool("kubernetes-validate")
+    if not exe:
+        return c.Result(name, c.SKIP, "kubernetes-validate not installed", "make venv")
+    files: list[str] = []
+    for entry in (K8S_BASE, K8S_PUBLIC):
+        if (root / entry / "kustomization.yaml").exists():
+            scratch = d.Declared(platform="kubernetes")
+            for doc in kustomize_resources(root, root / entry, scratch):
+                if doc["_file"] not in files:
+                    files.append(doc["_file"])
+    if not files:
+        return c.Result(name, c.FAIL, "no manifests listed in k8s/base/kustomization.yaml", "restore k8s/ from the template")
+    proc = pv.run_tool([exe, "--strict", "-k", K8S_VERSION, *files], root)
+    if proc.returncode:
+        return c.Result(name, c.FAIL, pv.output(proc), "fix the fields named")
+    return c.Result(name, c.PASS, ", ".join(files))
+
+
+def validate(root: Path, model: m.DeployModel) -> list[c.Result]:
+    return [check_kubernetes_validate(root)]
+
+
+# ---------------------------------------------------------------------- live --
+
+
+def kubectl_pod_facts(pods: Any) -> list[dict[str, Any]]:
+    out = []
+    for pod in (pods or {}).get("items", []):
+        for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+            state = cs.get("state") or {}
+            last = (cs.get("lastState") or {}).get("terminated") or {}
+            out.append({
+                "pod": (pod.get("metadata") or {}).get("name"),
+                "container": cs.get("name"),
+                "ready": bool(cs.get("ready")),
+                "restarts": cs.get("restartCount", 0),
+                "waiting": (state.get("waiting") or {}).get("reason"),
+                "last_terminated": last.get("reason"),
+                "last_exit_code": last.get("exitCode"),
+            })
+    return out
+
+
+def live(live: lv.Live) -> list[Result]:
+    r = live.runner
+    missing = lv.need(live, "kubectl", "install kubectl and select the cluster context")
+    if missing:
+        return [missing]
+    ns = live.options.get("namespace") or live.app  # k8s/ puts everything in a namespace named after the app
+    pods, bad = lv.json_or_fail(r.run(["kubectl", "get", "pods", "-n", ns, "-o", "json"]), "pods",
+                              f"check the kubectl context and the namespace {ns}")
+    if bad:
+        return [bad]
+    facts = [f for f in kubectl_pod_facts(pods) if str(f["pod"]).startswith(live.app)]
+    if not facts:
+        return [Result("pods", FAIL, f"no pod named {live.app}-* in namespace {ns}", "`make deploy` (see README)")]
+    results = []
+    for f in facts:
+        bad = not f["ready"] or f["waiting"] or f["last_terminated"] == "OOMKilled"
+        fix = ""
+        if f["last_terminated"] == "OOMKilled":
+            fix = "raise the memory limit to 2048Mi and keep --max-old-space-size at 75% of it"
+        elif f["waiting"]:
+            fix = f"`kubectl logs {f['pod']} -n {ns} --previous --tail 200` for the exit reason"
+        results.append(Result(f"pod {f['pod']}", FAIL if bad else PASS,
+                              f"ready={f['ready']} restarts={f['restarts']} waiting={f['waiting']} "
+                              f"last={f['last_terminated']}({f['last_exit_code']})", fix))
+    logs = r.run(["kubectl", "logs", facts[0]["pod"], "-n", ns, "--tail", "200"])
+    results += sig.signature_results("recent logs", logs.stdout + logs.stderr, "kubectl logs")
+    return results
+
+
+# ---------------------------------------------------------------------- cost --
+
+
+def cost(p: dict[str, Any], est: co.Estimate, s: co.Sizing) -> None:
+    vcpu, memory_mb, volume_gb, egress_gb = s.vcpu, s.memory_mb, s.volume_gb, s.egress_gb
+    node = p["reference_node"]
+    share = max(memory_mb / node["memory_mb"], vcpu / node["vcpu"])
+    frac = co.fraction(est.hours, node["month_hours"])
+    est.sku, est.vcpu = f"pod ({vcpu:g} vCPU, {memory_mb} MB requests)", vcpu
+    est.items += [
+        co.Item("pod share of a node", round(node["price"] * share * frac, 2),
+             f"{share:.2f} of {node['name']} at {node['price']}", p["source"], p["as_of"]),
+        co.volume_item(p, volume_gb, p["volume_gb_month"], "persistent volume"),
+        co.egress_item(p, egress_gb, p["egress_per_gb"]),
+    ]
+    est.warnings.append("cluster cost not included (control plane, ingress/load balancer, "
+                        "the rest of the node pool); only this pod's share of one node is shown")
+
+
+# -------------------------------------------------------------------- uptime --
+
+
+def private_status(app: str, _service: str, _environment: str) -> tuple[bool, str]:
+    """The Deployment's ready replicas (kubeconfig: a service account limited to the namespace)."""
+    config = secret_env("KUBECONFIG_DATA")
+    with tempfile.TemporaryDirectory(dir=os.environ.get("RUNNER_TEMP")) as tmp:
+        env = {**os.environ, "KUBECONFIG": private_file(tmp, "config", config)}
+        proc = subprocess.run(["kubectl", "get", "deployment", app, "-n", app, "-o", "json"],
+                              capture_output=True, text=True, timeout=120, env=env)
+    if proc.returncode:
+        raise DeployError(f"kubectl get deployment {app}: exit {proc.returncode}: {proc.stderr.strip()[:300]}")
+    try:
+        status = json.loads(proc.stdout).get("status") or {}
+    except json.JSONDecodeError as exc:
+        raise DeployError("kubectl get deployment -o json did not print JSON") from exc
+    ready, want = int(status.get("readyReplicas") or 0), int(status.get("replicas") or 0)
+    return ready >= 1 and ready >= want, f"{ready}/{want} replicas ready"
+
+# ------------------------------------------------- scheduled backup credentials --
+# .github/workflows/backup.yml: the step's env holds the secrets (ci.yml `backup.secrets`);
+# this turns them into what the CLI reads, in ``workdir`` (0700, removed by the caller).
+
+
+def ci_credentials(model: m.DeployModel, env: dict[str, str], workdir: Path) -> None:
+    rm.need(env, "KUBECONFIG_DATA")
+    env["KUBECONFIG"] = str(rm.write_private(workdir / "kubeconfig", env["KUBECONFIG_DATA"]))

@@ -1,0 +1,281 @@
+"""Railway: everything the ops package knows about it, side by side.
+
+- ``read``: railway.json + config/railway.env read back;
+- ``live``: ``railway status`` / variables / logs (the live runbook);
+- ``cost``: usage-based lines and the plan minimum;
+- ``main``: the CI deploy (``python -m ops.deploy_railway``), ``private_status``: uptime.
+
+python3 -m ops.deploy_railway --service NAME --environment ENV [--public-url https://HOST]
+
+RAILWAY_TOKEN comes from the environment (the workflow maps the Actions secret of
+that name into it); it is never an argument.
+
+Steps: note the service's latest deployment (`railway status --json --environment ENV`),
+run `railway up --ci --service NAME --environment ENV` (uploads and builds this
+checkout; the project token in RAILWAY_TOKEN selects the project), then poll the
+status until a newer deployment of the service is SUCCESS;
+FAILED / CRASHED fail the job. Without --environment the status lists every
+environment of the project, so the service is looked up in ENV only. A public
+service is then checked on
+<public-url>/startupz. The token stays in the environment, never argv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Any, Iterable
+
+from .. import checks as c
+from .. import cost as co
+from .. import declared as d
+from .. import live as lv
+from .. import model as m
+from .. import remote as rm
+from .. import signatures as sig
+from ..ci_http import DeployError, main_guard, poll, say, secret_env, wait_started
+from ..remote import app_values as remote_values  # noqa: F401  (the app name is all its argv needs)
+
+Result = c.Result
+PASS, FAIL, WARN, SKIP = c.PASS, c.FAIL, c.WARN, c.SKIP
+REMOTE_NEEDS: tuple[str, ...] = ()
+DEPLOY_HELP = 'Deploy this checkout to Railway with the Railway CLI, then wait until it is live.'
+
+
+# --------------------------------------------------------------------- files --
+
+
+RAILWAY_ENV = "config/railway.env"
+
+
+def read(root: Path, declared: d.Declared) -> None:
+    """railway.json (build, start command, health check) + config/railway.env
+    (the service variables scripts/secrets.sh sets)."""
+    railway = d.load_json(root / "railway.json", declared)
+    if not isinstance(railway, dict):
+        return
+    deploy = railway.get("deploy") or {}
+    if (railway.get("build") or {}).get("builder") != "DOCKERFILE":
+        declared.problems.append("railway.json: build.builder is not DOCKERFILE (the image would not be ours)")
+    start = deploy.get("startCommand")
+    if start:
+        argv = shlex.split(start)
+        if "/usr/local/bin/openclaw-deploy-entrypoint" not in argv:
+            declared.problems.append(
+                "railway.json: startCommand replaces the image ENTRYPOINT on Railway; without "
+                "/usr/local/bin/openclaw-deploy-entrypoint the volume is not chowned and no config is seeded")
+        d.record_command(declared, "railway.json startCommand", argv)
+    else:
+        d.image_command(declared, "Dockerfile CMD")
+    if deploy.get("healthcheckPath"):
+        declared.health_paths["railway.json healthcheckPath"] = deploy["healthcheckPath"]
+    if deploy.get("requiredMountPath"):
+        declared.mounts["railway.json requiredMountPath"] = deploy["requiredMountPath"]
+    env_path = root / RAILWAY_ENV
+    if not env_path.exists():
+        declared.problems.append(f"{RAILWAY_ENV} is missing")
+        return
+    env = d.parse_dotenv(env_path.read_text(encoding="utf-8"))
+    declared.env = {**declared.image_env}
+    d.record_env(declared, RAILWAY_ENV, env)
+    if env.get("PORT", "").isdigit():
+        declared.ports[f"{RAILWAY_ENV} PORT"] = int(env["PORT"])
+    # Public networking is a dashboard/CLI setting, not part of these files.
+    declared.public_ingress = None
+
+
+def validate(root: Path, model: m.DeployModel) -> list[c.Result]:
+    return []  # no offline validator for railway.json here
+
+
+# ---------------------------------------------------------------------- live --
+
+
+def railway_services(status: Any) -> list[dict[str, Any]]:
+    """``railway status --json``: services under ``environments.edges[].node.serviceInstances``."""
+    out: list[dict[str, Any]] = []
+
+    def nodes(value: Any) -> Iterable[dict[str, Any]]:
+        if isinstance(value, dict) and "edges" in value:
+            value = value["edges"]
+        for item in value or []:
+            if isinstance(item, dict):
+                yield item.get("node", item)
+
+    for env in nodes((status or {}).get("environments")):
+        for inst in nodes(env.get("serviceInstances")):
+            deploy = inst.get("latestDeployment") or {}
+            out.append({"environment": env.get("name"), "service": inst.get("serviceName") or inst.get("name"),
+                        "status": deploy.get("status") or inst.get("status")})
+    return out
+
+
+RAILWAY_PLAIN = {"PORT", "OPENCLAW_STATE_DIR", "OPENCLAW_WORKSPACE_DIR", "NODE_OPTIONS", "RAILWAY_RUN_UID"}
+
+
+def scrub_variables(text: str) -> str:
+    """``railway variables --json`` prints values: keep names, hide every value
+    except a few non-secret settings the checks compare."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return "(not JSON; hidden)"
+    if not isinstance(data, dict):
+        return "(hidden)"
+    return json.dumps({k: (v if k in RAILWAY_PLAIN else "***") for k, v in data.items()}, sort_keys=True)
+
+
+def live(live: lv.Live) -> list[Result]:
+    r, model = live.runner, live.model
+    missing = lv.need(live, "railway", "install the Railway CLI and `railway link` this repo")
+    if missing:
+        return [missing]
+    status, bad = lv.json_or_fail(r.run(["railway", "status", "--json"]), "project linked (railway status)",
+                                "`railway login` and `railway link`")
+    if bad:
+        return [bad]
+    services = railway_services(status)
+    failing = [s for s in services if str(s["status"]).upper() not in ("SUCCESS", "RUNNING", "DEPLOYED")]
+    results = [Result("deployments", FAIL if failing or not services else PASS,
+                      ", ".join(f"{s['service']}={s['status']}" for s in services) or "no service",
+                      "`railway logs -n 200` for the failing service" if failing or not services else "")]
+    rec = r.run(["railway", "variables", "--json"], scrub=scrub_variables)
+    try:
+        variables = json.loads(rec.raw_stdout) if rec.exit_code == 0 else {}
+    except json.JSONDecodeError:
+        variables = {}
+    state = variables.get("OPENCLAW_STATE_DIR")
+    results.append(Result("OPENCLAW_STATE_DIR on the volume", PASS if state == model.state_dir else FAIL,
+                          f"OPENCLAW_STATE_DIR={state!r}; expected {model.state_dir}",
+                          "" if state == model.state_dir else f"railway variables --set OPENCLAW_STATE_DIR={model.state_dir}"))
+    for name in model.secret_names[:1]:
+        results.append(Result(f"secret {name} set", PASS if name in variables else FAIL,
+                              "present (value hidden)" if name in variables else "missing", "" if name in variables else "make secrets"))
+    logs = r.run(["railway", "logs", "-n", "200"])
+    results += sig.signature_results("recent logs", logs.stdout + logs.stderr, "railway logs")
+    return results
+
+
+# ---------------------------------------------------------------------- cost --
+
+
+def cost(p: dict[str, Any], est: co.Estimate, s: co.Sizing) -> None:
+    vcpu, memory_mb, volume_gb, egress_gb = s.vcpu, s.memory_mb, s.volume_gb, s.egress_gb
+    frac = co.fraction(est.hours, p["month_hours"])
+    gb = memory_mb / 1024
+    est.vcpu = vcpu
+    ram = round(gb * p["ram_gb_month"] * frac, 2)
+    cpu = round(vcpu * p["vcpu_month"] * frac, 2)
+    vol = co.volume_item(p, volume_gb, p["volume_gb_month"])
+    if vol.amount:  # `railway volume add` takes no size: billed on the GB stored
+        vol = co.Item(vol.name, vol.amount, f"{vol.detail} (billed on GB stored; ceiling)", vol.source, vol.as_of)
+    egress = co.egress_item(p, egress_gb, p["egress_per_gb"])
+    usage = ram + cpu + (vol.amount or 0) + (egress.amount or 0)
+    est.sku = f"{p['plan']} (usage-based)"
+    est.items += [
+        co.Item("memory", ram, f"{gb:g} GB x {p['ram_gb_month']}/GB-month x {frac:.2f} (measured; ceiling)",
+             p["source"], p["as_of"]),
+        co.Item("cpu", cpu, f"{vcpu:g} vCPU x {p['vcpu_month']}/vCPU-month x {frac:.2f} (measured; ceiling)",
+             p["source"], p["as_of"]),
+        vol,
+        egress,
+    ]
+    top_up = round(max(0.0, p["plan_minimum"] - usage), 2)
+    est.floor = round(max(p["plan_minimum"], (vol.amount or 0) + (egress.amount or 0)), 2)
+    est.items.append(co.Item("plan minimum top-up", top_up,
+                          f"{p['plan']} bills max({p['plan_minimum']:.2f}, usage); usage {usage:.2f}",
+                          p["source"], p["as_of"]))
+
+
+# -------------------------------------------------------------------- deploy --
+
+
+OK = {"SUCCESS"}
+FAILED = {"FAILED", "CRASHED", "REMOVED", "SKIPPED"}
+
+
+def _nodes(value: Any) -> Iterable[dict]:
+    if isinstance(value, dict) and "edges" in value:
+        value = value["edges"]
+    for item in value or []:
+        if isinstance(item, dict):
+            yield item.get("node", item)
+
+
+def latest_deployment(status: Any, service: str, environment: str) -> dict:
+    """{id, status} of the service's latest deployment in `railway status --json`, in one environment."""
+    for env in _nodes((status or {}).get("environments")):
+        if env.get("name") != environment:
+            continue
+        for inst in _nodes(env.get("serviceInstances")):
+            if (inst.get("serviceName") or inst.get("name")) == service:
+                return dict(inst.get("latestDeployment") or {})
+    return {}
+
+
+def railway_status(service: str, environment: str) -> dict:
+    proc = subprocess.run(["railway", "status", "--json", "--environment", environment],
+                          capture_output=True, text=True, timeout=120)
+    if proc.returncode:
+        raise DeployError(f"railway status --json: exit {proc.returncode}: {proc.stderr.strip()[:300]}")
+    try:
+        return latest_deployment(json.loads(proc.stdout), service, environment)
+    except json.JSONDecodeError as exc:
+        raise DeployError("railway status --json did not print JSON") from exc
+
+
+def deploy(service: str, environment: str, public_url: str | None) -> None:
+    secret_env("RAILWAY_TOKEN")
+    before = railway_status(service, environment).get("id")
+    say(f"railway up --ci --service {service} --environment {environment} (previous deployment: {before or 'none'})")
+    up = subprocess.run(["railway", "up", "--ci", "--service", service, "--environment", environment], timeout=3600)
+    if up.returncode:
+        raise DeployError(f"railway up failed (exit {up.returncode}): read the build log above")
+
+    def live() -> tuple[bool, str]:
+        dep = railway_status(service, environment)
+        status = str(dep.get("status")).upper()
+        if dep.get("id") == before and before:
+            return False, f"{status} (still the previous deployment {before})"
+        return status in OK, status
+
+    poll(f"Railway deployment of {service}", live, failed=lambda s: s.split()[0] in FAILED)
+    if public_url is not None:
+        if not public_url.strip():
+            raise DeployError("OPENCLAW_PUBLIC_URL is empty: set the repository variable to the service's "
+                              "https:// domain (Settings > Networking in Railway)")
+        wait_started(public_url.rstrip("/") + "/startupz")
+    say(f"{service}: deployed and live")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=DEPLOY_HELP)
+    parser.add_argument("--service", required=True)
+    parser.add_argument("--environment", required=True)
+    parser.add_argument("--public-url", default=None)
+    args = parser.parse_args(argv)
+    return main_guard(lambda: deploy(args.service, args.environment, args.public_url))
+
+
+def private_status(app: str, _service: str, environment: str) -> tuple[bool, str]:
+
+    secret_env("RAILWAY_TOKEN")
+    dep = railway_status(app, environment)
+    status = str(dep.get("status")).upper()
+    return status in OK, f"latest deployment {dep.get('id') or '?'}: {status}"
+
+# ------------------------------------------------- scheduled backup credentials --
+# .github/workflows/backup.yml: the step's env holds the secrets (ci.yml `backup.secrets`);
+# this turns them into what the CLI reads, in ``workdir`` (0700, removed by the caller).
+
+
+def ci_credentials(model: m.DeployModel, env: dict[str, str], workdir: Path) -> None:
+    rm.need(env, "RAILWAY_TOKEN")  # the project token; the service and environment are on the argv
+
+
+def ci_values(model: m.DeployModel) -> dict[str, str]:
+    """The job names the environment on the argv (a person's linked directory knows it)."""
+    return {"environment": str(m.load("ci")["tools"]["railway"]["environment"])}
