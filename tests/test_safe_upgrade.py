@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import copy_template
+from tests.standins import protocol
 from tests.test_ci_deploy import ARCHIVE_BYTES, STANDINS, gateway_plan
 
 OFFICIAL_OLD = "ghcr.io/openclaw/openclaw:2026.8.2"
@@ -106,8 +107,7 @@ def by_hand(repo: Path, tmp: Path, *args: str, canned: dict[str, str]) -> tuple[
            "DEPLOY_TIMEOUT": "3", "POLL_INTERVAL": "0.05", "PATH": os.pathsep.join([str(RECORDING), os.environ["PATH"]])}
     proc = subprocess.run([sys.executable, "-m", "ops.safe_upgrade", *args], cwd=repo, env=env, capture_output=True,
                           text=True, timeout=120)
-    log = tmp / "calls.log"
-    return proc, [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return proc, protocol.argvs(tmp / "calls.log")
 
 
 def test_arm_and_disarm_set_and_remove_the_watch_flag_through_fly_ssh(fly_repo, tmp_path):

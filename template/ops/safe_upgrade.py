@@ -24,8 +24,8 @@ update. So, when what runs now differs from what is about to be deployed:
    wait until it reports started; the command then fails, naming the archive.
 
 The per-platform facts (what image runs, how to deploy, how to put an image back)
-are the small functions under "Per kind" at the bottom; everything above them is
-the same on every platform. Stdlib + the deploy model. Timing: DEPLOY_TIMEOUT (seconds
+are the room's ``safe_upgrade`` (ops/platforms/<kind>.py), which builds a ``Platform``;
+everything here is the same on every platform. Stdlib + the deploy model. Timing: DEPLOY_TIMEOUT (seconds
 to wait for a release to start, 900) and POLL_INTERVAL, as the other CI deploy steps.
 """
 
@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Callable
 
 from ops import model as m
+from ops import platforms
 from ops.backup import (BACKUP_DIR, PRIVATE_MARKER, BackupError, _step, backup, check_archive, env_prefix,
                         flag_path, load_model, probe, remote_size_sha, stamp)
 from ops.ci_http import interval_s, timeout_s
@@ -248,7 +249,7 @@ def _roll_back(model: m.DeployModel, platform: Platform, remote: Remote, before:
 # --------------------------------------------------------------------------
 
 
-def _run(argv: list[str], what: str, timeout: float = 1800) -> str:
+def run_checked(argv: list[str], what: str, timeout: float = 1800) -> str:
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     except FileNotFoundError:
@@ -261,57 +262,16 @@ def _run(argv: list[str], what: str, timeout: float = 1800) -> str:
     return proc.stdout
 
 
-def kubernetes(model: m.DeployModel, *, image: str, kustomize_dir: str, namespace: str, deployment: str,
-               rollout_timeout: str = "600s", say: Callable[[str], None] = print) -> Platform:
-    """`kubectl apply -k` + rollout status; the image back with `kubectl set image` on the gateway
-    and its seed init container (the previous revision's image, read before the apply); on the
-    official image (no hold) the pre-update backup goes back through the restore pod."""
-    ns = ["-n", namespace]
-
-    def current() -> str:
-        path = '{.spec.template.spec.containers[?(@.name=="gateway")].image}'
-        try:
-            return _run(["kubectl", "get", "deployment", deployment, *ns, "-o", f"jsonpath={path}"],
-                        "kubectl get deployment").strip()
-        except UpgradeError:
-            return ""
-
-    def deploy() -> None:
-        _run(["kubectl", "apply", "-k", kustomize_dir], "kubectl apply")
-        _run(["kubectl", "rollout", "status", f"deployment/{deployment}", *ns, f"--timeout={rollout_timeout}"],
-             f"deployment/{deployment} did not become ready in {rollout_timeout}")
-
-    def rollback(previous: str) -> None:
-        _run(["kubectl", "set", "image", f"deployment/{deployment}", *ns, f"seed-config={previous}",
-              f"gateway={previous}"], "kubectl set image")
-        # the old pod comes up held in maintenance (not ready for traffic): the watch decides, not this
-        subprocess.run(["kubectl", "rollout", "status", f"deployment/{deployment}", *ns, "--timeout=30s"],
-                       capture_output=True, timeout=120)
-
-    restore = None
-    if image == model.image:  # the official image (no hold): the restore pod of ops/k8s_restore.py
-        def restore(archive: Path) -> None:
-            from ops import k8s_restore
-
-            k8s_restore.restore(model, archive, check_archive(model, archive), say=say)
-
-    return Platform(label="Kubernetes", current_image=current, deploy=deploy, rollback=rollback, new_image=image,
-                    restore=restore)
-
-
-KINDS = {"kubernetes": kubernetes}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ops.safe_upgrade", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="kind", required=True)
-    k8s = sub.add_parser("kubernetes", help="kubectl apply -k with a pre-update backup and a way back")
-    k8s.add_argument("--image", required=True)
-    k8s.add_argument("--kustomize", required=True)
-    k8s.add_argument("--namespace")
-    k8s.add_argument("--deployment")
-    k8s.add_argument("--rollout-timeout", default="600s")
-    k8s.add_argument("--backups", default=str(BACKUP_DIR))
+    # a room with an automated safe path (ops/platforms/<kind>.py: safe_upgrade_parser, safe_upgrade)
+    automated = {kind: room for kind in platforms.kinds()
+                 if hasattr(room := platforms.for_kind(kind), "safe_upgrade")}
+    for kind, room in automated.items():
+        room.safe_upgrade_parser(sub.add_parser(kind, help=room.SAFE_UPGRADE_HELP))
     # by hand, where the deploy is not automated (RUNBOOK, Upgrading: the way back)
     sub.add_parser("arm", help="set the watch flag: a gateway that exits is held in maintenance")
     sub.add_parser("disarm", help="remove the watch flag (the upgrade went well)")
@@ -320,11 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         model = load_model()
-        if args.kind == "kubernetes":
-            platform = kubernetes(model, image=args.image, kustomize_dir=args.kustomize,
-                                  namespace=args.namespace or model.app_name,
-                                  deployment=args.deployment or model.app_name, rollout_timeout=args.rollout_timeout)
-            upgrade(model, platform, dest=Path(args.backups))
+        if args.kind in automated:
+            upgrade(model, automated[args.kind].safe_upgrade(model, args), dest=Path(args.backups))
         elif args.kind in ("arm", "disarm"):
             remote = connect(model)
             flag = shlex.quote(upgrade_flag(model))

@@ -9,12 +9,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .. import checks as c
 from .. import cost as co
@@ -274,3 +275,59 @@ def private_status(app: str, _service: str, _environment: str) -> tuple[bool, st
 def ci_credentials(model: m.DeployModel, env: dict[str, str], workdir: Path) -> None:
     rm.need(env, "KUBECONFIG_DATA")
     env["KUBECONFIG"] = str(rm.write_private(workdir / "kubeconfig", env["KUBECONFIG_DATA"]))
+
+# ------------------------------------------------------------------ safe upgrade --
+# ops/safe_upgrade.py's automated path (the CI deploy and `make deploy`):
+#   python -m ops.safe_upgrade kubernetes --image IMAGE --kustomize DIR [--namespace NS]
+
+SAFE_UPGRADE_HELP = "kubectl apply -k with a pre-update backup and a way back"
+
+
+def safe_upgrade_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--image", required=True)
+    parser.add_argument("--kustomize", required=True)
+    parser.add_argument("--namespace")
+    parser.add_argument("--deployment")
+    parser.add_argument("--rollout-timeout", default="600s")
+    parser.add_argument("--backups", default="backups")
+
+
+def safe_upgrade(model: m.DeployModel, args: argparse.Namespace, say: Callable[[str], None] = print) -> Any:
+    """`kubectl apply -k` + rollout status; the image back with `kubectl set image` on the gateway
+    and its seed init container (the previous revision's image, read before the apply); on the
+    official image (no hold) the pre-update backup goes back through the restore pod."""
+    from .. import safe_upgrade as su
+
+    image, kustomize_dir, rollout_timeout = args.image, args.kustomize, args.rollout_timeout
+    namespace, deployment = args.namespace or model.app_name, args.deployment or model.app_name
+    ns = ["-n", namespace]
+
+    def current() -> str:
+        path = '{.spec.template.spec.containers[?(@.name=="gateway")].image}'
+        try:
+            return su.run_checked(["kubectl", "get", "deployment", deployment, *ns, "-o", f"jsonpath={path}"],
+                                  "kubectl get deployment").strip()
+        except su.UpgradeError:
+            return ""
+
+    def deploy() -> None:
+        su.run_checked(["kubectl", "apply", "-k", kustomize_dir], "kubectl apply")
+        su.run_checked(["kubectl", "rollout", "status", f"deployment/{deployment}", *ns,
+                        f"--timeout={rollout_timeout}"], f"deployment/{deployment} did not become ready in {rollout_timeout}")
+
+    def rollback(previous: str) -> None:
+        su.run_checked(["kubectl", "set", "image", f"deployment/{deployment}", *ns, f"seed-config={previous}",
+                        f"gateway={previous}"], "kubectl set image")
+        # the old pod comes up held in maintenance (not ready for traffic): the watch decides, not this
+        subprocess.run(["kubectl", "rollout", "status", f"deployment/{deployment}", *ns, "--timeout=30s"],
+                       capture_output=True, timeout=120)
+
+    restore = None
+    if image == model.image:  # the official image (no hold): the restore pod of ops/k8s_restore.py
+        def restore(archive: Path) -> None:
+            from ops import k8s_restore
+
+            k8s_restore.restore(model, archive, su.check_archive(model, archive), say=say)
+
+    return su.Platform(label="Kubernetes", current_image=current, deploy=deploy, rollback=rollback,
+                       new_image=image, restore=restore)
