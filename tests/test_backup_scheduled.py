@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.standins import protocol
+
 STANDINS = Path(__file__).resolve().parent / "standins"
 APP = "claw-bk"
 
@@ -56,8 +58,7 @@ def run(repo: Path, tmp: Path, *args: str, module: bool = False, env: dict | Non
 
 
 def calls(tmp: Path) -> list[list[str]]:
-    log = tmp / "calls.log"
-    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return protocol.argvs(tmp / "calls.log")
 
 
 def one_line(proc: subprocess.CompletedProcess, *words: str, make: bool = True) -> str:
