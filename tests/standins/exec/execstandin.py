@@ -26,11 +26,18 @@ if not inner:
     print(f"Error: {program} {' '.join(args)}: not an exec this stand-in knows (recording stand-in)",
           file=sys.stderr)
     sys.exit(1)
-# the platform's user switch (setpriv as uid 1000) is the platform's business here
-if inner[0] == "setpriv":
-    inner = inner[1:]
-    while inner and inner[0].startswith("--"):
+# ops.remote hands the command over as one shell line (`sh -c LINE`, or one word where the
+# CLI passes its remote words to a shell: railway ssh, ssh), after the platform's user switch
+# (setpriv as uid 1000, the platform's business here): the words of that line
+while True:
+    if inner[:2] == ["sh", "-c"] and len(inner) == 3 or len(inner) == 1 and " " in inner[0]:
+        inner = shlex.split(inner[-1])
+    elif inner and inner[0] == "setpriv":
         inner = inner[1:]
+        while inner and inner[0].startswith("--"):
+            inner = inner[1:]
+    else:
+        break
 if inner[0] == "openclaw":
     inner = shlex.split(os.environ["STANDIN_OPENCLAW"]) + inner[1:]
 sys.exit(subprocess.run(inner).returncode)
