@@ -161,7 +161,7 @@ def _docker_ready(image: str) -> str | None:
     docker = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else shutil.which("docker")
     if not docker:
         return None
-    probe = subprocess.run([docker, "image", "inspect", image], capture_output=True, timeout=30)
+    probe = subprocess.run([docker, "image", "inspect", image], capture_output=True, timeout=180)  # an engine busy building images answers slowly
     return docker if probe.returncode == 0 else None
 
 
@@ -206,7 +206,7 @@ def test_gateway_starts_with_the_manifests_read_only_root(render, tmp_path):
         deadline, body = time.monotonic() + 300, ""
         while time.monotonic() < deadline:
             running = subprocess.run([docker, "inspect", "-f", "{{.State.Running}}", name], capture_output=True,
-                                     text=True, timeout=30).stdout.strip()
+                                     text=True, timeout=180).stdout.strip()
             assert running == "true", subprocess.run([docker, "logs", name], capture_output=True, text=True).stderr[-3000:]
             body = subprocess.run([docker, "exec", name, "node", "-e",
                                    f"fetch('http://127.0.0.1:{port}/startupz').then(async r=>console.log("
