@@ -161,7 +161,8 @@ def _docker_ready(image: str) -> str | None:
     docker = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else shutil.which("docker")
     if not docker:
         return None
-    probe = subprocess.run([docker, "image", "inspect", image], capture_output=True, timeout=180)  # an engine busy building images answers slowly
+    # an engine busy building images for the other worker can take longer than 30 s to answer
+    probe = subprocess.run([docker, "image", "inspect", image], capture_output=True, timeout=180)
     return docker if probe.returncode == 0 else None
 
 
