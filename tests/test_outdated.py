@@ -228,3 +228,20 @@ def test_make_outdated_and_the_upgrading_line_on_every_platform(render):
                          re.M)
         assert "`make outdated`" in (repo / "RUNBOOK.md").read_text()  # its Upgrading section
 
+
+
+def test_the_npm_registry_is_the_one_npm_is_configured_with(tmp_path, monkeypatch):
+    """No registry host is written into the repo: without OUTDATED_NPM_REGISTRY the npm API's base
+    is what `npm config get registry` prints; without npm, the run says which variable to set."""
+    from ops import outdated
+
+    fake = tmp_path / "npm"  # RECORDING STAND-IN of the npm CLI: answers `config get registry`
+    fake.write_text('#!/bin/sh\n[ "$*" = "config get registry" ] && echo "https://127.0.0.1:9/mirror/" \n')
+    fake.chmod(0o755)
+    monkeypatch.delenv("OUTDATED_NPM_REGISTRY", raising=False)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    assert outdated.api_base("npm") == "https://127.0.0.1:9/mirror"
+    fake.unlink()
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(outdated.Unanswered, match="OUTDATED_NPM_REGISTRY"):
+        outdated.api_base("npm")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 import urllib.error
 import urllib.parse
@@ -100,8 +101,22 @@ def pins(root: Path) -> list[Pin]:
 # ---------------------------------------------------------------- asking
 
 def api_base(api: str) -> str:
+    """The API's base: its override variable, else ``url``, else what ``url_from`` prints
+    (npm: the registry the npm CLI is configured with, never a host written here)."""
     facts = m.load("upstreams")["apis"][api]
-    return (os.environ.get(facts["env"]) or facts["url"]).rstrip("/")
+    base = os.environ.get(facts["env"]) or facts.get("url") or _configured(facts.get("url_from") or [], facts["env"])
+    return base.rstrip("/")
+
+
+def _configured(argv: list[str], env: str) -> str:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired, IndexError):
+        raise Unanswered(f"`{' '.join(argv)}` did not answer (install it, or set {env})") from None
+    value = proc.stdout.strip()
+    if proc.returncode or not value.startswith(("https://", "http://")):
+        raise Unanswered(f"`{' '.join(argv)}` gave no URL (set {env})")
+    return value
 
 
 def _origin(url: str) -> tuple[str, str]:
