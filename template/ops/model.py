@@ -1142,11 +1142,18 @@ def warnings(model: DeployModel) -> list[str]:
     if not model.public and model.tunnel == "none":
         for ch in model.channels:
             note = oc["channels"][ch].get("webhook_mode")
-            if note:
+            if note and ch in gateway_webhook_channels():
                 out.append(
                     f"channels={ch} on a private deploy without a tunnel: the starter config uses "
                     f"{oc['channels'][ch]['transport']}, which works; but {note}, so switching to "
                     "webhooks needs tunnel=ngrok or tunnel=tailscale (Funnel), or privacy=public."
+                )
+            elif note:  # its webhook listens on a port of its own, which no tunnel here forwards
+                out.append(
+                    f"channels={ch} on a private deploy: the starter config uses "
+                    f"{oc['channels'][ch]['transport']}, which works and needs no inbound URL. {note}, "
+                    "and its webhook listener is not on the gateway port that a tunnel or the platform "
+                    "forwards: keep the starter config."
                 )
     return out
 

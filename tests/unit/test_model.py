@@ -307,3 +307,13 @@ def test_every_validated_question_has_one_named_validator():
     assert all(check.__name__ == f"_check_{name}" for name, check in m.VALIDATORS.items())
     with pytest.raises(KeyError, match="unknown field"):
         m.validate_field("colour", GOOD)
+
+
+@pytest.mark.parametrize(("channel", "suggests_tunnel"), [("telegram", False), ("slack", True)])
+def test_private_webhook_advice_names_a_tunnel_only_where_one_reaches_the_webhook(channel, suggests_tunnel):
+    """Telegram's webhook listens on a port of its own (127.0.0.1:8787), which neither a tunnel nor
+    the platform forwards: the advice once sent Telegram users to tunnel=ngrok, which cannot help."""
+    model = m.build(m.complete(answers(privacy="private", channels=[channel])))
+    advice = [w for w in m.warnings(model) if w.startswith(f"channels={channel}")]
+    assert len(advice) == 1
+    assert ("tunnel=ngrok" in advice[0]) is suggests_tunnel, advice[0]
