@@ -1150,7 +1150,7 @@ def warnings(model: DeployModel) -> list[str]:
                 )
             elif note:  # its webhook listens on a port of its own, which no tunnel here forwards
                 out.append(
-                    f"channels={ch} on a private deploy: the starter config uses "
+                    f"channels={ch} on a private deploy without a tunnel: the starter config uses "
                     f"{oc['channels'][ch]['transport']}, which works and needs no inbound URL. {note}, "
                     "and its webhook listener is not on the gateway port that a tunnel or the platform "
                     "forwards: keep the starter config."
