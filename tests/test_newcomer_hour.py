@@ -127,3 +127,13 @@ def test_texts_fit_the_answers(render):
     assert "stored only on the platform" not in gcp and "stored only in `.env` on the VM" in gcp
     for repo in (render(platform="fly"), render(platform="gcp", privacy="private")):
         assert "needs Docker" in (repo / "README.md").read_text()  # make pin-images asks a local docker
+
+
+@pytest.mark.parametrize(("channel", "status"), [("telegram", "PASS"), ("slack", "WARN")])
+def test_private_webhook_check_asks_for_a_tunnel_only_where_one_helps(render, channel, status):
+    """Telegram's webhook port is not the gateway port a tunnel forwards: long polling is the answer,
+    not tunnel=ngrok (the check once told Telegram users to add one)."""
+    repo = render(platform="fly", privacy="private", tunnel="none", channels=[channel])
+    result = checks.check_webhooks_reachable(checks.load_repo(repo))
+    assert result.status == status and f"channels={channel}" in result.seen
+    assert ("tunnel" in result.fix) is (status == "WARN")

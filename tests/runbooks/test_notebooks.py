@@ -171,7 +171,7 @@ def test_troubleshooting_names_each_broken_fixture(name, generated, broken, batc
 
 
 def test_private_webhook_channel_without_tunnel_is_named(generated, batch, tmp_path):
-    repo = generated("fly-private-telegram", privacy="private", channels=["telegram"])
+    repo = generated("fly-private-slack", privacy="private", channels=["slack"])  # Events API on the gateway port
     batch.execute(TROUBLE_NB, {"repo": str(repo), "output_dir": str(tmp_path)})
     data = json.loads((tmp_path / "troubleshooting.json").read_text())
     step = next(r for r in data["results"] if r["check"] == "inbound webhooks reachable")
