@@ -28,8 +28,8 @@ def load(repo: Path) -> dict:
     return doc
 
 
-def schema_check(repo: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", WORKFLOW],
+def schema_check(repo: Path, path: str = WORKFLOW) -> subprocess.CompletedProcess:
+    return subprocess.run([BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", path],
                           cwd=repo, capture_output=True, text=True)
 
 
@@ -166,8 +166,7 @@ def test_uptime_workflow_on_every_platform(every_workflow, platform, privacy):
     credentials only from the store and only in env; valid against the workflow schema."""
     repo = every_workflow[platform, privacy]
     path = ".github/workflows/uptime.yml"
-    proc = subprocess.run([BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", path],
-                          cwd=repo, capture_output=True, text=True)
+    proc = schema_check(repo, path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     text = (repo / path).read_text()
     wf = yaml.safe_load(text)
@@ -195,8 +194,7 @@ def test_backup_workflow_on_every_platform(every_workflow, platform, privacy):
     the .age file the only thing uploaded; valid against the workflow schema."""
     repo = every_workflow[platform, privacy]
     path = ".github/workflows/backup.yml"
-    proc = subprocess.run([BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", path],
-                          cwd=repo, capture_output=True, text=True)
+    proc = schema_check(repo, path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     text = (repo / path).read_text()
     wf = yaml.safe_load(text)
