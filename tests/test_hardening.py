@@ -156,39 +156,38 @@ def test_kubernetes_gateway_root_is_read_only_and_its_writes_have_volumes(render
         assert "emptyDir" in mounts[path], path
 
 
-def _docker_ready(image: str) -> str | None:
-    import shutil
-    docker = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else shutil.which("docker")
-    if not docker:
-        return None
-    # an engine busy building images for the other worker can take longer than 30 s to answer
-    probe = subprocess.run([docker, "image", "inspect", image], capture_output=True, timeout=180)
-    return docker if probe.returncode == 0 else None
-
-
 @pytest.mark.e2e
+@pytest.mark.container
 @pytest.mark.slow
 def test_gateway_starts_with_the_manifests_read_only_root(render, tmp_path):
     """The real gateway image under the Deployment's own constraints: read-only root, its
     emptyDirs as tmpfs, the PVC as a volume, uid 1000, no capabilities; it must answer
-    /startupz, with the public config's Strict-Transport-Security header. Needs a Docker engine and the official image (or the containers lab's
-    stand-in built from the npm package) already loaded: no registry is reachable here."""
+    /startupz, with the public config's Strict-Transport-Security header. Runs in the
+    container layer's engine, on the image the manifest names (the containers lab's stand-in
+    built from the npm package: no registry is reachable here), built first when missing.
+    Every engine call goes through the layer's helper, whose timeouts allow for an engine
+    busy building images for the other worker (a 180 s `image inspect` timed out in CI)."""
+    from tests.conftest import DEFAULT_VERSION
+    from tests.support import containers as c
+
     repo = render(**answers_for("kubernetes", privacy="public"))
     model = m.build(m.answers_from_file(repo / ".copier-answers.yml"))
-    docker = _docker_ready(model.image)
-    if docker is None:
-        pytest.skip(f"needs a running Docker engine with {model.image} loaded")
+    try:
+        c.engine_ready()
+    except c.EngineError as err:
+        pytest.fail(f"container engine unavailable: {err}", pytrace=False)
+    assert model.image == c.openclaw_image(DEFAULT_VERSION)
     pod = _deployment(repo)["spec"]["template"]["spec"]
-    gateway = next(c for c in pod["containers"] if c["name"] == "gateway")
+    gateway = next(ct for ct in pod["containers"] if ct["name"] == "gateway")
     volumes = {v["name"]: v for v in pod["volumes"]}
     uid = pod["securityContext"]["runAsUser"]
-    name = f"claw-ro-{os.getpid()}"
+    name = f"claw-ro-{os.getpid()}-{os.urandom(3).hex()}"
     state = tmp_path / "state"
     state.mkdir()
     (state / "openclaw.json").write_text((repo / "config" / "openclaw.json").read_text())  # the init container's seed
     os.chown(state, uid, uid) if os.geteuid() == 0 else None
     os.chown(state / "openclaw.json", uid, uid) if os.geteuid() == 0 else None
-    argv = [docker, "run", "-d", "--name", name, "--read-only", "--user", f"{uid}:{uid}", "--cap-drop", "ALL",
+    argv = ["run", "-d", "--name", name, "--read-only", "--user", f"{uid}:{uid}", "--cap-drop", "ALL",
             "--security-opt", "no-new-privileges", "--network", "none"]
     assert gateway["securityContext"]["readOnlyRootFilesystem"] is True
     for mount in gateway["volumeMounts"]:
@@ -201,27 +200,30 @@ def test_gateway_starts_with_the_manifests_read_only_root(render, tmp_path):
         argv += ["-e", f"{env['name']}={env['value']}"]
     argv += ["-e", f"OPENCLAW_GATEWAY_TOKEN={os.urandom(32).hex()}", model.image, *gateway["args"]]
     port = model.port
-    subprocess.run(argv, check=True, capture_output=True, timeout=60)
+    c.docker(*argv)
+
+    def logs() -> str:
+        return c.docker("logs", name, check=False).stderr[-3000:]
+
     try:
         import time
         deadline, body = time.monotonic() + 300, ""
         while time.monotonic() < deadline:
-            running = subprocess.run([docker, "inspect", "-f", "{{.State.Running}}", name], capture_output=True,
-                                     text=True, timeout=180).stdout.strip()
-            assert running == "true", subprocess.run([docker, "logs", name], capture_output=True, text=True).stderr[-3000:]
-            body = subprocess.run([docker, "exec", name, "node", "-e",
-                                   f"fetch('http://127.0.0.1:{port}/startupz').then(async r=>console.log("
-                                   "'hsts=' + r.headers.get('strict-transport-security') + ' ' + await r.text()))"
-                                   ".catch(()=>console.log('down'))"], capture_output=True, text=True, timeout=60).stdout
+            running = c.docker("inspect", "-f", "{{.State.Running}}", name).stdout.strip()
+            assert running == "true", logs()
+            body = c.docker("exec", name, "node", "-e",
+                            f"fetch('http://127.0.0.1:{port}/startupz').then(async r=>console.log("
+                            "'hsts=' + r.headers.get('strict-transport-security') + ' ' + await r.text()))"
+                            ".catch(()=>console.log('down'))", check=False).stdout
             if '"ok":true' in body:
                 break
             time.sleep(3)
-        assert '"ok":true' in body, subprocess.run([docker, "logs", name], capture_output=True, text=True).stderr[-3000:]
+        assert '"ok":true' in body, logs()
         assert "hsts=max-age=31536000 " in body  # the public config's header, sent by the gateway itself
-        logs = subprocess.run([docker, "logs", name], capture_output=True, text=True).stderr
-        assert "EROFS" not in logs and "read-only file system" not in logs.lower()
+        text = c.docker("logs", name, check=False).stderr
+        assert "EROFS" not in text and "read-only file system" not in text.lower()
     finally:
-        subprocess.run([docker, "rm", "-f", name], capture_output=True, timeout=60)
+        c.docker("rm", "-f", name, check=False, timeout=120)
 
 
 # ------------------------------------------- 8: Compose secrets.sh cleans up --
