@@ -57,13 +57,34 @@ def copy_template(src: Path, dst: Path, data: dict[str, Any] | None = None, **kw
     return dst
 
 
+@pytest.fixture(scope="session")
+def rendered_once(template_repo, tmp_path_factory) -> Callable[[dict[str, Any]], Path]:
+    """copier's output for a set of answers, generated once per worker and kept pristine.
+    The template has no tasks, so what copier writes depends only on the template commit
+    and the answers: a test gets its own copy of it (~20 ms instead of ~1.2 s a render)."""
+    import json
+
+    pristine: dict[str, Path] = {}
+    base = tmp_path_factory.mktemp("pristine")
+
+    def _get(data: dict[str, Any]) -> Path:
+        key = json.dumps(data, sort_keys=True, default=str)
+        if key not in pristine:
+            pristine[key] = copy_template(template_repo, base / f"r{len(pristine)}", data)
+        return pristine[key]
+
+    return _get
+
+
 @pytest.fixture
-def render(template_repo, tmp_path) -> Callable[..., Path]:
-    """render(**answers) -> path of a freshly generated deploy repo."""
+def render(rendered_once, tmp_path) -> Callable[..., Path]:
+    """render(**answers) -> path of a freshly generated deploy repo, the test's own to change."""
     counter = iter(range(1000))
 
     def _render(**data: Any) -> Path:
-        return copy_template(template_repo, tmp_path / f"deploy{next(counter)}", data)
+        dest = tmp_path / f"deploy{next(counter)}"
+        shutil.copytree(rendered_once(dict(data)), dest, symlinks=True)
+        return dest
 
     return _render
 
