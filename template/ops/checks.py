@@ -457,16 +457,15 @@ def check_image_tag(repo: Repo) -> Result:
 
 
 def check_webhooks_reachable(repo: Repo) -> Result:
-    notes = [w for w in m.warnings(repo.model) if w.startswith("channels=")]
-    reachable = set(m.gateway_webhook_channels())  # a tunnel forwards only webhooks on the gateway port
-    if any(w.split()[0].split("=", 1)[1] in reachable for w in notes):
-        return Result("inbound webhooks reachable", WARN, "; ".join(notes),
+    notes = m.private_channel_notes(repo.model)
+    if any(note.tunnel_helps for note in notes):  # a tunnel forwards only webhooks on the gateway port
+        return Result("inbound webhooks reachable", WARN, "; ".join(note.text for note in notes),
                       "set tunnel=ngrok or tunnel=tailscale with `make update ARGS=\"-d tunnel=...\"`")
     if notes:  # e.g. Telegram: long polling works; its webhook port is one no tunnel here forwards
-        return Result("inbound webhooks reachable", PASS, "; ".join(notes))
-    idle = [w for w in m.warnings(repo.model) if w.startswith("tunnel=ngrok")]
+        return Result("inbound webhooks reachable", PASS, "; ".join(note.text for note in notes))
+    idle = m.idle_tunnel_note(repo.model)
     if idle:
-        return Result("inbound webhooks reachable", WARN, idle[0],
+        return Result("inbound webhooks reachable", WARN, idle,
                       'add a webhook channel or drop the tunnel: `make update ARGS="-d tunnel=none"`')
     return Result("inbound webhooks reachable", PASS,
                   f"privacy={repo.model.privacy}, tunnel={repo.model.tunnel}, "

@@ -1130,31 +1130,54 @@ def warnings(model: DeployModel) -> list[str]:
             'there. `make update ARGS="-d image_registry=<registry>/<owner>/<repo>"` with a repository '
             "you can push to and your cluster can pull from."
         )
-    if model.tunnel == "ngrok" and not set(model.tunnel_paths) - set(oc["tunnels"]["ngrok"].get("always_open") or ()):
-        chosen = (f"none of {', '.join(model.channels)} takes webhooks on the gateway port" if model.channels
-                  else "no channel is chosen")
-        out.append(
-            f"tunnel=ngrok forwards only the chosen channels' webhook paths, and {chosen}: its URL answers "
-            f"only {', '.join(model.tunnel_paths)}, yet it needs NGROK_AUTHTOKEN. Add a channel that does "
-            f"({', '.join(gateway_webhook_channels())}, HTTP mode), or drop it: "
-            '`make update ARGS="-d tunnel=none"` (tunnel=tailscale reaches the Control UI).'
-        )
-    if not model.public and model.tunnel == "none":
-        for ch in model.channels:
-            note = oc["channels"][ch].get("webhook_mode")
-            if note and ch in gateway_webhook_channels():
-                out.append(
-                    f"channels={ch} on a private deploy without a tunnel: the starter config uses "
-                    f"{oc['channels'][ch]['transport']}, which works; but {note}, so switching to "
-                    "webhooks needs tunnel=ngrok or tunnel=tailscale (Funnel), or privacy=public."
-                )
-            elif note:  # its webhook listens on a port of its own, which no tunnel here forwards
-                out.append(
-                    f"channels={ch} on a private deploy without a tunnel: the starter config uses "
-                    f"{oc['channels'][ch]['transport']}, which works and needs no inbound URL. {note}, "
-                    "and its webhook listener is not on the gateway port that a tunnel or the platform "
-                    "forwards: keep the starter config."
-                )
+    idle = idle_tunnel_note(model)
+    out += [idle] if idle else []
+    out += [note.text for note in private_channel_notes(model)]
+    return out
+
+
+def idle_tunnel_note(model: DeployModel) -> str | None:
+    """The ngrok tunnel forwards nothing a chosen channel listens on (its URL would only 404)."""
+    oc = openclaw()
+    if model.tunnel != "ngrok" or set(model.tunnel_paths) - set(oc["tunnels"]["ngrok"].get("always_open") or ()):
+        return None
+    chosen = (f"none of {', '.join(model.channels)} takes webhooks on the gateway port" if model.channels
+              else "no channel is chosen")
+    return (
+        f"tunnel=ngrok forwards only the chosen channels' webhook paths, and {chosen}: its URL answers "
+        f"only {', '.join(model.tunnel_paths)}, yet it needs NGROK_AUTHTOKEN. Add a channel that does "
+        f"({', '.join(gateway_webhook_channels())}, HTTP mode), or drop it: "
+        '`make update ARGS="-d tunnel=none"` (tunnel=tailscale reaches the Control UI).'
+    )
+
+
+@dataclass(frozen=True)
+class ChannelNote:
+    """A chosen channel on a private deploy without a tunnel: works as started, with a caveat."""
+
+    channel: str
+    tunnel_helps: bool  # its webhook is on the gateway port, which a tunnel would forward
+    text: str
+
+
+def private_channel_notes(model: DeployModel) -> list[ChannelNote]:
+    oc = openclaw()
+    if model.public or model.tunnel != "none":
+        return []
+    out: list[ChannelNote] = []
+    for ch in model.channels:
+        note = oc["channels"][ch].get("webhook_mode")
+        if note and ch in gateway_webhook_channels():
+            out.append(ChannelNote(ch, True,
+                f"channels={ch} on a private deploy without a tunnel: the starter config uses "
+                f"{oc['channels'][ch]['transport']}, which works; but {note}, so switching to "
+                "webhooks needs tunnel=ngrok or tunnel=tailscale (Funnel), or privacy=public."))
+        elif note:  # its webhook listens on a port of its own, which no tunnel here forwards
+            out.append(ChannelNote(ch, False,
+                f"channels={ch} on a private deploy without a tunnel: the starter config uses "
+                f"{oc['channels'][ch]['transport']}, which works and needs no inbound URL. {note}, "
+                "and its webhook listener is not on the gateway port that a tunnel or the platform "
+                "forwards: keep the starter config."))
     return out
 
 
