@@ -154,7 +154,10 @@ def standin_world(tmp_path_factory):
     base = tmp_path_factory.mktemp("standins")
     canned, log = base / "canned", base / "argv.jsonl"
     canned.mkdir()
-    env = {**os.environ, "PATH": f"{STANDINS}{os.pathsep}{os.environ['PATH']}",
+    # a GitHub CLI on the machine would add the uptime workflow's row (tests/test_uptime.py has it
+    # with the gh stand-in): these tests hold the platform rows exactly, so no `gh` is on PATH
+    path = [d for d in os.environ["PATH"].split(os.pathsep) if d and not os.access(Path(d) / "gh", os.X_OK)]
+    env = {**os.environ, "PATH": os.pathsep.join([str(STANDINS), *path]),
            "STANDIN_DIR": str(canned), "STANDIN_LOG": str(log)}
     kernel = KernelBatch(cwd=base, env=env)
     yield canned, log, kernel
