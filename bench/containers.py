@@ -20,7 +20,8 @@ images are built with --no-cache first (build seconds and image size, before/aft
 "restart" = a new container from the same image on the same volume (a platform restart: a fresh
 root filesystem), except Compose, whose restart policy, a VM reboot and `compose restart` keep the
 container (its /tmp too); "deploy" = a rebuilt image (one new layer, the cache layer reused as a
-builder with a layer cache does) then a new container. Each timed from `docker run`/`docker start`
+builder with a layer cache does) then a new container. The two modes take turns event by event
+(the first of each pair alternating), so load drift weighs on both; the tables give medians. Each timed from `docker run`/`docker start`
 to /startupz "started" and to the engine's `healthy`. Prints before/after and the ratios, and the
 load average (the numbers move with it).
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -174,38 +176,43 @@ def warm_cache(template: Path, work: Path, platform: str, rounds: int) -> dict[s
         # Compose keeps the container on a restart (restart policy, VM reboot, `compose restart`): its
         # writable layer, /tmp included, stays; everywhere else a restart is a new root filesystem
         keeps_container = platform in ("gcp", "vps")
+        # the two modes take turns, event by event (and which goes first alternates), so a load that
+        # drifts during the run weighs on both alike: the ratio compares neighbours, not two halves
+        state = {}
         for mode in ("off", "on"):
-            env = {"NODE_COMPILE_CACHE": ""} if mode == "off" and not baked else {}  # "": the /tmp default
-            mode_repo, image = repos[mode], images[mode]
             volume = ct.unique("vol")
             c.docker("volume", "create", volume)
             res.volumes.append(volume)
-            name = ""
-            for event in ["first"] + ["restart", "deploy"] * rounds:
+            state[mode] = {"repo": repos[mode], "image": images[mode], "volume": volume, "name": "", "port": 0,
+                           "env": {"NODE_COMPILE_CACHE": ""} if mode == "off" and not baked else {}}  # "": /tmp
+        for turn, event in enumerate(["first"] + ["restart", "deploy"] * rounds):
+            for mode in (("off", "on") if turn % 2 == 0 else ("on", "off")):
+                st = state[mode]
                 if event == "deploy":  # a rebuilt image: same base, one new layer
-                    (mode_repo / "config" / "deploy-id").write_text(uuid.uuid4().hex)
-                    with open(mode_repo / "Dockerfile", "a") as fh:
+                    (st["repo"] / "config" / "deploy-id").write_text(uuid.uuid4().hex)
+                    with open(st["repo"] / "Dockerfile", "a") as fh:
                         fh.write("COPY config/deploy-id /opt/openclaw-deploy/deploy-id\n")
-                    image, _ = ct.build(mode_repo, res)
-                if name and not (event == "restart" and keeps_container):
-                    c.docker("rm", "-v", name)
-                    res.containers.remove(name)
-                    name = ""
+                    st["image"], _ = ct.build(st["repo"], res)
+                if st["name"] and not (event == "restart" and keeps_container):
+                    c.docker("rm", "-v", st["name"])
+                    res.containers.remove(st["name"])
+                    st["name"] = ""
                 since = time.perf_counter()
-                if name:
-                    c.docker("start", name)
+                if st["name"]:
+                    c.docker("start", st["name"])
                 else:
-                    name, port, _ = ct.run_platform(mode_repo, image, res, volume=volume, env=env,
-                                                    extra=["--hostname", data["app_name"]])
-                seconds, healthy = started_and_healthy(name, port, since)
+                    st["name"], st["port"], _ = ct.run_platform(st["repo"], st["image"], res, volume=st["volume"],
+                                                                env=st["env"], extra=["--hostname", data["app_name"]])
+                seconds, healthy = started_and_healthy(st["name"], st["port"], since)
                 if event != "first":
                     times[f"{event} {mode}"].append(seconds)
                     times[f"{event} {mode} healthy"].append(healthy)
                 settle = time.perf_counter()  # stop only once startup work has settled (/readyz)
-                while c.docker("exec", name, "node", "/opt/openclaw-deploy/healthcheck.mjs", str(port), "/readyz",
-                               check=False).returncode and time.perf_counter() - settle < 300:
+                while c.docker("exec", st["name"], "node", "/opt/openclaw-deploy/healthcheck.mjs", str(st["port"]),
+                               "/readyz", check=False).returncode and time.perf_counter() - settle < 300:
                     time.sleep(1)
-                c.docker("stop", "-t", "90", name, timeout=180)
+                c.docker("stop", "-t", "90", st["name"], timeout=180)
+        volume = state["on"]["volume"]
         spec = launch_spec(repo)
         cache = deploy_env.get("NODE_COMPILE_CACHE") or m.openclaw()["compile_cache_image_dir"]
         size = c.docker("run", "--rm", "--entrypoint", "du", "-v", f"{volume}:{spec.mounts[0]}", images["on"], "-sm",
@@ -236,7 +243,7 @@ def main() -> None:
             sizes = []
             for platform in platforms:
                 t = warm_cache(template, Path(tmp), platform, args.rounds)
-                mean = {k: sum(v) / len(v) for k, v in t.items() if v}
+                mean = {k: statistics.median(v) for k, v in t.items() if v}
                 for event in ("restart", "deploy"):
                     off_h, on_h, off_s, on_s = (mean[f"{event} {m}{w}"] for w in (" healthy", "") for m in ("off", "on"))
                     print(f"| {platform} | {event} | {off_h:.1f} | {on_h:.1f} | {on_h / off_h:.2f} | {off_s:.1f} | "
