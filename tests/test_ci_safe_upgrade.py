@@ -175,3 +175,95 @@ def test_fly_rollback_argv_is_fly_deploy_image(repos, tmp_path, monkeypatch):
         ["fly", "machine", "list", "-a", APP, "--json"], ["fly", "deploy", "-a", APP, "--remote-only"],
         ["fly", "deploy", "-a", APP, "--image", "registry.fly.io/claw-ci:deployment-01OLD"]]
     assert fly.machine_image([]) == "" and fly.machine_image("not a list") == ""
+
+
+def test_compose_same_release_and_image_is_a_plain_deploy(repos, tmp_path):
+    """What runs is what is deployed (same release, same image): no backup, no watch flag."""
+    from tests.conftest import DEFAULT_VERSION
+
+    plan = compose_plan([f"{DEFAULT_VERSION} started"], deploy_fails=False)
+    for rule in plan:
+        if rule["has"] == ["{{.Image}}"]:
+            rule["stdout"] = IMAGE + "\n"
+    job = Job(repos("vps"), tmp_path, plan=plan)
+    assert job.run() == 0, job.output
+    commands = ssh_commands(job)
+    assert not any("openclaw backup create" in cmd or ".openclaw-upgrade" in cmd for cmd in commands), commands
+    assert f"cd {APP} && docker compose up -d --no-build --remove-orphans" in commands
+    assert "runs already and the image is the same: a plain deploy" in job.output
+    assert not list((tmp_path / "runner").glob("pre-update/*.age"))
+
+
+def make_deploy(repo: Path, tmp: Path, plan: list[dict]) -> tuple[subprocess.CompletedProcess, list[list[str]]]:
+    import json
+    import os
+
+    from tests.standins import protocol
+    from tests.test_ci_deploy import STANDINS
+
+    log, plan_file = tmp / "calls.jsonl", tmp / "plan.json"
+    plan_file.write_text(json.dumps(plan))
+    (repo / ".env").write_text("OPENCLAW_GATEWAY_TOKEN=x\n")
+    env = {**os.environ, "STANDIN_LOG": str(log), "STANDIN_PLAN": str(plan_file), "DEPLOY_TIMEOUT": "3",
+           "POLL_INTERVAL": "0.05", "PATH": os.pathsep.join([str(STANDINS), os.environ["PATH"]])}
+    env.pop("COMPOSE_FILE", None)
+    proc = subprocess.run(["make", "-s", "-o", "venv", f"PY={sys.executable}", "deploy"], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=300)
+    return proc, protocol.argvs(log)
+
+
+def test_compose_make_deploy_builds_then_runs_the_safe_path(repos, tmp_path):
+    """make deploy on the VM (RECORDING docker stand-in): build, then what runs is read, a first
+    deploy (nothing answers exec) is a plain `docker compose up -d` and a wait until healthy."""
+    repo = repos("gcp", recipient=False)
+    proc, calls = make_deploy(repo, tmp_path, [{"prog": "docker", "has": ["{{.Health}}"], "stdout": "healthy\n"}])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    verbs = [" ".join(call[1:3]) for call in calls]
+    assert verbs == ["compose build", "compose exec", "compose ps", "compose up", "compose ps", "compose ps"], calls
+    assert calls[1][:7] == ["docker", "compose", "exec", "-T", "-u", "node", "openclaw-gateway"]
+    assert calls[3] == ["docker", "compose", "up", "-d"]
+    assert "a plain deploy, without a pre-update backup" in proc.stdout
+
+
+def test_compose_rollback_here_names_the_previous_image_in_one_more_compose_file(repos, tmp_path, monkeypatch):
+    import argparse
+    import json
+    import os
+
+    from ops import model as m
+    from ops.platforms import compose
+    from tests.standins import protocol
+    from tests.test_ci_deploy import STANDINS
+
+    repo = repos("vps", recipient=False)
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("PATH", f"{STANDINS}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("STANDIN_LOG", str(tmp_path / "log"))
+    plan = [{"prog": "docker", "has": ["{{.Image}}"], "stdout": f"{APP}-gateway:2026.8.2\n"},
+            {"prog": "docker", "has": ["{{.Health}}"], "stdout": "healthy\n"}]
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    monkeypatch.setenv("STANDIN_PLAN", str(tmp_path / "plan.json"))
+    monkeypatch.delenv("COMPOSE_FILE", raising=False)
+    model = m.build(m.answers_from_file(repo / ".copier-answers.yml"))
+    args = argparse.Namespace(image="", service="", ssh_target="", ssh_key="", known_hosts="", dir="", backups="b")
+    platform = compose.safe_upgrade(model, args, say=lambda _line: None)
+    assert platform.new_image == f"{APP}-gateway:{model.openclaw_version}" and platform.remote is None
+    assert platform.current_image() == f"{APP}-gateway:2026.8.2"
+    platform.rollback(f"{APP}-gateway:2026.8.2")
+    up = [c for c in protocol.records(tmp_path / "log") if c["argv"][1:3] == ["compose", "up"]]
+    assert [c["argv"] for c in up] == [["docker", "compose", "up", "-d", "--no-build", "openclaw-gateway"]]
+    assert not list(repo.glob(".openclaw-rollback-*"))  # the extra file is removed afterwards
+    # what the real Compose makes of that file list: the gateway named by the previous image
+    (repo / "prev.yml").write_text(compose.override_text("openclaw-gateway", f"{APP}-gateway:2026.8.2"))
+    (repo / ".env").write_text("OPENCLAW_GATEWAY_TOKEN=x\n")
+    try:
+        merged = subprocess.run([str(Path(sys.executable).parent / "docker-compose"), "config", "--format", "json"],
+                                cwd=repo, env={**os.environ, **compose.with_override({}, "prev.yml")},
+                                capture_output=True, text=True, timeout=60)
+    finally:
+        (repo / "prev.yml").unlink()
+    assert merged.returncode == 0, merged.stderr
+    service = json.loads(merged.stdout)["services"]["openclaw-gateway"]
+    assert service["image"] == f"{APP}-gateway:2026.8.2" and service["build"]  # the build stays, --no-build skips it
+    with pytest.raises(Exception, match="--ssh-target needs --ssh-key and --known-hosts"):
+        compose.safe_upgrade(model, argparse.Namespace(**{**vars(args), "ssh_target": "u@h"}))

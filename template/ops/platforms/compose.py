@@ -445,6 +445,12 @@ def compose_files(env: dict[str, str], root: Path = Path(".")) -> list[str]:
     return [n for n in ("docker-compose.yml", "docker-compose.override.yml") if (root / n).exists()]
 
 
+def with_override(env: dict[str, str], extra: str) -> dict[str, str]:
+    """COMPOSE_FILE and its separator for what compose reads here plus the file ``extra``."""
+    sep = env.get("COMPOSE_PATH_SEPARATOR", os.pathsep)
+    return {"COMPOSE_FILE": sep.join([*compose_files(env), extra]), "COMPOSE_PATH_SEPARATOR": sep}
+
+
 def override_text(service: str, image: str) -> str:
     return f"services:\n  {service}:\n    image: {json.dumps(image)}\n"
 
@@ -508,14 +514,12 @@ def safe_upgrade(model: m.DeployModel, args: argparse.Namespace, say=print) -> A
                    stdin=override_text(service, image))
             sh("docker compose up -d --no-build --remove-orphans", "docker compose up")
         elif image:  # here: one more file on top of what compose reads, naming the image
-            files = compose_files(dict(os.environ))
             fd, extra = tempfile.mkstemp(prefix=".openclaw-rollback-", suffix=".yml", dir=".")
             try:
                 with os.fdopen(fd, "w") as handle:
                     handle.write(override_text(service, image))
-                env_files = os.pathsep.join([*files, extra])
-                sh(f"COMPOSE_FILE={shlex.quote(env_files)} COMPOSE_PATH_SEPARATOR={shlex.quote(os.pathsep)} "
-                   f"docker compose up -d --no-build {svc}", "docker compose up (previous image)")
+                files = " ".join(f"{k}={shlex.quote(v)}" for k, v in with_override(dict(os.environ), extra).items())
+                sh(f"{files} docker compose up -d --no-build {svc}", "docker compose up (previous image)")
             finally:
                 os.unlink(extra)
         else:
