@@ -123,6 +123,8 @@ class Job:
                 return self.outputs.get(parts[1], {}).get(parts[3], "")
             if parts == ["github", "sha"]:
                 return SHA
+            if parts == ["runner", "temp"]:
+                return self.env["RUNNER_TEMP"]
             raise AssertionError(f"unexpected expression {match.group(0)}")
         return EXPR.sub(one, str(value))
 
@@ -330,7 +332,12 @@ def test_fly_public_deploys_then_waits_for_startupz(generated, api, tmp_path):
     api.route("GET", "/startupz", (502, "bad gateway"), (200, STARTED))
     job = Job(generated("fly", "public"), tmp_path, api, public_url=api.base)
     assert job.run() == 0, job.output
-    assert [c["argv"] for c in job.calls] == [["flyctl", "deploy", "--remote-only"]]
+    # through the safe path (ops/safe_upgrade.py): nothing answers `fly ssh` here (a first deploy), so
+    # the machines' image is read and `fly deploy` runs plain, without a backup
+    calls = [c["argv"] for c in job.calls]
+    assert calls[0][:5] == ["fly", "ssh", "console", "-a", APP] and "package.json" in calls[0][-1]
+    assert calls[1:] == [["fly", "machine", "list", "-a", APP, "--json"], ["fly", "deploy", "-a", APP, "--remote-only"]]
+    assert "a plain deploy, without a pre-update backup" in job.output
     assert api.calls() == [("GET", "/startupz")] * 2
     assert_no_secret_leaked(job, api)
 
@@ -357,8 +364,8 @@ def test_fly_private_waits_for_fly_health_checks(generated, tmp_path, state, ok)
 def test_compose_pushes_the_image_and_pulls_it_on_the_vm_over_pinned_ssh(generated, api, tmp_path, platform):
     repo = generated(platform, "public")
     api.route("GET", "/startupz", (200, STARTED))
-    plan = [{"prog": "ssh", "has": ["ps --format"], "stdout": "starting\n", "times": 1},
-            {"prog": "ssh", "has": ["ps --format"], "stdout": "healthy\n"}]
+    plan = [{"prog": "ssh", "has": ["{{.Health}}"], "stdout": "starting\n", "times": 1},
+            {"prog": "ssh", "has": ["{{.Health}}"], "stdout": "healthy\n"}]
     job = Job(repo, tmp_path, api, plan=plan, public_url=api.base)
     assert job.run() == 0, job.output
     calls = job.calls
@@ -400,7 +407,9 @@ def test_compose_pushes_the_image_and_pulls_it_on_the_vm_over_pinned_ssh(generat
     assert by_cmd[pull].strip() == SECRETS["REGISTRY_PULL_TOKEN"]
     assert not any(SECRETS["GITHUB_TOKEN"] in (c["stdin"] + " ".join(c["argv"])) for c in ssh)
     assert "--password-stdin" in pull and "DOCKER_CONFIG=$cfg docker login" in pull
-    assert "docker compose up -d --no-build" in pull
+    assert "docker compose up -d" not in pull  # the safe path starts it (ops/platforms/compose.py)
+    assert f"cd {APP} && docker compose up -d --no-build --remove-orphans" in remote
+    assert "a plain deploy, without a pre-update backup" in job.output  # nothing answered exec: a first deploy
     assert not any("git " in cmd or "docker build" in cmd or "compose build" in cmd for cmd in remote)
     assert api.calls() == [("GET", "/startupz")]
     assert_no_secret_leaked(job, api)
@@ -415,7 +424,7 @@ def test_compose_pull_credential_never_stays_on_the_vm(generated, api, tmp_path,
     removed it, so a cut SSH session (hang-up) left it there."""
     repo = generated("vps", "public")
     api.route("GET", "/startupz", (200, STARTED))
-    plan = [{"prog": "ssh", "has": ["ps --format"], "stdout": "healthy\n"}]
+    plan = [{"prog": "ssh", "has": ["{{.Health}}"], "stdout": "healthy\n"}]
     job = Job(repo, tmp_path, api, plan=plan, public_url=api.base)
     assert job.run() == 0, job.output
     ssh = [c for c in job.calls if c["argv"][0] == "ssh"]
@@ -442,7 +451,7 @@ def test_compose_pull_credential_never_stays_on_the_vm(generated, api, tmp_path,
 
 
 def test_compose_unhealthy_container_fails_the_job(generated, tmp_path):
-    plan = [{"prog": "ssh", "has": ["ps --format"], "stdout": "unhealthy\n"}]
+    plan = [{"prog": "ssh", "has": ["{{.Health}}"], "stdout": "unhealthy\n"}]
     job = Job(generated("vps", "private"), tmp_path, plan=plan)
     assert job.run() != 0
     assert "openclaw-gateway is unhealthy" in job.output

@@ -1,6 +1,9 @@
 """Safe upgrade: a deploy that changes the image or the OpenClaw release, with a way back.
 
     python -m ops.safe_upgrade kubernetes --image IMAGE --kustomize DIR [--namespace NS]
+    python -m ops.safe_upgrade fly [--remote-only] [--image IMAGE]
+    python -m ops.safe_upgrade compose [--image IMAGE --ssh-target USER@HOST ...]
+    (every platform: --encrypt-to DIR, CI: the pre-update archive encrypted to backup_recipient)
     python -m ops.safe_upgrade arm | disarm | restore-held ARCHIVE    (the same steps by hand)
 
 The pinned release's docs (docs/install/updating/rollback-and-recovery.md) say a
@@ -66,6 +69,8 @@ class Platform:
     new_image: str = ""                    # the image about to be deployed, when known beforehand
     # an image without this repo's entrypoint (no hold): restores ARCHIVE with the gateway stopped
     restore: Callable[[Path], None] | None = None
+    # the exec transport, when the room reaches the gateway otherwise than connect(model) does (CI over ssh)
+    remote: Remote | None = None
 
 
 def upgrade_flag(model: m.DeployModel) -> str:
@@ -141,10 +146,12 @@ def restore_held(model: m.DeployModel, remote: Remote, archive: Path, say: Calla
 
 
 def upgrade(model: m.DeployModel, platform: Platform, *, remote: Remote | None = None, dest: Path = BACKUP_DIR,
-            timeout: float | None = None, say: Callable[[str], None] = print) -> dict:
+            timeout: float | None = None, say: Callable[[str], None] = print,
+            keep: Callable[[Path], None] | None = None) -> dict:
     """Deploy with a pre-update backup and a way back; returns what happened, raises
-    UpgradeError (after a rollback, or when the way back failed too)."""
-    remote = remote or connect(model)
+    UpgradeError (after a rollback, or when the way back failed too). ``keep``: called with
+    the pre-update archive once it is made (CI: the encrypted copy, seal() below)."""
+    remote = remote or platform.remote or connect(model)
     timeout = timeout_s() if timeout is None else timeout
     target = model.openclaw_version
     before, state = running(model, remote)
@@ -175,6 +182,8 @@ def upgrade(model: m.DeployModel, platform: Platform, *, remote: Remote | None =
     archive = backup(model, dest, say=say, remote=remote)
     result["archive"] = str(archive)
     say(f"upgrade: pre-update backup kept at {archive} (with {archive.name}.json)")
+    if keep is not None:
+        keep(archive)
     remote.exec(f"umask 077 && printf '%s %s\\n' {shlex.quote(before)} {shlex.quote(target)} > "
                 f"{shlex.quote(upgrade_flag(model))}")
     failure = ""
@@ -264,6 +273,25 @@ def run_checked(argv: list[str], what: str, timeout: float = 1800) -> str:
 
 
 
+def seal(model: m.DeployModel, out_dir: str, say: Callable[[str], None] = print) -> Callable[[Path], None] | None:
+    """CI's keep: with backup_recipient, the pre-update archive encrypted to it (ops/backup.py's
+    encrypt, as the scheduled backup) into ``out_dir`` (the job uploads only the .age); without
+    one, nothing leaves the runner (the plain archive is for the rollback only)."""
+    if not out_dir:
+        return None
+    if not model.backup_recipient.strip():
+        say("upgrade: no backup_recipient: the pre-update archive stays on this runner for the rollback only")
+        return None
+    from ops.backup import encrypt, recipient_of
+
+    recipient = recipient_of(model)  # checked before the platform is asked anything
+
+    def _keep(archive: Path) -> None:
+        sealed = encrypt(archive, recipient, Path(out_dir))
+        say(f"upgrade: pre-update archive encrypted to backup_recipient: {sealed.name} ({sealed.stat().st_size} bytes)")
+    return _keep
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ops.safe_upgrade", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="kind", required=True)
@@ -271,7 +299,10 @@ def main(argv: list[str] | None = None) -> int:
     automated = {kind: room for kind in platforms.kinds()
                  if hasattr(room := platforms.for_kind(kind), "safe_upgrade")}
     for kind, room in automated.items():
-        room.safe_upgrade_parser(sub.add_parser(kind, help=room.SAFE_UPGRADE_HELP))
+        room_parser = sub.add_parser(kind, help=room.SAFE_UPGRADE_HELP)
+        room.safe_upgrade_parser(room_parser)
+        room_parser.add_argument("--encrypt-to", default="", metavar="DIR",
+                                 help="CI: the pre-update archive encrypted to backup_recipient into DIR (.age)")
     # by hand, where the deploy is not automated (RUNBOOK, Upgrading: the way back)
     sub.add_parser("arm", help="set the watch flag: a gateway that exits is held in maintenance")
     sub.add_parser("disarm", help="remove the watch flag (the upgrade went well)")
@@ -281,7 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         model = load_model()
         if args.kind in automated:
-            upgrade(model, automated[args.kind].safe_upgrade(model, args), dest=Path(args.backups))
+            keep = seal(model, args.encrypt_to)
+            upgrade(model, automated[args.kind].safe_upgrade(model, args), dest=Path(args.backups), keep=keep)
         elif args.kind in ("arm", "disarm"):
             remote = connect(model)
             flag = shlex.quote(upgrade_flag(model))

@@ -17,6 +17,7 @@ import os
 import shlex
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -404,3 +405,132 @@ def ci_credentials(model: m.DeployModel, env: dict[str, str], workdir: Path) -> 
     # (~/<app>: the project takes the directory's name)
     env["DOCKER_HOST"] = f"ssh://{target}"
     env["COMPOSE_PROJECT_NAME"] = model.app_name
+
+
+# -------------------------------------------------------------- safe upgrade --
+# python -m ops.safe_upgrade compose: ops/safe_upgrade.py runs the shared steps; what is
+# Compose's is here. Two places run it, one code path:
+# - make deploy on the VM (after `docker compose build`): `docker compose` here, the image the
+#   compose file names (<app>-gateway:<release>), the previous one back through a one-service
+#   override file added to COMPOSE_FILE;
+# - the CI deploy (scripts/ci-deploy-compose.sh, after it copied the files and pulled IMAGE on the
+#   VM): every command over ssh with the pinned host key, in ~/DIR on the VM, where .env lives;
+#   the previous image back by rewriting docker-compose.override.yml (the file that names IMAGE).
+# The exec the safe path needs is `docker compose exec -T -u node SERVICE` there, as make backup's.
+
+SAFE_UPGRADE_HELP = "docker compose up -d with a pre-update backup and a way back (the previous image tag)"
+
+
+def safe_upgrade_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--image", default="", help="the image to run (CI: the pushed one; default: the compose file's)")
+    parser.add_argument("--service", default="", help="the gateway service (default: the platform's)")
+    parser.add_argument("--ssh-target", default="", help="CI: USER@HOST of the VM (commands run there over ssh)")
+    parser.add_argument("--ssh-key", default="", help="CI: the private key file for --ssh-target")
+    parser.add_argument("--known-hosts", default="", help="CI: the pinned host key file (StrictHostKeyChecking=yes)")
+    parser.add_argument("--dir", default="", help="CI: the project directory on the VM (default: app_name)")
+    parser.add_argument("--backups", default="backups")
+
+
+def ssh_argv(args: argparse.Namespace) -> list[str]:
+    """ssh to the VM with the key and ONLY the pinned host key, as the deploy script's own calls."""
+    return ["ssh", "-i", args.ssh_key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=20",
+            "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={args.known_hosts}",
+            "-o", "GlobalKnownHostsFile=/dev/null", args.ssh_target]
+
+
+def compose_files(env: dict[str, str], root: Path = Path(".")) -> list[str]:
+    """The files `docker compose` reads here: COMPOSE_FILE, else the default pair."""
+    if env.get("COMPOSE_FILE"):
+        return env["COMPOSE_FILE"].split(env.get("COMPOSE_PATH_SEPARATOR", os.pathsep))
+    return [n for n in ("docker-compose.yml", "docker-compose.override.yml") if (root / n).exists()]
+
+
+def with_override(env: dict[str, str], extra: str) -> dict[str, str]:
+    """COMPOSE_FILE and its separator for what compose reads here plus the file ``extra``."""
+    sep = env.get("COMPOSE_PATH_SEPARATOR", os.pathsep)
+    return {"COMPOSE_FILE": sep.join([*compose_files(env), extra]), "COMPOSE_PATH_SEPARATOR": sep}
+
+
+def override_text(service: str, image: str) -> str:
+    return f"services:\n  {service}:\n    image: {json.dumps(image)}\n"
+
+
+def safe_upgrade(model: m.DeployModel, args: argparse.Namespace, say=print) -> Any:
+    """`docker compose up -d` and a wait until the gateway's container health check passes (the
+    maintenance state answers it too: the safe path then sees 'held' through exec)."""
+    from .. import safe_upgrade as su
+    from ..ci_http import interval_s, timeout_s
+
+    service = args.service or m.platform_facts(model.platform)["service"]
+    ci = bool(args.ssh_target)
+    if ci and not (args.ssh_key and args.known_hosts):
+        raise su.UpgradeError("compose: --ssh-target needs --ssh-key and --known-hosts (the pinned host key)")
+    workdir = shlex.quote(args.dir or model.app_name)
+    new_image = args.image or f"{model.app_name}-gateway:{model.openclaw_version}"
+    svc = shlex.quote(service)
+
+    def sh(cmd: str, what: str, stdin: str | None = None, check: bool = True) -> str:
+        """``cmd`` in the project directory: on the VM over ssh (CI), or here."""
+        argv = [*ssh_argv(args), f"cd {workdir} && {cmd}"] if ci else ["sh", "-c", cmd]
+        try:
+            proc = subprocess.run(argv, input=stdin or "", capture_output=True, text=True, timeout=1800)
+        except FileNotFoundError:
+            raise su.UpgradeError(f"`{argv[0]}` is not installed") from None
+        except subprocess.TimeoutExpired:
+            raise su.UpgradeError(f"{what}: no answer within 1800 s") from None
+        if check and proc.returncode:
+            last = (proc.stderr.strip().splitlines() or ["no error output"])[-1]
+            raise su.UpgradeError(f"{what}: exit {proc.returncode}: {last[:300]}")
+        return proc.stdout
+
+    def current() -> str:
+        try:
+            return sh(f"docker compose ps --format '{{{{.Image}}}}' {svc}", "docker compose ps").strip()
+        except su.UpgradeError:
+            return ""
+
+    def wait_healthy() -> None:
+        began = time.monotonic()
+        last = None
+        while True:
+            health = sh(f"docker compose ps --format '{{{{.Health}}}}' {svc}", "docker compose ps",
+                        check=False).strip()
+            if health != last:
+                say(f"{service}: {health or 'no container'}")
+                last = health
+            if health == "healthy":
+                return
+            if health == "unhealthy":
+                raise su.UpgradeError(f"{service} is unhealthy: docker compose logs --tail 200 {service}"
+                                      f"{' on the VM' if ci else ''}")
+            if time.monotonic() - began >= timeout_s():
+                raise su.UpgradeError(f"{service} not healthy after {timeout_s():.0f}s")
+            time.sleep(interval_s())
+
+    def up(image: str | None) -> None:
+        if ci:  # the override on the VM names what runs (the deploy script wrote IMAGE there)
+            if image:
+                sh("cat > docker-compose.override.yml", "writing docker-compose.override.yml",
+                   stdin=override_text(service, image))
+            sh("docker compose up -d --no-build --remove-orphans", "docker compose up")
+        elif image:  # here: one more file on top of what compose reads, naming the image
+            fd, extra = tempfile.mkstemp(prefix=".openclaw-rollback-", suffix=".yml", dir=".")
+            try:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(override_text(service, image))
+                files = " ".join(f"{k}={shlex.quote(v)}" for k, v in with_override(dict(os.environ), extra).items())
+                sh(f"{files} docker compose up -d --no-build {svc}", "docker compose up (previous image)")
+            finally:
+                os.unlink(extra)
+        else:
+            sh("docker compose up -d", "docker compose up")
+        wait_healthy()
+
+    remote = None
+    if ci:
+        remote = rm.Remote(platform=model.platform, app=model.app_name,
+                           run_argv=[*ssh_argv(args),
+                                     f"cd {workdir} && docker compose exec -T -u node {svc} sh -c {{cmd}}"])
+    return su.Platform(label=f"{model.platform_label} (Docker Compose{' over ssh' if ci else ''})",
+                       current_image=current, deploy=lambda: up(None), rollback=lambda image: up(image),
+                       new_image=new_image, remote=remote)

@@ -337,3 +337,66 @@ def private_status(app: str, _service: str, _environment: str) -> tuple[bool, st
 
 def ci_credentials(model: m.DeployModel, env: dict[str, str], workdir: Path) -> None:
     rm.need(env, "FLY_API_TOKEN")  # flyctl reads it (an ssh token: fly tokens create ssh)
+
+
+# -------------------------------------------------------------- safe upgrade --
+# python -m ops.safe_upgrade fly (make deploy, the CI deploy): ops/safe_upgrade.py runs the
+# shared steps; what is Fly's is here: which image the app's machines run, `fly deploy`, and
+# the image back with `fly deploy --image PREVIOUS`.
+
+SAFE_UPGRADE_HELP = "fly deploy with a pre-update backup and a way back (fly deploy --image PREVIOUS)"
+
+
+def machine_image(data: Any) -> str:
+    """The image the app's gateway machines run, from `fly machine list --json` (each
+    machine's ``config.image``, the reference `fly deploy --image` takes); "" when none runs."""
+    images = []
+    for machine in data if isinstance(data, list) else []:
+        if not isinstance(machine, dict) or machine.get("state") in ("destroyed", "destroying"):
+            continue
+        config = machine.get("config") or {}
+        group = (config.get("metadata") or {}).get("fly_process_group", "app")
+        if group == "app" and config.get("image"):
+            images.append((machine.get("state") == "started", machine.get("updated_at") or "", config["image"]))
+    return max(images)[2] if images else ""  # a started machine first, then the newest
+
+
+def safe_upgrade_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--app", help="the Fly app (default: app_name)")
+    parser.add_argument("--image", default="", help="deploy this image (fly deploy --image) instead of building")
+    parser.add_argument("--remote-only", action="store_true", help="build on Fly's remote builder (CI)")
+    parser.add_argument("--backups", default="backups")
+
+
+def safe_upgrade(model: m.DeployModel, args: argparse.Namespace, say=print) -> Any:
+    """`fly deploy` (Fly waits for the machine checks of fly.toml); the previous image, read
+    from the machines before the deploy, goes back with `fly deploy --image`. The old image
+    boots held in maintenance (the watch flag is on the volume): its checks pass, so Fly keeps it."""
+    from .. import safe_upgrade as su
+
+    app = args.app or model.app_name
+
+    def current() -> str:
+        try:
+            out = su.run_checked(["fly", "machine", "list", "-a", app, "--json"], "fly machine list", timeout=120)
+            return machine_image(json.loads(out or "[]"))
+        except (su.UpgradeError, json.JSONDecodeError):
+            return ""
+
+    def deploy() -> None:
+        su.run_checked(["fly", "deploy", "-a", app, *(["--remote-only"] if args.remote_only else []),
+                        *(["--image", args.image] if args.image else [])], "fly deploy")
+
+    def rollback(previous: str) -> None:
+        try:
+            proc = subprocess.run(["fly", "deploy", "-a", app, "--image", previous], capture_output=True, text=True,
+                                  timeout=1800)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            raise su.UpgradeError(f"fly deploy --image {previous}: {err}") from None
+        if proc.returncode:  # the watch decides: the old release, held or started, answers through exec
+            last = (proc.stderr.strip().splitlines() or ["no error output"])[-1]
+            say(f"upgrade: fly deploy --image {previous}: exit {proc.returncode} ({last[:200]}); "
+                "watching what runs")
+
+    return su.Platform(label="Fly.io", current_image=current, deploy=deploy, rollback=rollback,
+                       new_image=args.image)

@@ -10,7 +10,12 @@ docker cp): `fly ssh console -u node -C STR` -> `docker exec -i -u node C sh -c 
 replaced; the command, the gateway, the volume and the bytes are real. Unknown
 verbs exit 2. For kubectl the Deployment is that container: `scale --replicas=0/1`
 stops/starts it, `apply -f -` of a Pod runs the pod as another container on its
-volumes (the restore pod of ops/k8s_restore.py).
+volumes (the restore pod of ops/k8s_restore.py). For fly the app's one machine is that
+container: `fly machine list --json` reports its image, `fly deploy [--image IMAGE]` replaces
+it (same name, same volume) with IMAGE or, without --image, $DRIVE_FLY_BUILD (what the build
+would make; nothing is built), run as $DRIVE_FLY_RUN (docker run flags) + $DRIVE_FLY_CMD with
+the values of $DRIVE_FLY_ENV in its environment. $DRIVE_FLY_FAIL=after-start: the stand-in
+fails that deploy once the new release reports /startupz started (a forced failure, named so).
 """
 import json
 import os
@@ -107,6 +112,38 @@ if program == "kubectl" and args[:2] == ["delete", "pod"]:
 if program == "kubectl" and args[:2] == ["rollout", "status"]:
     # running is enough here: ops waits for the gateway's own /startupz through exec afterwards
     sys.exit(wait_until(lambda: running(container)[:1] == ["true"]))
+
+
+def fly_flag(name):
+    return args[args.index(name) + 1] if name in args else None
+
+
+if program == "fly" and args[:2] in (["machine", "list"], ["machines", "list"]):
+    seen = subprocess.run([DOCKER, "inspect", "-f", "{{.Config.Image}} {{.State.Running}}", container],
+                          capture_output=True, text=True)
+    if seen.returncode:
+        print("[]")
+        sys.exit(0)
+    image, up = seen.stdout.split()
+    print(json.dumps([{"id": container, "state": "started" if up == "true" else "stopped",
+                       "config": {"image": image, "metadata": {"fly_process_group": "app"}}}]))
+    sys.exit(0)
+if program == "fly" and args[:1] == ["deploy"]:
+    image = fly_flag("--image") or os.environ["DRIVE_FLY_BUILD"]
+    values = json.loads(os.environ.get("DRIVE_FLY_ENV", "{}"))
+    subprocess.run([DOCKER, "rm", "-f", container], capture_output=True)
+    code = subprocess.run([DOCKER, "run", "-d", "--name", container, *json.loads(os.environ["DRIVE_FLY_RUN"]),
+                           *[f for k in values for f in ("-e", k)], image, *json.loads(os.environ["DRIVE_FLY_CMD"])],
+                          env={**os.environ, **values}, stdout=subprocess.DEVNULL).returncode
+    if code or fly_flag("--image") or os.environ.get("DRIVE_FLY_FAIL") != "after-start":
+        sys.exit(code)
+    port = os.environ["DRIVE_FLY_PORT"]
+    started = wait_until(lambda: subprocess.run(
+        [DOCKER, "exec", container, "node", "/opt/openclaw-deploy/healthcheck.mjs", port, "/startupz"],
+        capture_output=True).returncode == 0, seconds=900)
+    print("fly: driving stand-in: forced failure after the new release started (DRIVE_FLY_FAIL=after-start)",
+          file=sys.stderr)
+    sys.exit(1)
 
 
 UID = {"node": "1000", "root": "0"}
