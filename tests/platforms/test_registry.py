@@ -74,9 +74,6 @@ NAMED_ELSEWHERE = {
     # copier-time answers (needs_image_registry, images.lock's official-image places): the
     # registry's rooms are imported lazily, the extension calls these at every render
     "model.py": {"kubernetes"},
-    # restore on the official image (no maintenance entrypoint) goes through the restore pod
-    # of ops/k8s_restore.py (day-two code; moves into the room with issue 20's follow-up)
-    "backup.py": {"kubernetes"},
 }
 
 

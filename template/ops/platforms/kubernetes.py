@@ -277,6 +277,18 @@ def ci_credentials(model: m.DeployModel, env: dict[str, str], workdir: Path) -> 
     env["KUBECONFIG"] = str(rm.write_private(workdir / "kubeconfig", env["KUBECONFIG_DATA"]))
 
 # ------------------------------------------------------------------ safe upgrade --
+def restore(model: m.DeployModel, archive: Path, manifest: dict, *, say: Callable[[str], None] = print,
+            remote: Any = None) -> dict | None:
+    """`make restore` (ops/backup.py) after its archive checks: on the official image (no
+    maintenance entrypoint of this repo) the restore pod of ops/k8s_restore.py; None on an
+    image built here, which restores through the generic maintenance state."""
+    if model.pushed_image:
+        return None
+    from ops import k8s_restore
+
+    return k8s_restore.restore(model, archive, manifest, say=say, remote=remote)
+
+
 # ops/safe_upgrade.py's automated path (the CI deploy and `make deploy`):
 #   python -m ops.safe_upgrade kubernetes --image IMAGE --kustomize DIR [--namespace NS]
 
