@@ -65,8 +65,6 @@ def test_the_programs_ci_runs_import_without_pyyaml():
 
 # Where a platform is still named outside ops/platforms/, and why (file -> names).
 NAMED_ELSEWHERE = {
-    # the CLIs' own streaming flags, judged from argv alone before any platform is known
-    "runner.py": {"fly", "flyctl", "railway"},
     # pod-network and image-registry checks of checks.CHECKS: their SKIP rows for every
     # other platform are part of `make verify`'s output; moving them needs per-room static
     # checks in the frame (next step of issue 20)
