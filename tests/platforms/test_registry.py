@@ -65,10 +65,6 @@ def test_the_programs_ci_runs_import_without_pyyaml():
 
 # Where a platform is still named outside ops/platforms/, and why (file -> names).
 NAMED_ELSEWHERE = {
-    # pod-network and image-registry checks of checks.CHECKS: their SKIP rows for every
-    # other platform are part of `make verify`'s output; moving them needs per-room static
-    # checks in the frame (next step of issue 20)
-    "checks.py": {"kubernetes"},
     # copier-time answers (needs_image_registry, images.lock's official-image places): the
     # registry's rooms are imported lazily, the extension calls these at every render
     "model.py": {"kubernetes"},
