@@ -6,7 +6,8 @@
   PyYAML (the CI deploy job runs a bare python3);
 - the programs CI runs by name import with the standard library only;
 - no module of ops/ outside ops/platforms/ names a platform in its code, but for the
-  places listed below, each with its reason.
+  places listed below, each with its reason (runner.py's streaming-logs rules, checks.py's
+  cluster rows and backup.py's restore pod now come from the rooms).
 """
 
 from __future__ import annotations
@@ -65,8 +66,11 @@ def test_the_programs_ci_runs_import_without_pyyaml():
 
 # Where a platform is still named outside ops/platforms/, and why (file -> names).
 NAMED_ELSEWHERE = {
-    # copier-time answers (needs_image_registry, images.lock's official-image places): the
-    # registry's rooms are imported lazily, the extension calls these at every render
+    # copier-time rules: needs_image_registry (the image_registry question's `when` and
+    # validator) and images() (images.lock's places of the official image) run in copier's
+    # process, where extensions/openclaw.py loads ops.model alone, at every question and
+    # render; a room would bring checks, cost, live and remote with it. Both answer "what do
+    # the answers generate", which is model.py's job, not a room's runtime behaviour.
     "model.py": {"kubernetes"},
 }
 
