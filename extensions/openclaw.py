@@ -223,6 +223,14 @@ class OpenClawExtension(Extension):
         def oc_slot(context, slot: str) -> str:
             return slot_path(context.get("platform"), slot)
 
+        @pass_context
+        def oc_room_files(context, mode: str) -> list[str]:
+            return list(room_files(context.get("platform"), _name_renderer(context), mode))
+
+        @pass_context
+        def oc_room_source(context, path: str) -> str:
+            return room_files(context.get("platform"), _name_renderer(context), ROOM_FILE_MODES)[path]
+
         def to_json(value: Any, indent: int | None = 2) -> str:
             return json.dumps(value, indent=indent, ensure_ascii=False)
 
@@ -236,6 +244,9 @@ class OpenClawExtension(Extension):
             oc_asked=oc_asked,
             oc_platform=oc_platform,
             oc_slot=oc_slot,
+            oc_room_files=oc_room_files,
+            oc_room_source=oc_room_source,
+            oc_room_raw=room_raw,
             oc_starter_config=m.starter_config,
             oc_warnings=m.warnings,
             oc_ignored=oc_ignored,
@@ -304,3 +315,48 @@ def slot_path(platform: str, slot: str) -> str:
     if slot not in SLOTS:
         raise KeyError(f"oc_slot: {slot!r} is not a slot; slots: {', '.join(SLOTS)}")
     return f"template/_partials/{room(platform)}/{slot}.jinja"
+
+
+# A platform's own files (fly.toml, k8s/, docker-compose.yml, its CI deploy script)
+# live in its room too, under template/_partials/<kind>/files/, at the path they get
+# in the generated repo and with copier's rules: a `.jinja` file is rendered, any
+# other is copied as it is, a file or folder whose name renders empty is left out.
+# Two slot files at the template's root generate them (their names are a copier
+# `yield` over oc_room_files; copier takes a generated file's mode from the slot
+# file, so one slot is for plain files and one for executable ones).
+ROOM_FILE_MODES = ("plain", "executable")
+
+
+def _name_renderer(context: Any):
+    """A file or folder name rendered the way copier renders a template path's parts."""
+    def render(name: str) -> str:
+        if "{" not in name:
+            return name
+        return context.environment.from_string(name).render(context.get_all())
+    return render
+
+
+def room_files(platform: str, render_name, mode: str | tuple[str, ...]) -> dict[str, str]:
+    """The room's own files of ``mode`` ("plain", "executable", or both): generated path
+    (may hold `/`) -> the template name to render or copy it from."""
+    modes = (mode,) if isinstance(mode, str) else mode
+    if not set(modes) <= set(ROOM_FILE_MODES):
+        raise KeyError(f"oc_room_files: mode must be one of {', '.join(ROOM_FILE_MODES)}; got {mode!r}")
+    base = _TEMPLATE_DIR / "_partials" / room(platform) / "files"
+    found: dict[str, str] = {}
+    for path in sorted(base.rglob("*")) if base.is_dir() else ():
+        if not path.is_file() or ROOM_FILE_MODES[bool(path.stat().st_mode & 0o100)] not in modes:
+            continue
+        rel = path.relative_to(base)
+        parts = [render_name(part) for part in (*rel.parts[:-1], rel.name.removesuffix(".jinja"))]
+        if all(parts):
+            found["/".join(parts)] = "template/" + path.relative_to(_TEMPLATE_DIR).as_posix()
+    return found
+
+
+def room_raw(source: str) -> str:
+    """A room file that is not a template, as it is (its bytes, never newline-translated)."""
+    path = (_TEMPLATE_DIR.parent / source).resolve()
+    if not path.is_relative_to(_TEMPLATE_DIR / "_partials"):
+        raise ValueError(f"oc_room_raw: {source!r} is not a file of a room")
+    return path.read_bytes().decode("utf-8")

@@ -6,7 +6,7 @@ metadata server for the node's service-account token.
 
 The rendered manifests go through the real `kubectl kustomize` (Debian
 kubernetes-client) where installed; what a CNI then enforces cannot run here, so
-the rules are read with ops/checks.py's `egress_allows` (ipBlock/except by
+the rules are read with the Kubernetes room's `egress_allows` (ops/platforms/kubernetes.py) (ipBlock/except by
 address, ports), which is checked on hand-written rules below.
 """
 
@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from ops import checks
+from ops.platforms import kubernetes
 
 CASES = [{"privacy": "public", "domain": "claw.example.org"}, {"privacy": "private"}]
 
@@ -36,12 +37,12 @@ def _policy(repo, kdir: str) -> dict:
 def test_egress_allows_reads_ipblocks_excepts_and_ports():
     rules = [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16"]}}]},
              {"to": [{"ipBlock": {"cidr": "10.1.0.0/16"}}], "ports": [{"protocol": "TCP", "port": 5432}]}]
-    assert checks.egress_allows(rules, "8.8.8.8", 443)
-    assert not checks.egress_allows(rules, "169.254.169.254", 80)
-    assert checks.egress_allows(rules, "10.1.2.3", 5432) and checks.egress_allows(rules, "10.1.2.3", 443)
-    assert not checks.egress_allows([rules[1]], "10.1.2.3", 443)
-    assert checks.egress_allows([{}], "169.254.169.254", 80)  # a rule without `to` opens everything
-    assert not checks.egress_allows([{"to": [{"podSelector": {}}]}], "169.254.169.254", 80)
+    assert kubernetes.egress_allows(rules, "8.8.8.8", 443)
+    assert not kubernetes.egress_allows(rules, "169.254.169.254", 80)
+    assert kubernetes.egress_allows(rules, "10.1.2.3", 5432) and kubernetes.egress_allows(rules, "10.1.2.3", 443)
+    assert not kubernetes.egress_allows([rules[1]], "10.1.2.3", 443)
+    assert kubernetes.egress_allows([{}], "169.254.169.254", 80)  # a rule without `to` opens everything
+    assert not kubernetes.egress_allows([{"to": [{"podSelector": {}}]}], "169.254.169.254", 80)
 
 
 @pytest.mark.parametrize("answers", CASES, ids=["public", "private"])
@@ -50,10 +51,10 @@ def test_the_gateway_pod_reaches_dns_and_the_internet_but_not_metadata_or_the_cl
     policy = _policy(repo, "k8s/overlays/public" if answers["privacy"] == "public" else "k8s/base")
     assert "Egress" in policy["spec"]["policyTypes"]
     rules = policy["spec"]["egress"]
-    assert checks.egress_allows(rules, "1.1.1.1", 443) and checks.egress_allows(rules, "2606:4700::1111", 443)
+    assert kubernetes.egress_allows(rules, "1.1.1.1", 443) and kubernetes.egress_allows(rules, "2606:4700::1111", 443)
     for address in ("169.254.169.254", "10.96.0.1", "172.17.0.1", "192.168.1.1", "100.64.0.1", "fd00::1"):
-        assert not checks.egress_allows(rules, address, 80), address
-    assert checks.egress_allows(rules, "169.254.20.10", 53)  # NodeLocal DNSCache
+        assert not kubernetes.egress_allows(rules, address, 80), address
+    assert kubernetes.egress_allows(rules, "169.254.20.10", 53)  # NodeLocal DNSCache
     dns = [peer for rule in rules for peer in rule.get("to", []) if "podSelector" in peer]
     assert dns == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
                     "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}]

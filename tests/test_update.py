@@ -22,7 +22,7 @@ from ops import checks, conflicts, model as m, template_source, verify
 from tests.support.template_history import (TemplateHistory, changed_files, commit_all, edit_file,
                                             generate, update)
 
-FLY_TOML = "template/{% if platform == 'fly' %}fly.toml{% endif %}.jinja"
+FLY_TOML = "template/_partials/fly/files/fly.toml.jinja"
 UPGRADING = "template/_partials/upgrading.md.jinja"
 DEPENDABOT = "version: 2\nupdates:\n  - package-ecosystem: github-actions\n    directory: /\n    schedule:\n      interval: weekly\n"
 TEMPLATE_NOTE = "Take `openclaw backup create` before every `make update`."

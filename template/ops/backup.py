@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Callable
 
 from ops import model as m
+from ops import platforms
 from ops.remote import Remote, RemoteError, ci_credentials, connect
 
 BACKUP_DIR = Path("backups")
@@ -226,12 +227,15 @@ def restore(model: m.DeployModel, archive: Path, *, yes: bool = False, from_app:
     manifest = check_archive(model, archive, from_app)
     if not yes:
         confirm(model, archive, manifest, ask)
-    if model.platform == "kubernetes" and not model.pushed_image:  # the official image: a restore pod instead
-        from ops import k8s_restore
+    room_restore = getattr(platforms.get(model.platform), "restore", None)
+    if room_restore is not None:  # a room with its own way for some deploys (Kubernetes on the official image)
+        from ops import backup as importable
         try:
-            return k8s_restore.restore(model, archive, manifest, say=say, remote=remote)
-        except k8s_restore.BackupError as err:  # the same class, unless this module runs as __main__
+            done = room_restore(model, archive, manifest, say=say, remote=remote)
+        except importable.BackupError as err:  # the same class, unless this module runs as __main__
             raise BackupError(str(err)) from None
+        if done is not None:
+            return done
     remote = remote or connect(model)
     flag = flag_path(model)
     ts = stamp()

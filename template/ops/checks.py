@@ -8,7 +8,6 @@ render the same list. A new failure mode is one new function here.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -375,72 +374,27 @@ def check_ngrok_authtoken(repo: Repo) -> Result:
     return Result(name, PASS, f"ngrok http --config {flags[0]}")
 
 
-def check_network_policy(repo: Repo) -> Result:
-    name = "only the ingress controller reaches the gateway"
-    if repo.model.kind != "kubernetes":
-        return Result(name, SKIP, f"{repo.model.platform_label}: no pod network")
-    policies = repo.declared.network_policies
-    want = [m.platforms()[repo.model.platform]["ingress_namespace"]] if repo.model.public else []
-    admitted = sorted({ns for names in policies.values() for ns in names})
-    if not policies or admitted != want:
-        return Result(name, FAIL, f"NetworkPolicy admits: {admitted if policies else 'no NetworkPolicy'}",
-                      "apply k8s/base/networkpolicy.yaml: every pod of the cluster could otherwise connect and, "
-                      "inside gateway.trustedProxies, choose its own client address" if repo.model.public else
-                      "apply k8s/base/networkpolicy.yaml (a private gateway admits no pod; use kubectl port-forward)")
-    return Result(name, PASS, f"NetworkPolicy admits {admitted or 'no pod'}")
+def room_row(slot: str, name: str, skip: Callable[[m.DeployModel], str]) -> Callable[[Repo], Result]:
+    """A row of `make verify` that a platform's room answers (its ``VERIFY_ROWS[slot]``, given
+    the ``Repo``); SKIP with ``skip(model)``'s words on a platform whose room has none. The
+    room is asked when the row runs, never at import: the rooms import this module."""
+    def check(repo: Repo) -> Result:
+        from . import platforms
+
+        own = (getattr(platforms.get(repo.model.platform), "VERIFY_ROWS", None) or {}).get(slot)
+        return own(repo) if own else Result(name, SKIP, skip(repo.model))
+
+    check.__name__ = check.__qualname__ = f"check_{slot}"
+    return check
 
 
-def egress_allows(rules: list[dict[str, Any]], address: str, port: int) -> bool:
-    """Whether NetworkPolicy egress rules let a pod connect to address:port
-    (ipBlock peers by address; pod/namespace selectors match pods only)."""
-    ip = ipaddress.ip_address(address)
-    for rule in rules:
-        ports = rule.get("ports") or []
-        if ports and not any(p.get("port") in (None, port) for p in ports if isinstance(p, dict)):
-            continue
-        peers = rule.get("to")
-        if not peers:
-            return True  # no `to`: every destination
-        for peer in peers:
-            block = (peer or {}).get("ipBlock") if isinstance(peer, dict) else None
-            if not block:
-                continue
-            net = ipaddress.ip_network(str(block.get("cidr")), strict=False)
-            if ip.version == net.version and ip in net and not any(
-                    ip in ipaddress.ip_network(str(e), strict=False) for e in block.get("except") or []
-                    if ipaddress.ip_network(str(e), strict=False).version == ip.version):
-                return True
-    return False
-
-
-# What the gateway pod must reach and must not (a model API's public address,
-# the cloud metadata endpoint, an address in the cluster's private ranges).
-EGRESS_PROBES = {"public internet (model APIs)": ("1.1.1.1", 443, True),
-                 "cloud metadata endpoint": ("169.254.169.254", 80, False),
-                 "cluster and node addresses": ("10.96.0.1", 443, False)}
-
-
-def check_network_egress(repo: Repo) -> Result:
-    """The agent runs tools: the pod's egress must not reach the node's cloud
-    credentials (metadata endpoint) or the cluster, but must reach model APIs."""
-    name = "gateway egress blocks cloud metadata"
-    if repo.model.kind != "kubernetes":
-        return Result(name, SKIP, f"{repo.model.platform_label}: no pod network")
-    egress = repo.declared.network_egress
-    fix = ("k8s/base/networkpolicy.yaml: policyTypes Egress; DNS to kube-dns, 0.0.0.0/0 except "
-           "169.254.0.0/16 and the private ranges")
-    if not egress or all(rules is None for rules in egress.values()):
-        return Result(name, FAIL, "no NetworkPolicy restricts egress: 169.254.169.254 answers the pod", fix)
-    rules = [r for rs in egress.values() if rs is not None for r in rs]
-    try:
-        wrong = [what for what, (address, port, want) in EGRESS_PROBES.items()
-                 if egress_allows(rules, address, port) != want]
-    except (ValueError, TypeError) as exc:
-        return Result(name, FAIL, f"NetworkPolicy egress cannot be read: {exc}", fix)
-    if wrong:
-        return Result(name, FAIL, "egress " + ", ".join(
-            f"{'blocks' if EGRESS_PROBES[w][2] else 'allows'} the {w} ({EGRESS_PROBES[w][0]})" for w in wrong), fix)
-    return Result(name, PASS, "egress: public internet yes, 169.254.169.254 and cluster ranges no")
+# Rows only a pod network or a cluster registry answers (Kubernetes' room has them).
+check_network_policy = room_row("network_policy", "only the ingress controller reaches the gateway",
+                                lambda model: f"{model.platform_label}: no pod network")
+check_network_egress = room_row("network_egress", "gateway egress blocks cloud metadata",
+                                lambda model: f"{model.platform_label}: no pod network")
+check_k8s_image_registry = room_row("k8s_image_registry", "Kubernetes image from a registry",
+                                    lambda model: f"platform={model.platform} builds and runs its own image")
 
 
 def check_image_tag(repo: Repo) -> Result:
@@ -552,57 +506,6 @@ def check_images_pinned(repo: Repo) -> Result:
                                        f"{lock_file} has no line for {', '.join(missing)}" if missing else ""]))
         return Result(name, WARN, seen, fix if not missing else f"make update (restores {lock_file}), then {fix}")
     return Result(name, PASS, ", ".join(sorted({f"{r.name}:{r.tag}@{r.digest[:19]}…" for r in refs})))
-
-
-def _k8s_images(repo: Repo) -> dict[str, str]:
-    """Every container image of the Deployment, after the kustomizations' `images:`."""
-    import yaml
-
-    overrides: dict[str, dict] = {}
-    for rel in ("k8s/base", "k8s/overlays/public"):
-        try:
-            doc = yaml.safe_load((repo.root / rel / "kustomization.yaml").read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
-            continue
-        for entry in (doc if isinstance(doc, dict) else {}).get("images") or []:
-            if isinstance(entry, dict) and entry.get("name"):
-                overrides[str(entry["name"])] = entry
-    out = {}
-    for obj in repo.declared.k8s_objects:
-        if obj.get("kind") != "Deployment":
-            continue
-        spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
-        for group in ("initContainers", "containers"):
-            for c in spec.get(group) or []:
-                image, tag, _ = pins.split_ref(str(c.get("image", "")))  # the digest: check_images_pinned
-                o = overrides.get(image) or {}
-                image, tag = str(o.get("newName", image)), str(o.get("newTag", tag))
-                out[f"{obj.get('_file', 'Deployment')} {group}/{c.get('name')}"] = f"{image}:{tag}" if tag else image
-    return out
-
-
-def check_k8s_image_registry(repo: Repo) -> Result:
-    name = "Kubernetes image from a registry"
-    if repo.model.platform != "kubernetes":
-        return Result(name, SKIP, f"platform={repo.model.platform} builds and runs its own image")
-    images = _k8s_images(repo)
-    if not images:
-        return Result(name, FAIL, "no Deployment container image found", "restore k8s/base/deployment.yaml")
-    bare = {k: v for k, v in images.items() if not m.image_has_registry(v)}
-    if bare:
-        return Result(name, FAIL, f"no registry in {_places(bare)}: the cluster would pull it from Docker Hub, "
-                      "where nobody pushed it",
-                      'make update ARGS="-d image_registry=<registry>/<owner>/<repo>", then `make image` '
-                      "before `make deploy`")
-    want = repo.model.pushed_image or repo.model.image
-    other = {k: v for k, v in images.items() if v != want}
-    if other:
-        return Result(name, FAIL, f"{_places(other)}; expected {want}",
-                      "`make image` pushes the expected reference; keep the manifests on it (`make update`)")
-    if f"/{m.PLACEHOLDER_REGISTRY_OWNER}/" in want:
-        return Result(name, WARN, f"{want} is the placeholder repository",
-                      'make update ARGS="-d image_registry=<registry>/<owner>/<repo>"')
-    return Result(name, PASS, _places(images))
 
 
 def check_no_secrets(repo: Repo) -> Result:

@@ -97,6 +97,16 @@ class StreamingCommand(ValueError):
     """A command that would stream forever (and hang the notebook)."""
 
 
+def streaming_logs_rules() -> list[dict[str, Any]]:
+    """The platform CLIs' own `logs` rules: each room's ``STREAMING_LOGS`` (programs, the flags
+    that bound the output, the reason). Asked when a command runs, never at import: the
+    rooms import this module."""
+    from . import platforms
+
+    rooms = (platforms.for_kind(kind) for kind in platforms.kinds())
+    return [rule for rule in (getattr(room, "STREAMING_LOGS", None) for room in rooms) if rule]
+
+
 def streaming_reason(argv: Sequence[str]) -> str:
     """Why ``argv`` would not return on its own, or "" when it is safe."""
     args = list(argv)
@@ -104,13 +114,13 @@ def streaming_reason(argv: Sequence[str]) -> str:
         return ""
     prog = os.path.basename(args[0])
     if "logs" in args:
-        if prog in ("fly", "flyctl") and "--no-tail" not in args:
-            return "fly logs streams forever without --no-tail"
+        for rule in streaming_logs_rules():
+            if prog in rule["programs"] and not any(
+                    a in rule["bounded_by"] or a.startswith(tuple(b for b in rule["bounded_by"] if b.endswith("=")))
+                    for a in args):
+                return rule["reason"]
         if any(a in ("-f", "--follow") for a in args):
             return "logs -f / --follow streams forever"
-        if prog == "railway" and not any(a in ("-n", "--lines", "--since") or a.startswith(("--lines=", "--since="))
-                                         for a in args):
-            return "railway logs streams unless given -n or --since"
     if prog == "kubectl" and any(a in ("-w", "--watch") for a in args):
         return "kubectl --watch streams forever"
     return ""

@@ -6,7 +6,8 @@
   PyYAML (the CI deploy job runs a bare python3);
 - the programs CI runs by name import with the standard library only;
 - no module of ops/ outside ops/platforms/ names a platform in its code, but for the
-  places listed below, each with its reason.
+  places listed below, each with its reason (runner.py's streaming-logs rules, checks.py's
+  cluster rows and backup.py's restore pod now come from the rooms).
 """
 
 from __future__ import annotations
@@ -65,18 +66,12 @@ def test_the_programs_ci_runs_import_without_pyyaml():
 
 # Where a platform is still named outside ops/platforms/, and why (file -> names).
 NAMED_ELSEWHERE = {
-    # the CLIs' own streaming flags, judged from argv alone before any platform is known
-    "runner.py": {"fly", "flyctl", "railway"},
-    # pod-network and image-registry checks of checks.CHECKS: their SKIP rows for every
-    # other platform are part of `make verify`'s output; moving them needs per-room static
-    # checks in the frame (next step of issue 20)
-    "checks.py": {"kubernetes"},
-    # copier-time answers (needs_image_registry, images.lock's official-image places): the
-    # registry's rooms are imported lazily, the extension calls these at every render
+    # copier-time rules: needs_image_registry (the image_registry question's `when` and
+    # validator) and images() (images.lock's places of the official image) run in copier's
+    # process, where extensions/openclaw.py loads ops.model alone, at every question and
+    # render; a room would bring checks, cost, live and remote with it. Both answer "what do
+    # the answers generate", which is model.py's job, not a room's runtime behaviour.
     "model.py": {"kubernetes"},
-    # restore on the official image (no maintenance entrypoint) goes through the restore pod
-    # of ops/k8s_restore.py (day-two code; moves into the room with issue 20's follow-up)
-    "backup.py": {"kubernetes"},
 }
 
 

@@ -1,16 +1,12 @@
 """An eighth platform added the way issue 20 promises: data + one module + one partials folder,
 in a temporary copy of the template, touching no other file.
 
-What it shows today: the copy generates a repo for the toy platform, and the generated repo's
-own ops package finds the toy's module through the registry: its cost lines appear in the
-estimate and the comparison, its live checks run in the troubleshooting runbook, `make verify`'s
-platform validators come from it.
-
-What it cannot show yet (the strict xfail below): `make verify` passing. Two things outside
-the three places are still needed by every platform, both on the template side of issue 20:
-its platform file (fly.toml, railway.json, ... are conditional file names at the template's
-root, not in the partials folder) and its part of scripts/secrets.sh (one template with a
-branch per platform until each platform's piece moves to _partials/<name>/secrets.sh.jinja).
+The copy generates a repo for the toy platform: its own files come from its partials folder
+(``_partials/toy/files/``, generated through the root's two room-file slots), its part of
+scripts/secrets.sh from the folder's ``secrets.sh`` slot; the generated repo's own ops package
+finds the toy's module through the registry: its cost lines appear in the estimate and the
+comparison, its live checks run in the troubleshooting runbook, `make verify`'s platform
+validators come from it, and `make verify` passes.
 """
 
 from __future__ import annotations
@@ -33,7 +29,10 @@ TOY_MODULE = '''"""Toy Cloud: a platform made up by tests/platforms/test_toy_pla
 
 from __future__ import annotations
 
+import json
+
 from .. import checks as c
+from .. import declared as d
 from ..cost import flat as cost  # noqa: F401  (a flat monthly plan)
 from ..remote import app_values as remote_values  # noqa: F401
 
@@ -41,10 +40,17 @@ REMOTE_NEEDS: tuple[str, ...] = ()
 
 
 def read(root, declared) -> None:
-    declared.public_ingress = None  # its file is not generated yet (see the test's docstring)
+    """toy.json (its app and where its volume is mounted); the image's own command."""
+    toy = d.load_json(root / "toy.json", declared)
+    if isinstance(toy, dict) and toy.get("mount"):
+        declared.mounts["toy.json mount"] = toy["mount"]
+    d.image_command(declared, "Dockerfile CMD")
 
 
 def validate(root, model) -> list[c.Result]:
+    toy = json.loads((root / "toy.json").read_text())
+    if toy.get("app") != model.app_name:
+        return [c.Result("toy.json matches the toy schema", c.FAIL, f"app {toy.get('app')!r}")]
     return [c.Result("toy.json matches the toy schema", c.PASS, "the toy's own validator ran")]
 
 
@@ -82,7 +88,12 @@ def toy_template(tmp_path_factory) -> Path:
     priced = re.sub(r"(?m)^  label: .*$", "  label: Toy Cloud", priced)
     (data / "prices.yml").write_text(prices.rstrip("\n") + "\n\n" + priced)
     (dest / f"template/ops/platforms/{TOY}.py").write_text(TOY_MODULE)
-    shutil.copytree(dest / "template/_partials/railway", dest / f"template/_partials/{TOY}")
+    room = dest / f"template/_partials/{TOY}"
+    shutil.copytree(dest / "template/_partials/railway", room)  # its text: Railway's, renamed
+    shutil.rmtree(room / "files")                                  # its own files: one
+    (room / "files").mkdir()
+    (room / "files/toy.json.jinja").write_text(
+        '{{ {"app": app_name, "mount": oc_platform().volume.mount} | oc_json }}\n')
     git("add", "-A", cwd=dest)
     git("commit", "-q", "-m", "toy", cwd=dest)
     return dest
@@ -104,16 +115,25 @@ def ops_in(repo: Path, code: str) -> str:
 
 def test_the_toy_touches_only_data_one_module_and_one_partials_folder(toy_template):
     changed = git("diff", "--name-status", "HEAD~1", "HEAD", cwd=toy_template).splitlines()
+    room = toy_template / f"template/_partials/{TOY}"
     assert sorted(changed) == sorted(
         ["M\ttemplate/ops/data/platforms.yml", "M\ttemplate/ops/data/prices.yml",
          f"A\ttemplate/ops/platforms/{TOY}.py",
-         *(f"A\ttemplate/_partials/{TOY}/{p.name}" for p in (ROOT / "template/_partials/railway").iterdir())])
+         *(f"A\ttemplate/_partials/{TOY}/{p.relative_to(room).as_posix()}"
+           for p in room.rglob("*") if p.is_file())])
 
 
 def test_the_toy_generates_and_its_room_is_found(toy_repo):
     answers = (toy_repo / ".copier-answers.yml").read_text()
     assert "platform: toy" in answers and (toy_repo / "ops/platforms/toy.py").exists()
     assert "Toy Cloud" in (toy_repo / "README.md").read_text()
+
+
+def test_the_toy_gets_its_own_files_and_no_other_platforms(toy_repo):
+    assert json.loads((toy_repo / "toy.json").read_text()) == {"app": "claw-toy", "mount": "/data"}
+    others = {"fly.toml", "railway.json", "render.yaml", "northflank.json", "docker-compose.yml", ".env.example",
+              "k8s", "caddy", "config/railway.env", "scripts/ci-deploy-compose.sh", "scripts/ci-build-image.sh"}
+    assert sorted(name for name in others if (toy_repo / name).exists()) == []
 
 
 def test_the_toy_appears_in_make_cost(toy_repo):
@@ -136,8 +156,6 @@ def test_the_toy_appears_in_make_troubleshoot_and_make_verify(toy_repo):
     assert out["verify"] == ["toy.json matches the toy schema"]
 
 
-@pytest.mark.xfail(strict=True, reason="its platform file and its part of scripts/secrets.sh are not in its "
-                                      "partials folder yet (the template side of issue 20)")
 def test_the_toy_passes_make_verify(toy_repo):
     proc = subprocess.run([sys.executable, "-m", "ops.verify"], cwd=toy_repo, capture_output=True, text=True,
                           timeout=600)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ops.runner import REDACTED, Runner, StreamingCommand, streaming_reason
+from ops.runner import REDACTED, Runner, StreamingCommand, streaming_logs_rules, streaming_reason
 
 
 def test_records_exit_code_duration_and_output():
@@ -65,9 +65,20 @@ def test_streaming_commands_are_refused(argv):
     ["fly", "logs", "-a", "x", "--no-tail"],
     ["docker", "compose", "logs", "--no-color", "--tail", "200"],
     ["railway", "logs", "-n", "200"],
+    ["railway", "logs", "--since=1h"],
+    ["/usr/local/bin/flyctl", "logs", "--no-tail"],
 ])
 def test_bounded_log_commands_are_allowed(argv):
     assert streaming_reason(argv) == ""
+
+
+def test_the_platform_clis_logs_rules_come_from_their_rooms():
+    """runner.py names no platform: each room says how its CLI's `logs` is bounded."""
+    rules = {rule["programs"]: rule for rule in streaming_logs_rules()}
+    assert sorted(rules) == [("fly", "flyctl"), ("railway",)]
+    assert streaming_reason(["flyctl", "logs", "-a", "x"]) == rules[("fly", "flyctl")]["reason"]
+    assert streaming_reason(["railway", "logs", "--lines", "5", "x"]) == ""
+    assert streaming_reason(["railway", "logs", "--service", "x"]) == rules[("railway",)]["reason"]
 
 
 def test_run_until_ready_stops_the_program(tmp_path):

@@ -35,6 +35,11 @@ from ..remote import app_values as remote_values  # noqa: F401  (the app name is
 Result = c.Result
 PASS, FAIL, WARN, SKIP = c.PASS, c.FAIL, c.WARN, c.SKIP
 REMOTE_NEEDS: tuple[str, ...] = ()
+
+# `fly logs` follows the log until interrupted unless given --no-tail: ops/runner.py refuses
+# such an argv (it would hang a notebook or a runbook). An entry ending in `=` is a prefix.
+STREAMING_LOGS = {"programs": ("fly", "flyctl"), "bounded_by": ("--no-tail",),
+                  "reason": "fly logs streams forever without --no-tail"}
 DEPLOY_HELP = "After `flyctl deploy` of a private app: wait until Fly's health checks pass."
 
 

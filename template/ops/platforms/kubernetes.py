@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import subprocess
@@ -23,6 +24,7 @@ from .. import declared as d
 from .. import live as lv
 from .. import model as m
 from .. import remote as rm
+from .. import pin_images as pins
 from .. import platform_verify as pv
 from .. import signatures as sig
 from ..ci_http import DeployError, private_file, secret_env
@@ -182,6 +184,126 @@ def validate(root: Path, model: m.DeployModel) -> list[c.Result]:
 # ---------------------------------------------------------------------- live --
 
 
+# make verify's rows only a cluster answers (ops/checks.py asks for them by slot, VERIFY_ROWS;
+# every other platform shows them as SKIP).
+def check_network_policy(repo: c.Repo) -> c.Result:
+    name = "only the ingress controller reaches the gateway"
+    policies = repo.declared.network_policies
+    want = [m.platforms()[repo.model.platform]["ingress_namespace"]] if repo.model.public else []
+    admitted = sorted({ns for names in policies.values() for ns in names})
+    if not policies or admitted != want:
+        return c.Result(name, c.FAIL, f"NetworkPolicy admits: {admitted if policies else 'no NetworkPolicy'}",
+                      "apply k8s/base/networkpolicy.yaml: every pod of the cluster could otherwise connect and, "
+                      "inside gateway.trustedProxies, choose its own client address" if repo.model.public else
+                      "apply k8s/base/networkpolicy.yaml (a private gateway admits no pod; use kubectl port-forward)")
+    return c.Result(name, c.PASS, f"NetworkPolicy admits {admitted or 'no pod'}")
+
+
+def egress_allows(rules: list[dict[str, Any]], address: str, port: int) -> bool:
+    """Whether NetworkPolicy egress rules let a pod connect to address:port
+    (ipBlock peers by address; pod/namespace selectors match pods only)."""
+    ip = ipaddress.ip_address(address)
+    for rule in rules:
+        ports = rule.get("ports") or []
+        if ports and not any(p.get("port") in (None, port) for p in ports if isinstance(p, dict)):
+            continue
+        peers = rule.get("to")
+        if not peers:
+            return True  # no `to`: every destination
+        for peer in peers:
+            block = (peer or {}).get("ipBlock") if isinstance(peer, dict) else None
+            if not block:
+                continue
+            net = ipaddress.ip_network(str(block.get("cidr")), strict=False)
+            if ip.version == net.version and ip in net and not any(
+                    ip in ipaddress.ip_network(str(e), strict=False) for e in block.get("except") or []
+                    if ipaddress.ip_network(str(e), strict=False).version == ip.version):
+                return True
+    return False
+
+
+# What the gateway pod must reach and must not (a model API's public address,
+# the cloud metadata endpoint, an address in the cluster's private ranges).
+EGRESS_PROBES = {"public internet (model APIs)": ("1.1.1.1", 443, True),
+                 "cloud metadata endpoint": ("169.254.169.254", 80, False),
+                 "cluster and node addresses": ("10.96.0.1", 443, False)}
+
+
+def check_network_egress(repo: c.Repo) -> c.Result:
+    """The agent runs tools: the pod's egress must not reach the node's cloud
+    credentials (metadata endpoint) or the cluster, but must reach model APIs."""
+    name = "gateway egress blocks cloud metadata"
+    egress = repo.declared.network_egress
+    fix = ("k8s/base/networkpolicy.yaml: policyTypes Egress; DNS to kube-dns, 0.0.0.0/0 except "
+           "169.254.0.0/16 and the private ranges")
+    if not egress or all(rules is None for rules in egress.values()):
+        return c.Result(name, c.FAIL, "no NetworkPolicy restricts egress: 169.254.169.254 answers the pod", fix)
+    rules = [r for rs in egress.values() if rs is not None for r in rs]
+    try:
+        wrong = [what for what, (address, port, want) in EGRESS_PROBES.items()
+                 if egress_allows(rules, address, port) != want]
+    except (ValueError, TypeError) as exc:
+        return c.Result(name, c.FAIL, f"NetworkPolicy egress cannot be read: {exc}", fix)
+    if wrong:
+        return c.Result(name, c.FAIL, "egress " + ", ".join(
+            f"{'blocks' if EGRESS_PROBES[w][2] else 'allows'} the {w} ({EGRESS_PROBES[w][0]})" for w in wrong), fix)
+    return c.Result(name, c.PASS, "egress: public internet yes, 169.254.169.254 and cluster ranges no")
+
+
+def _k8s_images(repo: c.Repo) -> dict[str, str]:
+    """Every container image of the Deployment, after the kustomizations' `images:`."""
+    import yaml
+
+    overrides: dict[str, dict] = {}
+    for rel in ("k8s/base", "k8s/overlays/public"):
+        try:
+            doc = yaml.safe_load((repo.root / rel / "kustomization.yaml").read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue
+        for entry in (doc if isinstance(doc, dict) else {}).get("images") or []:
+            if isinstance(entry, dict) and entry.get("name"):
+                overrides[str(entry["name"])] = entry
+    out = {}
+    for obj in repo.declared.k8s_objects:
+        if obj.get("kind") != "Deployment":
+            continue
+        spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+        for group in ("initContainers", "containers"):
+            for container in spec.get(group) or []:
+                image, tag, _ = pins.split_ref(str(container.get("image", "")))  # the digest: check_images_pinned
+                o = overrides.get(image) or {}
+                image, tag = str(o.get("newName", image)), str(o.get("newTag", tag))
+                where = f"{obj.get('_file', 'Deployment')} {group}/{container.get('name')}"
+                out[where] = f"{image}:{tag}" if tag else image
+    return out
+
+
+def check_k8s_image_registry(repo: c.Repo) -> c.Result:
+    name = "Kubernetes image from a registry"
+    images = _k8s_images(repo)
+    if not images:
+        return c.Result(name, c.FAIL, "no Deployment container image found", "restore k8s/base/deployment.yaml")
+    bare = {k: v for k, v in images.items() if not m.image_has_registry(v)}
+    if bare:
+        return c.Result(name, c.FAIL, f"no registry in {c._places(bare)}: the cluster would pull it from Docker Hub, "
+                      "where nobody pushed it",
+                      'make update ARGS="-d image_registry=<registry>/<owner>/<repo>", then `make image` '
+                      "before `make deploy`")
+    want = repo.model.pushed_image or repo.model.image
+    other = {k: v for k, v in images.items() if v != want}
+    if other:
+        return c.Result(name, c.FAIL, f"{c._places(other)}; expected {want}",
+                      "`make image` pushes the expected reference; keep the manifests on it (`make update`)")
+    if f"/{m.PLACEHOLDER_REGISTRY_OWNER}/" in want:
+        return c.Result(name, c.WARN, f"{want} is the placeholder repository",
+                      'make update ARGS="-d image_registry=<registry>/<owner>/<repo>"')
+    return c.Result(name, c.PASS, c._places(images))
+
+
+VERIFY_ROWS = {"network_policy": check_network_policy, "network_egress": check_network_egress,
+               "k8s_image_registry": check_k8s_image_registry}
+
+
 def kubectl_pod_facts(pods: Any) -> list[dict[str, Any]]:
     out = []
     for pod in (pods or {}).get("items", []):
@@ -277,6 +399,18 @@ def ci_credentials(model: m.DeployModel, env: dict[str, str], workdir: Path) -> 
     env["KUBECONFIG"] = str(rm.write_private(workdir / "kubeconfig", env["KUBECONFIG_DATA"]))
 
 # ------------------------------------------------------------------ safe upgrade --
+def restore(model: m.DeployModel, archive: Path, manifest: dict, *, say: Callable[[str], None] = print,
+            remote: Any = None) -> dict | None:
+    """`make restore` (ops/backup.py) after its archive checks: on the official image (no
+    maintenance entrypoint of this repo) the restore pod of ops/k8s_restore.py; None on an
+    image built here, which restores through the generic maintenance state."""
+    if model.pushed_image:
+        return None
+    from ops import k8s_restore
+
+    return k8s_restore.restore(model, archive, manifest, say=say, remote=remote)
+
+
 # ops/safe_upgrade.py's automated path (the CI deploy and `make deploy`):
 #   python -m ops.safe_upgrade kubernetes --image IMAGE --kustomize DIR [--namespace NS]
 

@@ -42,6 +42,11 @@ from ..remote import app_values as remote_values  # noqa: F401  (the app name is
 Result = c.Result
 PASS, FAIL, WARN, SKIP = c.PASS, c.FAIL, c.WARN, c.SKIP
 REMOTE_NEEDS: tuple[str, ...] = ()
+
+# `railway logs` streams unless given a line count or a start time: ops/runner.py refuses such
+# an argv (it would hang a notebook or a runbook). An entry ending in `=` is a prefix.
+STREAMING_LOGS = {"programs": ("railway",), "bounded_by": ("-n", "--lines", "--since", "--lines=", "--since="),
+                  "reason": "railway logs streams unless given -n or --since"}
 DEPLOY_HELP = 'Deploy this checkout to Railway with the Railway CLI, then wait until it is live.'
 
 
