@@ -66,6 +66,8 @@ class Platform:
     new_image: str = ""                    # the image about to be deployed, when known beforehand
     # an image without this repo's entrypoint (no hold): restores ARCHIVE with the gateway stopped
     restore: Callable[[Path], None] | None = None
+    # the exec transport when the room builds its own (CI credentials); else connect(model)
+    remote: Remote | None = None
 
 
 def upgrade_flag(model: m.DeployModel) -> str:
@@ -144,7 +146,7 @@ def upgrade(model: m.DeployModel, platform: Platform, *, remote: Remote | None =
             timeout: float | None = None, say: Callable[[str], None] = print) -> dict:
     """Deploy with a pre-update backup and a way back; returns what happened, raises
     UpgradeError (after a rollback, or when the way back failed too)."""
-    remote = remote or connect(model)
+    remote = remote or platform.remote or connect(model)
     timeout = timeout_s() if timeout is None else timeout
     target = model.openclaw_version
     before, state = running(model, remote)
