@@ -286,3 +286,21 @@ def test_northflank_first_deploy_is_a_plain_deploy(generated, api, tmp_path):
     assert job.run() == 0, job.output
     assert len(remote_commands(job, "northflank")) == 1
     assert "a plain deploy, without a pre-update backup" in job.output
+
+
+# ------------------------------------------------------------- the RUNBOOK --
+
+
+@pytest.mark.parametrize("platform", ["render", "railway", "northflank"])
+def test_runbook_says_automatic_and_the_deploy_job_runs_it(generated, platform):
+    import yaml
+
+    repo = generated(platform, "private")
+    runbook = (repo / "RUNBOOK.md").read_text()
+    assert f"runs `python3 -m ops.safe_upgrade {platform}`" in runbook
+    assert "ops.safe_upgrade arm" not in runbook  # no by-hand steps where the deploy does them
+    steps = yaml.safe_load((repo / ".github/workflows/deploy.yml").read_text())["jobs"]["deploy"]["steps"]
+    runs = [s["run"] for s in steps if "run" in s]
+    assert "make venv" in runs
+    assert any(f"-m ops.safe_upgrade {platform} " in r and "--ci" in r for r in runs)
+    assert not any("ops.deploy_" in r for r in runs)  # the bare deploy is not called beside it
