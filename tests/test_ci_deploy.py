@@ -54,6 +54,8 @@ SECRETS = {
     "KUBECONFIG_DATA": "apiVersion: v1\nkind: Config\nusers:\n- name: ci\n  user:\n    token: KUBETOKEN" + "t" * 30,
     "GITHUB_TOKEN": "ghs_" + "g" * 36,
     "REGISTRY_PULL_TOKEN": "ghp_" + "p" * 36,
+    "RENDER_SSH_KEY": "-----BEGIN OPENSSH PRIVATE KEY-----\nRENDERKEY" + "q" * 40 + "\n-----END OPENSSH PRIVATE KEY-----",
+    "RENDER_SSH_KNOWN_HOSTS": "ssh.oregon.render.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRENDERHOST" + "j" * 20,
 }
 STARTED = {"ok": True, "status": "started"}
 EXPR = re.compile(r"\$\{\{\s*([\w.\-]+)\s*\}\}")
@@ -107,16 +109,20 @@ class Job:
         }
         if REAL_KUBECTL:
             self.env.update(STANDIN_REAL_KUBECTL=REAL_KUBECTL, STANDIN_PYTHON=sys.executable)
+        # every platform API on loopback: the stand-in, or a closed port (nothing leaves this machine)
+        base = api.base if api is not None else "https://127.0.0.1:9"
+        self.env.update(RENDER_API_URL=base + "/v1", NORTHFLANK_API_URL=base + "/v1",
+                        RAILWAY_API_URL=base + "/graphql/v2")
         if api is not None:
-            self.env.update(api.ca_env(), RENDER_API_URL=api.base + "/v1", NORTHFLANK_API_URL=api.base + "/v1")
+            self.env.update(api.ca_env())
         self.outputs: dict[str, dict[str, str]] = {}
         self.ran: list[tuple[dict, subprocess.CompletedProcess]] = []
 
     def expand(self, value: Any) -> str:
         def one(match: re.Match) -> str:
             parts = match.group(1).split(".")
-            if parts[0] == "secrets":
-                return SECRETS[parts[1]]
+            if parts[0] == "secrets":  # a secret not set expands to "" (as Actions does)
+                return SECRETS.get(parts[1], "")
             if parts[0] == "vars":
                 return self.variables.get(parts[1], "")
             if parts[0] == "steps" and parts[2] == "outputs":
@@ -158,8 +164,11 @@ class Job:
         return "\n".join(p.stdout + p.stderr for _, p in self.ran)
 
 
-def assert_no_secret_leaked(job: Job, api: ApiStandin | None = None) -> None:
-    argv = json.dumps([c["argv"] for c in job.calls])
+def assert_no_secret_leaked(job: Job, api: ApiStandin | None = None, login: tuple[str, ...] = ()) -> None:
+    """No secret in any argv, output or URL; ``login``: the one CLI call that may carry its token
+    on the argv because the CLI takes it no other way (`northflank login -t`, as the scheduled
+    backup does: the runner does not log argv)."""
+    argv = json.dumps([c["argv"] for c in job.calls if not login or tuple(c["argv"][:len(login)]) != login])
     for name, value in SECRETS.items():
         if name in ("DEPLOY_SSH_TARGET",):
             continue
@@ -196,9 +205,11 @@ def test_render_deploys_this_commit_and_waits_until_live(generated, api, tmp_pat
     job = Job(repo, tmp_path, api)
     assert job.run() == 0, job.output
     calls = api.calls()
-    assert calls[:2] == [("GET", "/v1/services?name=claw-ci&limit=20"), ("POST", "/v1/services/srv-1/deploys")]
+    # the safe upgrade looks first (the service, what runs: nothing answers exec here), then the deploy
+    assert calls[0] == ("GET", "/v1/services?name=claw-ci&limit=20")
+    (post,) = [r for r in api.requests if r["method"] == "POST"]
+    assert post["path"] == "/v1/services/srv-1/deploys" and post["body"] == {"commitId": SHA}
     assert calls.count(("GET", "/v1/services/srv-1/deploys/dep-1")) == 3
-    assert api.requests[1]["body"] == {"commitId": SHA}
     assert (("GET", "/startupz") in calls) == (privacy == "public")
     assert_bearer_only(api, SECRETS["RENDER_API_KEY"])
     assert_no_secret_leaked(job, api)
@@ -245,11 +256,13 @@ def test_northflank_builds_this_commit_and_waits_until_running(generated, api, t
     assert job.run() == 0, job.output
     svc = "/v1/projects/claw-ci/services/claw-ci"
     calls = api.calls()
-    assert calls[0] == ("POST", svc + "/build") and api.requests[0]["body"] == {"sha": SHA}
-    assert calls[1:3] == [("GET", svc + "/build/build-7")] * 2 and calls[3:6] == [("GET", svc)] * 3
+    # the safe upgrade's look at what runs (the previous commit), then the build and the deployment
+    assert calls[0] == ("GET", svc)
+    assert calls[1] == ("POST", svc + "/build") and api.requests[1]["body"] == {"sha": SHA}
+    assert calls[2:4] == [("GET", svc + "/build/build-7")] * 2 and calls[4:6] == [("GET", svc)] * 2
     assert (("GET", "/startupz") in calls) == (privacy == "public")
     assert_bearer_only(api, SECRETS["NORTHFLANK_API_TOKEN"])
-    assert_no_secret_leaked(job, api)
+    assert_no_secret_leaked(job, api, login=("northflank", "login"))
 
 
 @pytest.mark.parametrize("failure", ["FAILURE", "SUBMISSION_FAILURE", "ABORTED", "CRASHED"])
@@ -261,7 +274,10 @@ def test_northflank_failed_build_fails_the_job(generated, api, tmp_path, failure
     assert job.run() != 0
     assert f"build build-7: {failure}" in job.output and "not done after" not in job.output
     assert api.calls().count(("GET", "/v1/projects/claw-ci/services/claw-ci/build/build-7")) == 2
-    assert ("GET", "/v1/projects/claw-ci/services/claw-ci") not in api.calls()
+    # only the safe upgrade's look before the build; nothing new ran, so nothing is set back
+    assert api.calls().count(("GET", "/v1/projects/claw-ci/services/claw-ci")) == 1
+    assert ("POST", "/v1/projects/claw-ci/services/claw-ci/deployment") not in api.calls()
+    assert "nothing was deployed (the build failed)" in job.output
 
 
 def test_northflank_failed_deployment_fails_the_job(generated, api, tmp_path):
@@ -285,10 +301,12 @@ def railway_status(dep_id: str, status: str) -> str:
 
 
 def railway_plan(final: str) -> list[dict]:
-    return [{"prog": "railway", "has": ["status"], "stdout": railway_status("d-old", "SUCCESS"), "times": 1},
-            {"prog": "railway", "has": ["status"], "stdout": railway_status("d-old", "SUCCESS"), "times": 1},
-            {"prog": "railway", "has": ["status"], "stdout": railway_status("d-new", "DEPLOYING"), "times": 1},
-            {"prog": "railway", "has": ["status"], "stdout": railway_status("d-new", final)}]
+    # what runs (the safe upgrade's look), the deploy's "before", then the new deployment
+    return [{"prog": "railway", "has": ["status --json"], "stdout": railway_status("d-old", "SUCCESS"), "times": 1},
+            {"prog": "railway", "has": ["status --json"], "stdout": railway_status("d-old", "SUCCESS"), "times": 1},
+            {"prog": "railway", "has": ["status --json"], "stdout": railway_status("d-old", "SUCCESS"), "times": 1},
+            {"prog": "railway", "has": ["status --json"], "stdout": railway_status("d-new", "DEPLOYING"), "times": 1},
+            {"prog": "railway", "has": ["status --json"], "stdout": railway_status("d-new", final)}]
 
 
 @pytest.mark.parametrize("privacy", ["public", "private"])
@@ -298,9 +316,9 @@ def test_railway_up_then_waits_for_the_new_deployment(generated, api, tmp_path, 
               variables={"OPENCLAW_PUBLIC_URL": api.base})
     assert job.run() == 0, job.output
     argvs = [c["argv"] for c in job.calls]
-    assert argvs[1] == ["railway", "up", "--ci", "--service", APP, "--environment", "production"]
-    # before, previous, deploying, success: each scoped to the token's environment
-    assert argvs.count(["railway", "status", "--json", "--environment", "production"]) == 4
+    assert ["railway", "up", "--ci", "--service", APP, "--environment", "production"] in argvs
+    # what runs, before, previous, deploying, success: each scoped to the token's environment
+    assert argvs.count(["railway", "status", "--json", "--environment", "production"]) == 5
     assert "previous deployment: d-old" in job.output
     assert (("GET", "/startupz") in api.calls()) == (privacy == "public")
     assert_no_secret_leaked(job, api)

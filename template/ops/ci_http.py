@@ -82,17 +82,19 @@ def secret_env(name: str) -> str:
 
 
 def request_json(method: str, url: str, token: str | None = None, body: Any = None,
-                 timeout: float = 30) -> tuple[int, Any]:
+                 timeout: float = 30, header: str = "Authorization") -> tuple[int, Any]:
     """(HTTP status, parsed JSON or None). Network errors raise DeployError, and so
     does a server that has not finished answering within ``timeout`` seconds in all
-    (the socket timeout alone restarts with every byte a slow server drips)."""
+    (the socket timeout alone restarts with every byte a slow server drips).
+    ``header``: where the token goes (``Authorization: Bearer``, or a platform's own
+    header that takes the bare token, like Railway's ``Project-Access-Token``)."""
     if CONTROL.search(url):
         raise DeployError(f"{method} {safe_line(url)}: a URL with control characters is not requested")
     outcome: dict[str, Any] = {}
 
     def run() -> None:
         try:
-            outcome["answer"] = _request(method, url, token, body, timeout)
+            outcome["answer"] = _request(method, url, token, body, timeout, header)
         except BaseException as exc:  # handed to the caller's thread
             outcome["error"] = exc
 
@@ -106,14 +108,15 @@ def request_json(method: str, url: str, token: str | None = None, body: Any = No
     return outcome["answer"]
 
 
-def _request(method: str, url: str, token: str | None, body: Any, timeout: float) -> tuple[int, Any]:
+def _request(method: str, url: str, token: str | None, body: Any, timeout: float,
+             header: str = "Authorization") -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
     headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
     if data is not None:
         headers["Content-Type"] = "application/json"
     if token:
         require_https(url, f"{method} {url.split('?', 1)[0]}")
-        headers["Authorization"] = f"Bearer {token}"
+        headers[header] = f"Bearer {token}" if header == "Authorization" else token
     req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with opener().open(req, timeout=timeout) as resp:
@@ -128,9 +131,9 @@ def _request(method: str, url: str, token: str | None, body: Any, timeout: float
         return status, None
 
 
-def api(method: str, base: str, path: str, token: str, body: Any = None) -> Any:
+def api(method: str, base: str, path: str, token: str, body: Any = None, header: str = "Authorization") -> Any:
     """A platform API call that must succeed (2xx) and answer JSON."""
-    status, data = request_json(method, base.rstrip("/") + path, token, body)
+    status, data = request_json(method, base.rstrip("/") + path, token, body, header=header)
     if not 200 <= status < 300:
         detail = json.dumps(data)[:300] if data is not None else ""
         raise DeployError(f"{method} {path}: HTTP {status} {detail}".strip())

@@ -124,6 +124,20 @@ def _last_line(data: bytes) -> str:
 # --------------------------------------------------------------------------
 
 
+class Unreachable(Remote):
+    """A transport that reaches nothing, and says why (a CI job without the exec
+    credentials): every command fails with that one line, so a safe upgrade sees
+    no running gateway and deploys without a pre-update backup, saying so."""
+
+    def __init__(self, platform: str, app: str, why: str):
+        super().__init__(platform=platform, app=app, run_argv=[])
+        self.why = why
+
+    def exec(self, cmd: str, stdin: bytes | Path | None = None, timeout: float = 1800,
+             check: bool = True) -> subprocess.CompletedProcess:
+        raise RemoteError(self.why)
+
+
 def app_values(model: m.DeployModel) -> dict[str, str]:
     """The values most platforms' argv name: the app name is all they need."""
     return {"app": model.app_name}

@@ -316,3 +316,88 @@ def ci_credentials(model: m.DeployModel, env: dict[str, str], workdir: Path) -> 
     if proc.returncode:  # its output may echo the context, never the token: only the last line
         raise rm.RemoteError(f"northflank login failed ({proc.returncode}): "
                           f"{rm._last_line(proc.stderr).replace(env['NORTHFLANK_API_TOKEN'], '***')}")
+
+# ------------------------------------------------------------------ safe upgrade --
+# ops/safe_upgrade.py's automated path (the CI deploy job):
+#   python -m ops.safe_upgrade northflank --project P --service S --commit SHA [--public] [--ci]
+# What runs now: the commit the service's deployment runs (data.deployment.internal.deployedSHA),
+# the release through `northflank exec` (ops/remote.py; in CI after `northflank login` with the
+# deploy token, as the scheduled backup does). The deploy is the CI deploy above. The way back is
+# the previous build: POST /projects/{p}/services/{s}/deployment {"internal": {"buildSHA": SHA}}
+# (UpdateServiceDeploymentEndpoint of @northflank/js-client 0.9.5, "Project > Services >
+# Deployment > Update Deployment"; Northflank's API reference marks it deprecated in favour of
+# the PATCH of the combined service, and a `rollout/rollback` to a deployment id exists for gradual
+# rollouts). Unchecked against a live account: that a combined service pinned to a SHA this way
+# still deploys the next CI build (the deploy waits for deployedSHA == the commit, so a pinned
+# service fails that wait visibly rather than silently).
+
+SAFE_UPGRADE_HELP = "build and deploy this commit on Northflank with a pre-update backup and a way back"
+
+
+def safe_upgrade_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project", required=True)
+    parser.add_argument("--service", required=True)
+    parser.add_argument("--commit", required=True)
+    parser.add_argument("--public", action="store_true")
+    parser.add_argument("--ci", action="store_true", help="the CI job: `northflank login` with the deploy token first")
+    parser.add_argument("--backups", default="backups")
+
+
+def _ci_login(model: m.DeployModel, say) -> rm.Remote | None:
+    """`northflank login` with the deploy token (the CLI takes it only as -t; the scheduled backup
+    does the same); a failed login leaves no exec, so no backup (said)."""
+    import tempfile
+
+    try:
+        ci_credentials(model, dict(os.environ), Path(tempfile.gettempdir()))
+    except rm.RemoteError as err:
+        why = f"{err}: Northflank's exec is out of reach, so the deploy runs without a pre-update backup"
+        say(f"::warning::{why}")
+        return rm.Unreachable("northflank", model.app_name, why)
+    return None
+
+
+def safe_upgrade(model: m.DeployModel, args: argparse.Namespace, say=print) -> Any:
+    from .. import safe_upgrade as su
+
+    def wrapped(fn):
+        def call(*a):
+            try:
+                return fn(*a)
+            except DeployError as err:
+                raise su.UpgradeError(str(err)) from None
+        return call
+
+    token = wrapped(secret_env)("NORTHFLANK_API_TOKEN")
+    path = f"/projects/{args.project}/services/{args.service}"
+    remote = _ci_login(model, say) if args.ci else None
+
+    built = {"deployed": True}
+
+    def current() -> str:
+        try:
+            service = data(api("GET", base(), path, token))
+        except DeployError as err:
+            say(f"Northflank: the service could not be read ({err}): no build to go back to")
+            return ""
+        return str(deployed_sha(service) or "") if deployment_status(service) == DEPLOY_OK else ""
+
+    def deploy_commit() -> None:
+        try:
+            deploy(args.project, args.service, args.commit, args.public)
+        except DeployError as err:
+            built["deployed"] = not str(err).startswith("Northflank build ")  # the build failed: nothing new ran
+            raise
+
+    def rollback(sha: str) -> None:
+        if not built["deployed"]:
+            say(f"Northflank: nothing was deployed (the build failed); the build of {sha[:12]} still runs: "
+                "no rollback needed")
+            return
+        api("POST", base(), path + "/deployment", token, {"internal": {"buildSHA": sha}})
+        say(f"Northflank: the deployment of {args.service} set back to the build of {sha[:12]} "
+            "(it boots held in maintenance while the watch flag is on the volume)")
+
+    return su.Platform(label="Northflank", current_image=wrapped(current),
+                       deploy=wrapped(deploy_commit),
+                       rollback=wrapped(rollback), remote=remote)

@@ -284,3 +284,84 @@ def ci_credentials(model: m.DeployModel, env: dict[str, str], workdir: Path) -> 
 def ci_values(model: m.DeployModel) -> dict[str, str]:
     """The job names the environment on the argv (a person's linked directory knows it)."""
     return {"environment": str(m.load("ci")["tools"]["railway"]["environment"])}
+
+# ------------------------------------------------------------------ safe upgrade --
+# ops/safe_upgrade.py's automated path (the CI deploy job):
+#   python -m ops.safe_upgrade railway --service NAME --environment ENV [--public-url URL] [--ci]
+# What runs now: the service's latest deployment in ENV (`railway status --json`) when it is
+# SUCCESS, the release through `railway ssh` (ops/remote.py; the job's argv names the service and
+# environment). The deploy is the CI deploy above (`railway up --ci`). The way back is Railway's
+# own rollback of the deployment that ran before: the public GraphQL API's
+# `deploymentRollback(id)` (the dashboard's Rollback; the CLI 5.63.1 has only `redeploy`, which
+# redeploys the LATEST deployment, the failed one), sent with the project token in the
+# Project-Access-Token header. The mutation's name and argument are as public clients call it
+# and a schema introspection reported; not checked against a live account here. Railway builds the
+# image from the upload, so a change of release is what takes the safe path.
+
+SAFE_UPGRADE_HELP = "railway up with a pre-update backup and a way back (Railway's deployment rollback)"
+ROLLBACK = "mutation deploymentRollback($id: String!) { deploymentRollback(id: $id) }"
+
+
+def safe_upgrade_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--service", required=True)
+    parser.add_argument("--environment", required=True)
+    parser.add_argument("--public-url", default=None)
+    parser.add_argument("--ci", action="store_true", help="the CI job: `railway ssh --service --environment`")
+    parser.add_argument("--backups", default="backups")
+
+
+def rollback_deployment(token: str, deployment_id: str) -> None:
+    from . import api_base
+    from ..ci_http import api
+
+    answer = api("POST", api_base("railway"), "", token, {"query": ROLLBACK, "variables": {"id": deployment_id}},
+                 header="Project-Access-Token")
+    errors = answer.get("errors") if isinstance(answer, dict) else None
+    if errors or not isinstance(answer, dict) or not (answer.get("data") or {}).get("deploymentRollback"):
+        detail = "; ".join(str(e.get("message", e))[:200] for e in errors or [] if isinstance(e, dict))
+        raise DeployError(f"Railway deploymentRollback({deployment_id}) was refused: {detail or json.dumps(answer)[:200]}")
+
+
+def safe_upgrade(model: m.DeployModel, args: argparse.Namespace, say=print) -> Any:
+    from .. import safe_upgrade as su
+
+    def wrapped(fn):
+        def call(*a):
+            try:
+                return fn(*a)
+            except DeployError as err:
+                raise su.UpgradeError(str(err)) from None
+        return call
+
+    token = wrapped(secret_env)("RAILWAY_TOKEN")
+    if args.public_url is not None and not args.public_url.strip():  # before anything runs
+        raise su.UpgradeError("OPENCLAW_PUBLIC_URL is empty: set the repository variable to the service's "
+                              "https:// domain (Settings > Networking in Railway)")
+    remote = rm.connect(model, ci=True) if args.ci else None
+    if remote is not None:
+        remote.values["environment"] = args.environment
+
+    built = {"deployed": True}
+
+    def current() -> str:
+        dep = railway_status(args.service, args.environment)
+        return str(dep.get("id") or "") if str(dep.get("status")).upper() in OK else ""
+
+    def deploy_upload() -> None:
+        try:
+            deploy(args.service, args.environment, args.public_url)
+        except DeployError as err:
+            built["deployed"] = not str(err).startswith("railway up failed")  # no new deployment was made
+            raise
+
+    def rollback(deployment_id: str) -> None:
+        if not built["deployed"]:
+            say(f"Railway: `railway up` made no deployment; {deployment_id} still runs: no rollback needed")
+            return
+        rollback_deployment(token, deployment_id)
+        say(f"Railway rollback to deployment {deployment_id} started (it boots held in maintenance "
+            "while the watch flag is on the volume)")
+
+    return su.Platform(label="Railway", current_image=wrapped(current),
+                       deploy=wrapped(deploy_upload),
+                       rollback=wrapped(rollback), remote=remote)

@@ -285,3 +285,104 @@ def private_status(app: str, _service: str, _environment: str) -> tuple[bool, st
 def ci_credentials(model: m.DeployModel, env: dict[str, str], workdir: Path) -> None:
     rm.need(env, "RENDER_SSH_KEY", "RENDER_SSH_KNOWN_HOSTS", "RENDER_SERVICE_ID")
     rm.ssh_config(env, workdir, f"ssh.{model.region}.render.com", "RENDER_SSH_KEY", "RENDER_SSH_KNOWN_HOSTS")
+
+# ------------------------------------------------------------------ safe upgrade --
+# ops/safe_upgrade.py's automated path (the CI deploy job):
+#   python -m ops.safe_upgrade render --service NAME --commit SHA [--public] [--ci] [--backups DIR]
+# What runs now: the newest `live` deploy of the service (GET /services/{id}/deploys), the release
+# through exec (ssh SERVICE@ssh.REGION.render.com, ops/remote.py). The deploy is the CI deploy above.
+# The way back is Render's own rollback: POST /services/{id}/rollback {"deployId"} (render.com/docs/rollbacks
+# names the "Roll back deploy" endpoint and says it redeploys the target deploy's build artifact;
+# the path and body as public API clients call it; unchecked against a live account). Render
+# builds the image from the commit, so the image is not known beforehand: a change of release
+# (openclaw_version against what runs) is what takes the safe path.
+
+SAFE_UPGRADE_HELP = "deploy this commit through Render's API with a pre-update backup and a way back"
+SSH_SECRETS = ("RENDER_SSH_KEY", "RENDER_SSH_KNOWN_HOSTS")
+NOT_DEPLOYED = ("build_failed", "pre_deploy_failed")  # nothing new ran: the live deploy stays
+
+
+def safe_upgrade_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--service", required=True)
+    parser.add_argument("--commit", required=True)
+    parser.add_argument("--public", action="store_true")
+    parser.add_argument("--ci", action="store_true",
+                        help="the CI job: ssh from RENDER_SSH_KEY/RENDER_SSH_KNOWN_HOSTS (a private temp dir)")
+    parser.add_argument("--backups", default="backups")
+
+
+def _ci_remote(model: m.DeployModel, say) -> rm.Remote | None:
+    """The job's ssh: the key and the pinned host key from the deploy environment's secrets
+    (the scheduled backup's, ci.yml); without them there is no exec, so no backup (said)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    missing = [name for name in SSH_SECRETS if not os.environ.get(name, "").strip()]
+    if missing:
+        why = (f"{', '.join(missing)} not set in the deploy environment: Render's exec (ssh) is out of reach, "
+               "so the deploy runs without a pre-update backup (RUNBOOK.md, Upgrading: the way back)")
+        say(f"::warning::{why}")
+        return rm.Unreachable("render", model.app_name, why)
+    workdir = Path(tempfile.mkdtemp(dir=os.environ.get("RUNNER_TEMP")))
+    atexit.register(shutil.rmtree, workdir, True)
+    env = dict(os.environ)
+    rm.ssh_config(env, workdir, f"ssh.{model.region}.render.com", *SSH_SECRETS)
+    return None
+
+
+def _wrapped(fn):
+    """The CI deploy's DeployError as the safe path's UpgradeError (one line, no traceback)."""
+    from .. import safe_upgrade as su
+
+    def call(*args):
+        try:
+            return fn(*args)
+        except DeployError as err:
+            raise su.UpgradeError(str(err)) from None
+    return call
+
+
+def safe_upgrade(model: m.DeployModel, args: argparse.Namespace, say=print) -> Any:
+    from .. import safe_upgrade as su
+
+    token = _wrapped(secret_env)("RENDER_API_KEY")
+    service = _wrapped(find_service)(token, args.service)
+    sid = service["id"]
+    os.environ["RENDER_SERVICE_ID"] = sid  # the ssh target (remote_values)
+    remote = _ci_remote(model, say) if args.ci else None
+
+    built = {"deployed": True}
+
+    def current() -> str:
+        """The newest live deploy's id ("" when none is live, or the list is out of reach)."""
+        try:
+            items = api("GET", base(), f"/services/{sid}/deploys?limit=20", token) or []
+        except DeployError as err:
+            say(f"Render: the service's deploys could not be listed ({err}): no deploy to roll back to")
+            return ""
+        for item in items if isinstance(items, list) else []:
+            dep = item.get("deploy", item) if isinstance(item, dict) else {}
+            if dep.get("status") == LIVE and dep.get("id"):
+                return str(dep["id"])
+        return ""
+
+    def deploy_commit() -> None:
+        try:
+            deploy(args.service, args.commit, args.public)
+        except DeployError as err:
+            # the build (or the pre-deploy command) failed: nothing new started, the live deploy stays
+            built["deployed"] = not str(err).endswith(NOT_DEPLOYED)
+            raise
+
+    def rollback(deploy_id: str) -> None:
+        if not built["deployed"]:
+            say(f"Render: nothing was deployed (the build failed); {deploy_id} stays live: no rollback needed")
+            return
+        answer = api("POST", base(), f"/services/{sid}/rollback", token, {"deployId": deploy_id}) or {}
+        say(f"Render rollback to {deploy_id}: deploy {answer.get('id', '?') if isinstance(answer, dict) else '?'} "
+            "started (it boots held in maintenance while the watch flag is on the disk)")
+
+    return su.Platform(label="Render", current_image=_wrapped(current),
+                       deploy=_wrapped(deploy_commit),
+                       rollback=_wrapped(rollback), remote=remote)

@@ -1,0 +1,306 @@
+"""The CI deploy of Render, Railway and Northflank through the safe upgrade
+(ops/safe_upgrade.py + each room's ``safe_upgrade``), run as the generated workflow's
+steps (tests/test_ci_deploy.py's Job) against RECORDING STAND-INS: the platform APIs
+on a loopback HTTPS stand-in (tests/support/api_standin.py), the exec CLIs (ssh for
+Render, railway, northflank) from tests/standins/ci, answering the gateway's side from
+a plan (release and state, the archive's bytes, restore.mjs's steps). Nothing is
+deployed anywhere; the engine-backed proofs of the same steps are in tests/container.
+
+Each platform: a good upgrade (backup first, kept; no rollback), a failed one (the
+platform's own rollback to what ran before, then the pre-update archive uploaded and
+restored by the old release, in that order; the job fails and says so), a first deploy
+(nothing answers exec: a plain deploy), and nothing changed (one exec look, no backup)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from tests.test_ci_deploy import (APP, ARCHIVE_BYTES, SECRETS, SHA, STARTED, Job, api, assert_no_secret_leaked,  # noqa: F401
+                                  gateway_plan, generated, railway_status)
+
+OLD = "2026.8.2"  # what runs before; the new release is the one the generated repo pins
+GOOD = ["{old} started", "{new} started"]
+FAILED = ["{old} started", "{new} starting", "{old} held", "{old} started"]
+
+
+def _model_version(repo) -> str:
+    import subprocess
+    import sys
+
+    code = "from ops.backup import load_model; print(load_model().openclaw_version)"
+    return subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def exec_plan(prog: str, repo, states: list[str], base64_stream: bool) -> list[dict]:
+    """gateway_plan (kubectl exec) answered by another exec CLI; base64 where it streams that way."""
+    new = _model_version(repo)
+    releases = [s.format(old=OLD, new=new) for s in states]
+    plan = []
+    for rule in gateway_plan(releases, deploy_fails=False):
+        if rule["prog"] != "kubectl" or rule["has"][0] != "exec":
+            continue
+        rule = {**rule, "prog": prog, "has": rule["has"][1:]}
+        if base64_stream and rule["has"] == ["cat /tmp/openclaw-backup/"]:
+            rule = {**rule, "has": ["base64 -w 0 /tmp/openclaw-backup/"],
+                    "stdout": base64.b64encode(ARCHIVE_BYTES.encode()).decode()}
+        plan.append(rule)
+    return plan
+
+
+def unreachable(prog: str) -> list[dict]:
+    return [{"prog": prog, "has": ["package.json"], "exit": 255, "stderr": "connection refused\n"}]
+
+
+def remote_commands(job: Job, prog: str) -> list[dict]:
+    return [c for c in job.calls if c["argv"][0] == prog and "status --json" not in " ".join(c["argv"])
+            and c["argv"][1:2] != ["login"] and c["argv"][1:2] != ["up"]]
+
+
+def assert_restored_in_order(commands: list[dict]) -> None:
+    lines = [" ".join(c["argv"]) for c in commands]
+    order = [next(i for i, line in enumerate(lines) if needle in line) for needle in
+             ("openclaw backup create", "restore.mjs enter", "restore.mjs stage", "restore.mjs activate",
+              "restore.mjs leave")]
+    assert order == sorted(order), lines
+
+
+def uploaded(commands: list[dict], base64_stream: bool) -> str:
+    upload = next(c for c in commands if "archive.tar.gz" in c["argv"][-1] and
+                  ("base64 -d" in c["argv"][-1] if base64_stream else "cat >" in c["argv"][-1]))
+    return base64.b64decode(upload["stdin"]).decode() if base64_stream else upload["stdin"]
+
+
+# ------------------------------------------------------------------ render --
+
+
+def render_api(api, deploy_states: list[str], live_before: bool = True) -> None:
+    service = {"id": "srv-1", "name": APP, "type": "web_service", "serviceDetails": {"url": api.base}}
+    api.route("GET", r"/v1/services\?name=claw-ci&limit=20", (200, [{"cursor": "c1", "service": service}]))
+    listed = [{"deploy": {"id": "dep-old", "status": "live", "commit": {"id": "9" * 40}}}] if live_before else []
+    api.route("GET", r"/v1/services/srv-1/deploys\?limit=20", (200, listed))
+    api.route("POST", "/v1/services/srv-1/deploys", (201, {"id": "dep-1", "status": "created"}))
+    api.route("GET", "/v1/services/srv-1/deploys/dep-1", *[(200, {"id": "dep-1", "status": s}) for s in deploy_states])
+    api.route("POST", "/v1/services/srv-1/rollback", (201, {"id": "dep-rb", "status": "created"}))
+    api.route("GET", "/startupz", (200, STARTED))
+
+
+def render_job(generated, api, tmp_path, plan: list[dict], privacy: str = "private") -> Job:
+    return Job(generated("render", privacy), tmp_path, api, plan=plan)
+
+
+def test_render_good_upgrade_backs_up_first_and_keeps_it(generated, api, tmp_path):
+    repo = generated("render", "private")
+    render_api(api, ["build_in_progress", "live"])
+    job = render_job(generated, api, tmp_path, exec_plan("ssh", repo, GOOD, False))
+    assert job.run() == 0, job.output
+    calls = api.calls()
+    assert ("POST", "/v1/services/srv-1/rollback") not in calls
+    ssh = remote_commands(job, "ssh")
+    # the exec goes to the service the API named, through the pinned key of the secrets
+    assert all(c["argv"][1].startswith("srv-1@ssh.") for c in ssh)
+    lines = [c["argv"][-1] for c in ssh]
+    backup_at = next(i for i, line in enumerate(lines) if "openclaw backup create" in line)
+    flag_at = next(i for i, line in enumerate(lines) if "umask 077 && printf" in line and ".openclaw-upgrade" in line)
+    assert backup_at < flag_at
+    assert any(line.startswith("rm -f") or "rm -f /data/.openclaw-upgrade" in line for line in lines[flag_at:])
+    config = (tmp_path / ".ssh" / "config").read_text()
+    assert "StrictHostKeyChecking yes" in config and "BatchMode yes" in config
+    out = job.output
+    assert f"runs openclaw {OLD} (dep-old)" in out and "pre-update backup kept at" in out
+    assert "the pre-update backup stays at" in out
+    assert_no_secret_leaked(job, api)
+
+
+@pytest.mark.parametrize("failure", ["update_failed", "build_failed"])
+def test_render_failed_upgrade_rolls_back_to_the_live_deploy_and_restores(generated, api, tmp_path, failure):
+    repo = generated("render", "private")
+    render_api(api, ["build_in_progress", failure])
+    job = render_job(generated, api, tmp_path, exec_plan("ssh", repo, FAILED, False))
+    assert job.run() != 0
+    rollbacks = [r for r in api.requests if r["path"] == "/v1/services/srv-1/rollback"]
+    if failure == "build_failed":  # nothing new ran: the live deploy stays, no rollback (the restore still runs)
+        assert rollbacks == [] and "dep-old stays live: no rollback needed" in job.output
+    else:
+        assert [r["body"] for r in rollbacks] == [{"deployId": "dep-old"}]
+    ssh = remote_commands(job, "ssh")
+    assert_restored_in_order(ssh)
+    assert uploaded(ssh, False) == ARCHIVE_BYTES
+    out = job.output
+    assert f"rolling back to openclaw {OLD} (dep-old)" in out
+    assert f"rolled back: openclaw {OLD} started on the pre-update state" in out
+    assert_no_secret_leaked(job, api)
+
+
+def test_render_first_deploy_with_nothing_running_is_a_plain_deploy(generated, api, tmp_path):
+    render_api(api, ["live"], live_before=False)
+    job = render_job(generated, api, tmp_path, unreachable("ssh"), privacy="public")
+    assert job.run() == 0, job.output
+    assert len(remote_commands(job, "ssh")) == 1  # the one look; no backup, no flag
+    assert "a plain deploy, without a pre-update backup" in job.output
+    assert ("GET", "/startupz") in api.calls()
+
+
+def test_render_without_the_ssh_secrets_warns_and_deploys_without_a_backup(generated, api, tmp_path, monkeypatch):
+    monkeypatch.delitem(SECRETS, "RENDER_SSH_KEY")
+    render_api(api, ["live"])
+    job = render_job(generated, api, tmp_path, [])
+    assert job.run() == 0, job.output
+    assert remote_commands(job, "ssh") == []
+    assert "::warning::RENDER_SSH_KEY not set in the deploy environment" in job.output
+
+
+def test_render_nothing_changed_takes_no_backup(generated, api, tmp_path):
+    repo = generated("render", "private")
+    render_api(api, ["live"])
+    job = render_job(generated, api, tmp_path, exec_plan("ssh", repo, ["{new} started"], False))
+    assert job.run() == 0, job.output
+    assert len(remote_commands(job, "ssh")) == 1
+    assert "runs already and the image is the same: a plain deploy" in job.output
+
+
+# ----------------------------------------------------------------- railway --
+
+
+def railway_job(generated, api, tmp_path, plan: list[dict], statuses: list[tuple[str, str]]) -> Job:
+    def answer(dep: str | None, status: str) -> str:  # None: no deployment yet (a new service)
+        return railway_status(dep, status) if dep else json.dumps({"environments": {"edges": []}})
+
+    rules = [{"prog": "railway", "has": ["status --json --environment production"],
+              "stdout": answer(dep, status), "times": 1} for dep, status in statuses[:-1]]
+    rules.append({"prog": "railway", "has": ["status --json --environment production"],
+                  "stdout": answer(*statuses[-1])})
+    return Job(generated("railway", "private"), tmp_path, api, plan=plan + rules)
+
+
+# current (d-old SUCCESS), the deploy's "before", then the new deployment
+RAILWAY_GOOD = [("d-old", "SUCCESS"), ("d-old", "SUCCESS"), ("d-new", "DEPLOYING"), ("d-new", "SUCCESS")]
+RAILWAY_CRASH = [("d-old", "SUCCESS"), ("d-old", "SUCCESS"), ("d-new", "DEPLOYING"), ("d-new", "CRASHED")]
+
+
+def test_railway_good_upgrade_backs_up_first(generated, api, tmp_path):
+    repo = generated("railway", "private")
+    job = railway_job(generated, api, tmp_path, exec_plan("railway", repo, GOOD, True), RAILWAY_GOOD)
+    assert job.run() == 0, job.output
+    execs = remote_commands(job, "railway")
+    # the job's argv names the service and the environment (no linked directory in CI)
+    assert all(c["argv"][1:6] == ["ssh", "--service", APP, "--environment", "production"] for c in execs)
+    argvs = [c["argv"] for c in job.calls]
+    up = argvs.index(["railway", "up", "--ci", "--service", APP, "--environment", "production"])
+    backup_at = next(i for i, a in enumerate(argvs) if "openclaw backup create" in a[-1])
+    assert backup_at < up
+    assert api.requests == []  # no rollback
+    assert "pre-update backup kept at" in job.output
+    assert_no_secret_leaked(job, api)
+
+
+def test_railway_crashed_upgrade_rolls_back_the_deployment_and_restores(generated, api, tmp_path):
+    repo = generated("railway", "private")
+    api.route("POST", "/graphql/v2", (200, {"data": {"deploymentRollback": True}}))
+    job = railway_job(generated, api, tmp_path, exec_plan("railway", repo, FAILED, True), RAILWAY_CRASH)
+    assert job.run() != 0
+    (request,) = api.requests
+    assert request["body"]["variables"] == {"id": "d-old"} and "deploymentRollback" in request["body"]["query"]
+    # the project token in Railway's own header, not as a bearer token
+    assert request["headers"].get("project-access-token") == SECRETS["RAILWAY_TOKEN"]
+    assert "authorization" not in request["headers"]
+    execs = remote_commands(job, "railway")
+    assert_restored_in_order(execs)
+    assert uploaded(execs, True) == ARCHIVE_BYTES
+    assert f"rolled back: openclaw {OLD} started on the pre-update state" in job.output
+    assert_no_secret_leaked(job, api)
+
+
+def test_railway_refused_rollback_says_where_the_backup_is(generated, api, tmp_path):
+    repo = generated("railway", "private")
+    api.route("POST", "/graphql/v2", (200, {"errors": [{"message": "Not Authorized"}], "data": None}))
+    job = railway_job(generated, api, tmp_path, exec_plan("railway", repo, FAILED, True), RAILWAY_CRASH)
+    assert job.run() != 0
+    assert "the rollback failed too" in job.output and "Not Authorized" in job.output
+    assert "the pre-update backup is" in job.output
+
+
+def test_railway_first_deploy_is_a_plain_deploy(generated, api, tmp_path):
+    job = railway_job(generated, api, tmp_path, unreachable("railway"),
+                      [(None, ""), (None, ""), ("d-new", "DEPLOYING"), ("d-new", "SUCCESS")])
+    assert job.run() == 0, job.output
+    assert len(remote_commands(job, "railway")) == 1
+    assert "a plain deploy, without a pre-update backup" in job.output
+
+
+# -------------------------------------------------------------- northflank --
+
+NF = "/v1/projects/claw-ci/services/claw-ci"
+
+
+def northflank_api(api, deployments: list[str], running_before: bool = True) -> None:
+    api.route("POST", NF + "/build", (200, {"data": {"id": "build-7", "status": "PENDING"}}))
+    api.route("GET", NF + "/build/build-7", (200, {"data": {"id": "build-7", "status": "SUCCESS"}}))
+    before = {"data": {"id": APP, "status": {"deployment": {"status": "COMPLETED" if running_before else "PENDING"}},
+                       "deployment": {"internal": {"deployedSHA": "f" * 40}}}}
+    api.route("GET", NF, (200, before),
+              *[(200, {"data": {"id": APP, "status": {"deployment": {"status": s}},
+                                "deployment": {"internal": {"deployedSHA": SHA}}}}) for s in deployments])
+    api.route("POST", NF + "/deployment", (200, {"data": {}}))
+
+
+def test_northflank_good_upgrade_backs_up_first(generated, api, tmp_path):
+    repo = generated("northflank", "private")
+    northflank_api(api, ["IN_PROGRESS", "COMPLETED"])
+    job = Job(repo, tmp_path, api, plan=exec_plan("northflank", repo, GOOD, True))
+    assert job.run() == 0, job.output
+    calls = [c["argv"] for c in job.calls]
+    assert calls[0][:4] == ["northflank", "login", "-n", "backup"]  # the CLI takes the token only as -t
+    backup_at = next(i for i, r in enumerate(api.requests) if r["method"] == "POST")
+    assert api.requests[backup_at]["path"] == NF + "/build"
+    assert any("openclaw backup create" in a[-1] for a in calls)
+    assert ("POST", NF + "/deployment") not in api.calls()
+    assert "pre-update backup kept at" in job.output
+
+
+def test_northflank_failed_deployment_goes_back_to_the_previous_build_and_restores(generated, api, tmp_path):
+    repo = generated("northflank", "private")
+    northflank_api(api, ["IN_PROGRESS", "FAILED"])
+    job = Job(repo, tmp_path, api, plan=exec_plan("northflank", repo, FAILED, True))
+    assert job.run() != 0
+    back = next(r for r in api.requests if r["path"] == NF + "/deployment")
+    assert back["method"] == "POST" and back["body"] == {"internal": {"buildSHA": "f" * 40}}
+    execs = remote_commands(job, "northflank")
+    assert_restored_in_order(execs)
+    assert uploaded(execs, True) == ARCHIVE_BYTES
+    assert all(c["argv"][1:3] == ["exec", "service"] and "--user" in c["argv"] for c in execs)
+    assert f"rolled back: openclaw {OLD} started on the pre-update state" in job.output
+    # the deploy token reaches the CLI once, on `northflank login -t` (the scheduled backup does the same)
+    with_token = [c["argv"] for c in job.calls if SECRETS["NORTHFLANK_API_TOKEN"] in " ".join(c["argv"])]
+    assert [a[:2] for a in with_token] == [["northflank", "login"]]
+    assert SECRETS["NORTHFLANK_API_TOKEN"] not in job.output
+
+
+def test_northflank_first_deploy_is_a_plain_deploy(generated, api, tmp_path):
+    repo = generated("northflank", "private")
+    northflank_api(api, ["COMPLETED"], running_before=False)
+    job = Job(repo, tmp_path, api, plan=unreachable("northflank"))
+    assert job.run() == 0, job.output
+    assert len(remote_commands(job, "northflank")) == 1
+    assert "a plain deploy, without a pre-update backup" in job.output
+
+
+# ------------------------------------------------------------- the RUNBOOK --
+
+
+@pytest.mark.parametrize("platform", ["render", "railway", "northflank"])
+def test_runbook_says_automatic_and_the_deploy_job_runs_it(generated, platform):
+    import yaml
+
+    repo = generated(platform, "private")
+    runbook = (repo / "RUNBOOK.md").read_text()
+    assert f"runs `python3 -m ops.safe_upgrade {platform}`" in runbook
+    assert "ops.safe_upgrade arm" not in runbook  # no by-hand steps where the deploy does them
+    steps = yaml.safe_load((repo / ".github/workflows/deploy.yml").read_text())["jobs"]["deploy"]["steps"]
+    runs = [s["run"] for s in steps if "run" in s]
+    assert "make venv" in runs
+    assert any(f"-m ops.safe_upgrade {platform} " in r and "--ci" in r for r in runs)
+    assert not any("ops.deploy_" in r for r in runs)  # the bare deploy is not called beside it
