@@ -120,7 +120,7 @@ def test_compose_failed_upgrade_puts_the_previous_image_back_and_restores(repos,
     assert_no_secret_leaked(job)
 
 
-@pytest.mark.parametrize("platform", ["fly", "vps", "kubernetes"])
+@pytest.mark.parametrize("platform", ["fly", "vps", "kubernetes", "render", "railway", "northflank"])
 def test_without_a_recipient_nothing_is_uploaded_and_the_runbook_says_so(repos, platform):
     repo = repos(platform, recipient=False)
     names = [s.get("name", "") for s in steps(repo)]
@@ -133,6 +133,11 @@ def test_without_a_recipient_nothing_is_uploaded_and_the_runbook_says_so(repos, 
     assert f"the workflow artifact `pre-update-{APP}-<run id>` for 7 days" in with_key
     step = next(s for s in steps(repos(platform)) if "ENCRYPT_TO" in (s.get("env") or {}))
     assert step["env"]["ENCRYPT_TO"] == "${{ runner.temp }}/pre-update"
+    run = step["run"].strip()
+    run = (repos(platform) / run).read_text() if run.startswith("scripts/") else run  # compose, kubernetes
+    assert '--encrypt-to "${ENCRYPT_TO:-}"' in run  # the safe path writes the .age there
+    upload = next(s for s in steps(repos(platform)) if "pre-update archive" in s.get("name", ""))
+    assert upload["with"]["path"] == "${{ runner.temp }}/pre-update/*.age"
 
 
 def test_fly_deploy_runs_through_the_safe_path_in_make_and_ci(repos):
