@@ -59,6 +59,9 @@ def test_official_image_good_upgrade_keeps_the_backup(k8s_repo, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     archives = list((k8s_repo / "backups").glob("claw-su-*.tar.gz"))
     assert archives and archives[-1].read_text() == ARCHIVE_BYTES
+    # its manifest names the release that made it (the one to deploy with it), not the upgrade's target
+    manifest = json.loads(Path(f"{archives[-1]}.json").read_text())
+    assert manifest["openclaw_version"] == "2026.8.2"
     verbs = [c["argv"][1] for c in calls]
     assert "scale" not in verbs and "set" not in verbs
     assert "pre-update backup stays at backups/claw-su-" in proc.stdout

@@ -105,7 +105,9 @@ def remote_size_sha(remote: Remote, path: str) -> tuple[int, str]:
 
 
 def backup(model: m.DeployModel, dest: Path = BACKUP_DIR, say: Callable[[str], None] = print,
-           remote: Remote | None = None) -> Path:
+           remote: Remote | None = None, release: str | None = None) -> Path:
+    """``release``: the OpenClaw release that runs and makes the archive, when the caller read it (the
+    safe upgrade: the answers already name the release about to be deployed); else the answers'."""
     remote = remote or connect(model)
     ts = stamp()
     name = f"{model.app_name}-{ts}.tar.gz"
@@ -142,7 +144,7 @@ def backup(model: m.DeployModel, dest: Path = BACKUP_DIR, say: Callable[[str], N
         partial.rename(local)
         os.chmod(local, 0o600)
         manifest = {"app": model.app_name, "platform": model.platform, "created": ts, "size": size,
-                    "sha256": digest, "openclaw_version": model.openclaw_version,
+                    "sha256": digest, "openclaw_version": release or model.openclaw_version,
                     "state_dir": model.state_dir, "workspace_dir": model.workspace_dir}
         meta = Path(f"{local}.json")
         fd = os.open(meta, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

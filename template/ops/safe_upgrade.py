@@ -179,7 +179,7 @@ def upgrade(model: m.DeployModel, platform: Platform, *, remote: Remote | None =
     say(f"upgrade: {platform.label} runs openclaw {before} ({before_image or 'image unknown'}); "
         f"deploying {target}{' (' + platform.new_image + ')' if platform.new_image else ''} with a way back")
     began = time.monotonic()
-    archive = backup(model, dest, say=say, remote=remote)
+    archive = backup(model, dest, say=say, remote=remote, release=before)  # made by the release running now
     result["archive"] = str(archive)
     say(f"upgrade: pre-update backup kept at {archive} (with {archive.name}.json)")
     if keep is not None:
