@@ -127,7 +127,7 @@ def test_backup_of_a_gateway_in_maintenance_says_so(fly_repo, tmp_path):
 
 
 def test_restore_on_kubernetes_with_the_official_image_stops_when_the_deployment_is_unreadable(render, tmp_path):
-    """The official image restores through a restore pod (ops/k8s_restore.py); when the
+    """The official image restores through a restore pod (ops/platforms/_kubernetes_restore.py); when the
     Deployment's image cannot be read, one line and nothing scaled or started."""
     repo = render(platform="kubernetes", app_name="claw-bk", domain="claw.localhost")
     target = archive(repo)

@@ -2,7 +2,7 @@
 (ops/safe_upgrade.py), against the RECORDING kubectl stand-in (tests/standins/ci: it
 records argv and stdin, answers from a plan, contacts nothing): the image has no hold,
 so a failed upgrade puts the image back and restores the pre-update backup through the
-restore pod (ops/k8s_restore.py). The engine-backed proofs are in tests/container."""
+restore pod (ops/platforms/_kubernetes_restore.py). The engine-backed proofs are in tests/container."""
 
 from __future__ import annotations
 

@@ -402,11 +402,11 @@ def ci_credentials(model: m.DeployModel, env: dict[str, str], workdir: Path) -> 
 def restore(model: m.DeployModel, archive: Path, manifest: dict, *, say: Callable[[str], None] = print,
             remote: Any = None) -> dict | None:
     """`make restore` (ops/backup.py) after its archive checks: on the official image (no
-    maintenance entrypoint of this repo) the restore pod of ops/k8s_restore.py; None on an
+    maintenance entrypoint of this repo) the restore pod of ops/platforms/_kubernetes_restore.py; None on an
     image built here, which restores through the generic maintenance state."""
     if model.pushed_image:
         return None
-    from ops import k8s_restore
+    from ops.platforms import _kubernetes_restore as k8s_restore
 
     return k8s_restore.restore(model, archive, manifest, say=say, remote=remote)
 
@@ -457,9 +457,9 @@ def safe_upgrade(model: m.DeployModel, args: argparse.Namespace, say: Callable[[
                        capture_output=True, timeout=120)
 
     restore = None
-    if image == model.image:  # the official image (no hold): the restore pod of ops/k8s_restore.py
+    if image == model.image:  # the official image (no hold): the restore pod of ops/platforms/_kubernetes_restore.py
         def restore(archive: Path) -> None:
-            from ops import k8s_restore
+            from ops.platforms import _kubernetes_restore as k8s_restore
 
             k8s_restore.restore(model, archive, su.check_archive(model, archive), say=say)
 

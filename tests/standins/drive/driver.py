@@ -10,7 +10,7 @@ docker cp): `fly ssh console -u node -C STR` -> `docker exec -i -u node C sh -c 
 replaced; the command, the gateway, the volume and the bytes are real. Unknown
 verbs exit 2. For kubectl the Deployment is that container: `scale --replicas=0/1`
 stops/starts it, `apply -f -` of a Pod runs the pod as another container on its
-volumes (the restore pod of ops/k8s_restore.py). For fly the app's one machine is that
+volumes (the restore pod of ops/platforms/_kubernetes_restore.py). For fly the app's one machine is that
 container: `fly machine list --json` reports its image, `fly deploy [--image IMAGE]` replaces
 it (same name, same volume) with IMAGE or, without --image, $DRIVE_FLY_BUILD (what the build
 would make; nothing is built), run as $DRIVE_FLY_RUN (docker run flags) + $DRIVE_FLY_CMD with
