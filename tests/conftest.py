@@ -92,3 +92,20 @@ def render(rendered_once, tmp_path) -> Callable[..., Path]:
 @pytest.fixture(scope="session")
 def openclaw() -> OpenClaw:
     return ensure_openclaw(DEFAULT_VERSION)
+
+
+def pytest_configure(config) -> None:
+    """One run id for the whole run, set before xdist starts its workers (they inherit it):
+    the container layer's images, built once per build context, are tagged and removed by it."""
+    if not hasattr(config, "workerinput"):
+        import os
+        import uuid
+
+        os.environ.setdefault("OCD_TEST_RUN", uuid.uuid4().hex[:10])
+
+
+def pytest_sessionfinish(session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller, after every worker
+        from tests.support.containers import remove_run_images
+
+        remove_run_images()
