@@ -49,6 +49,30 @@ def template_repo(tmp_path_factory) -> Path:
     return snapshot_template(tmp_path_factory.mktemp("template") / "openclaw-deploy")
 
 
+def _git_index_sync_only_inside_git() -> None:
+    """copier 9.19 asks git for core.fileMode once per rendered file (~90 `git config` processes
+    a render, ~40 % of an in-process render here) to carry executable bits into the destination's
+    git index, which its own docstring says is a no-op when the destination is not in a git
+    repository. Tests render into fresh folders: that condition is checked here in process, and
+    inside a git repository (or with GIT_DIR set) copier runs its own code unchanged."""
+    import os
+
+    from copier._main import Worker
+
+    original = Worker._sync_git_index_executable_bit
+
+    def sync(self, dst_relpath, src_mode):
+        here = Path(self.subproject.local_abspath).resolve()
+        if os.environ.get("GIT_DIR") or any((d / ".git").exists() for d in (here, *here.parents)):
+            return original(self, dst_relpath, src_mode)
+        return None
+
+    Worker._sync_git_index_executable_bit = sync
+
+
+_git_index_sync_only_inside_git()
+
+
 def copy_template(src: Path, dst: Path, data: dict[str, Any] | None = None, **kwargs: Any) -> Path:
     import copier
 
