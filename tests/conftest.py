@@ -49,6 +49,16 @@ def template_repo(tmp_path_factory) -> Path:
     return snapshot_template(tmp_path_factory.mktemp("template") / "openclaw-deploy")
 
 
+@pytest.fixture(scope="session")
+def template_tree(template_repo, tmp_path_factory) -> Path:
+    """The snapshot's committed files as a plain folder (no .git): copier uses a folder as it
+    is, where it clones a repository first (~1 s a copy). For tests of copier's refusals, which
+    come from the template's validators before anything is rendered, whatever the source."""
+    dest = tmp_path_factory.mktemp("tree") / "openclaw-deploy"
+    shutil.copytree(template_repo, dest, ignore=shutil.ignore_patterns(".git"), symlinks=True)
+    return dest
+
+
 def _git_index_sync_only_inside_git() -> None:
     """copier 9.19 asks git for core.fileMode once per rendered file (~90 `git config` processes
     a render, ~40 % of an in-process render here) to carry executable bits into the destination's

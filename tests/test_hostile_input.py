@@ -134,10 +134,11 @@ def not_in(allowed) -> st.SearchStrategy[str]:
     return st.text(max_size=20).filter(lambda s: s not in allowed)
 
 
-def refused_with(template_repo, tmp_path_factory, data: dict[str, Any]) -> str:
+def refused_with(template: Path, tmp_path_factory, data: dict[str, Any]) -> str:
+    """copier's refusal of ``data`` (the template as a plain folder: template_tree) and no output."""
     dst = fresh_dst(tmp_path_factory)
     with pytest.raises(ValueError) as info:
-        copy_template(template_repo, dst, data)
+        copy_template(template, dst, data)
     assert not dst.exists(), f"{dst} left behind for {data!r}"
     return str(info.value)
 
@@ -185,13 +186,13 @@ def test_every_question_has_an_invalid_value_strategy():
 
 
 @pytest.mark.parametrize("field", sorted(INVALID))
-def test_random_invalid_values_are_refused(template_repo, tmp_path_factory, field):
+def test_random_invalid_values_are_refused(template_tree, tmp_path_factory, field):
     values, words = INVALID[field]
 
     @settings(max_examples=12, **SETTINGS)
     @given(value=values)
     def check(value):
-        message = refused_with(template_repo, tmp_path_factory, {**CONTEXT.get(field, {}), field: value})
+        message = refused_with(template_tree, tmp_path_factory, {**CONTEXT.get(field, {}), field: value})
         assert f"'{field}'" in message or f"{field}:" in message, message
         for word in words:
             assert word in message, (word, message)
@@ -200,11 +201,11 @@ def test_random_invalid_values_are_refused(template_repo, tmp_path_factory, fiel
 
 
 @pytest.mark.skipif("domain" not in QUESTIONS or not DOMAIN_PLATFORMS, reason="no domain question yet")
-def test_random_invalid_domains_are_refused(template_repo, tmp_path_factory):
+def test_random_invalid_domains_are_refused(template_tree, tmp_path_factory):
     @settings(max_examples=12, **SETTINGS)
     @given(value=st.text(max_size=40).filter(lambda s: not re.fullmatch(r"[a-z0-9.-]+\.[a-z]{2,}", s)))
     def check(value):
-        message = refused_with(template_repo, tmp_path_factory,
+        message = refused_with(template_tree, tmp_path_factory,
                                {"platform": DOMAIN_PLATFORMS[0], "privacy": "public", "domain": value})
         assert "domain" in message and "hostname" in message, message
 
@@ -221,10 +222,10 @@ WRONG_TYPES = [
 
 
 @pytest.mark.parametrize(("field", "value"), WRONG_TYPES)
-def test_wrong_type_is_refused_naming_the_field(template_repo, tmp_path_factory, field, value):
+def test_wrong_type_is_refused_naming_the_field(template_tree, tmp_path_factory, field, value):
     dst = fresh_dst(tmp_path_factory)
     with pytest.raises(Exception) as info:
-        copy_template(template_repo, dst, {field: value})
+        copy_template(template_tree, dst, {field: value})
     assert not dst.exists()
     assert field in str(info.value)
     assert re.search(r"whole (number|GB)", str(info.value)), str(info.value)
@@ -252,11 +253,11 @@ def context_for(field: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("field", FREE_TEXT)
-def test_breakout_payloads_are_refused(template_repo, tmp_path_factory, field):
+def test_breakout_payloads_are_refused(template_tree, tmp_path_factory, field):
     suffixed = [f"2026.9.6{p}" for p in ('"', "\n", " #", "\nx=1")] + [
         f"ok.example.org{p}" for p in ("\n", '"', "/x", ":443")]
     for payload in PAYLOADS + suffixed:
-        message = refused_with(template_repo, tmp_path_factory, {**context_for(field), field: payload})
+        message = refused_with(template_tree, tmp_path_factory, {**context_for(field), field: payload})
         assert field in message, (payload, message)
 
 
