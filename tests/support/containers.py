@@ -426,7 +426,7 @@ def context_digest(repo: Path, *extra: str) -> str:
                     for path in files:
                         rel = path.relative_to(repo).as_posix()
                         if path.exists():
-                            add("file", rel, path.read_bytes())
+                            add("file", rel, oct(path.stat().st_mode & 0o7777), path.read_bytes())
                         else:
                             add("missing", rel)
     return digest.hexdigest()
