@@ -300,7 +300,7 @@ BASE = {"app_name": "zz-base-app", "openclaw_version": "2099.12.31-beta.99", "do
 
 
 @pytest.fixture(scope="module")
-def baselines(template_repo, tmp_path_factory):
+def baselines(template_tree, tmp_path_factory):
     cache: dict[str, Any] = {}
 
     def get(platform: str) -> Any:
@@ -309,7 +309,7 @@ def baselines(template_repo, tmp_path_factory):
                     "openclaw_version": BASE["openclaw_version"]}
             if "domain" in FREE_TEXT and PLATFORMS[platform].get("needs_domain"):
                 data["domain"] = BASE["domain"]
-            cache[platform] = (data, parse_all(copy_template(template_repo, fresh_dst(tmp_path_factory), data)))
+            cache[platform] = (data, parse_all(copy_template(template_tree, fresh_dst(tmp_path_factory), data)))
         return cache[platform]
 
     return get
@@ -317,7 +317,7 @@ def baselines(template_repo, tmp_path_factory):
 
 @settings(max_examples=15, phases=NO_SHRINK, **SETTINGS)
 @given(platform=st.sampled_from(sorted(PLATFORMS)), app=dns_labels, version=versions, domain=hostnames)
-def test_accepted_edge_values_do_not_change_meaning(template_repo, tmp_path_factory, baselines,
+def test_accepted_edge_values_do_not_change_meaning(template_tree, tmp_path_factory, baselines,
                                                    platform, app, version, domain):
     base_data, base_files = baselines(platform)
     data = {**base_data, "app_name": app, "openclaw_version": version}
@@ -325,17 +325,18 @@ def test_accepted_edge_values_do_not_change_meaning(template_repo, tmp_path_fact
     if "domain" in base_data:
         data["domain"] = domain
         swaps.insert(0, (BASE["domain"], domain))
-    files = parse_all(copy_template(template_repo, fresh_dst(tmp_path_factory), data))
+    files = parse_all(copy_template(template_tree, fresh_dst(tmp_path_factory), data))
     assert sorted(files) == sorted(base_files)
     for rel in base_files:
         same_meaning(base_files[rel], files[rel], swaps, rel)
 
 
 @pytest.mark.parametrize("platform", sorted(PLATFORMS))
-def test_type_shifting_app_names_keep_their_meaning(template_repo, tmp_path_factory, baselines, platform):
+def test_type_shifting_app_names_keep_their_meaning(template_tree, tmp_path_factory, baselines, platform):
+    """Rendered from template_tree like its baseline: only the answers differ between them."""
     base_data, base_files = baselines(platform)
     for app in TYPE_SHIFTERS:
-        files = parse_all(copy_template(template_repo, fresh_dst(tmp_path_factory), {**base_data, "app_name": app}))
+        files = parse_all(copy_template(template_tree, fresh_dst(tmp_path_factory), {**base_data, "app_name": app}))
         for rel in base_files:
             same_meaning(base_files[rel], files[rel], [(BASE["app_name"], app)], f"{app}: {rel}")
 
