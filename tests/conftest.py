@@ -49,6 +49,40 @@ def template_repo(tmp_path_factory) -> Path:
     return snapshot_template(tmp_path_factory.mktemp("template") / "openclaw-deploy")
 
 
+@pytest.fixture(scope="session")
+def template_tree(template_repo, tmp_path_factory) -> Path:
+    """The snapshot's committed files as a plain folder (no .git): copier uses a folder as it
+    is, where it clones a repository first (~1 s a copy). For tests of copier's refusals, which
+    come from the template's validators before anything is rendered, whatever the source."""
+    dest = tmp_path_factory.mktemp("tree") / "openclaw-deploy"
+    shutil.copytree(template_repo, dest, ignore=shutil.ignore_patterns(".git"), symlinks=True)
+    return dest
+
+
+def _git_index_sync_only_inside_git() -> None:
+    """copier 9.19 asks git for core.fileMode once per rendered file (~90 `git config` processes
+    a render, ~40 % of an in-process render here) to carry executable bits into the destination's
+    git index, which its own docstring says is a no-op when the destination is not in a git
+    repository. Tests render into fresh folders: that condition is checked here in process, and
+    inside a git repository (or with GIT_DIR set) copier runs its own code unchanged."""
+    import os
+
+    from copier._main import Worker
+
+    original = Worker._sync_git_index_executable_bit
+
+    def sync(self, dst_relpath, src_mode):
+        here = Path(self.subproject.local_abspath).resolve()
+        if os.environ.get("GIT_DIR") or any((d / ".git").exists() for d in (here, *here.parents)):
+            return original(self, dst_relpath, src_mode)
+        return None
+
+    Worker._sync_git_index_executable_bit = sync
+
+
+_git_index_sync_only_inside_git()
+
+
 def copy_template(src: Path, dst: Path, data: dict[str, Any] | None = None, **kwargs: Any) -> Path:
     import copier
 
@@ -92,3 +126,20 @@ def render(rendered_once, tmp_path) -> Callable[..., Path]:
 @pytest.fixture(scope="session")
 def openclaw() -> OpenClaw:
     return ensure_openclaw(DEFAULT_VERSION)
+
+
+def pytest_configure(config) -> None:
+    """One run id for the whole run, set before xdist starts its workers (they inherit it):
+    the container layer's images, built once per build context, are tagged and removed by it."""
+    if not hasattr(config, "workerinput"):
+        import os
+        import uuid
+
+        os.environ.setdefault("OCD_TEST_RUN", uuid.uuid4().hex[:10])
+
+
+def pytest_sessionfinish(session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller, after every worker
+        from tests.support.containers import remove_run_images
+
+        remove_run_images()

@@ -134,10 +134,11 @@ def not_in(allowed) -> st.SearchStrategy[str]:
     return st.text(max_size=20).filter(lambda s: s not in allowed)
 
 
-def refused_with(template_repo, tmp_path_factory, data: dict[str, Any]) -> str:
+def refused_with(template: Path, tmp_path_factory, data: dict[str, Any]) -> str:
+    """copier's refusal of ``data`` (the template as a plain folder: template_tree) and no output."""
     dst = fresh_dst(tmp_path_factory)
     with pytest.raises(ValueError) as info:
-        copy_template(template_repo, dst, data)
+        copy_template(template, dst, data)
     assert not dst.exists(), f"{dst} left behind for {data!r}"
     return str(info.value)
 
@@ -185,13 +186,13 @@ def test_every_question_has_an_invalid_value_strategy():
 
 
 @pytest.mark.parametrize("field", sorted(INVALID))
-def test_random_invalid_values_are_refused(template_repo, tmp_path_factory, field):
+def test_random_invalid_values_are_refused(template_tree, tmp_path_factory, field):
     values, words = INVALID[field]
 
     @settings(max_examples=12, **SETTINGS)
     @given(value=values)
     def check(value):
-        message = refused_with(template_repo, tmp_path_factory, {**CONTEXT.get(field, {}), field: value})
+        message = refused_with(template_tree, tmp_path_factory, {**CONTEXT.get(field, {}), field: value})
         assert f"'{field}'" in message or f"{field}:" in message, message
         for word in words:
             assert word in message, (word, message)
@@ -200,11 +201,11 @@ def test_random_invalid_values_are_refused(template_repo, tmp_path_factory, fiel
 
 
 @pytest.mark.skipif("domain" not in QUESTIONS or not DOMAIN_PLATFORMS, reason="no domain question yet")
-def test_random_invalid_domains_are_refused(template_repo, tmp_path_factory):
+def test_random_invalid_domains_are_refused(template_tree, tmp_path_factory):
     @settings(max_examples=12, **SETTINGS)
     @given(value=st.text(max_size=40).filter(lambda s: not re.fullmatch(r"[a-z0-9.-]+\.[a-z]{2,}", s)))
     def check(value):
-        message = refused_with(template_repo, tmp_path_factory,
+        message = refused_with(template_tree, tmp_path_factory,
                                {"platform": DOMAIN_PLATFORMS[0], "privacy": "public", "domain": value})
         assert "domain" in message and "hostname" in message, message
 
@@ -221,10 +222,10 @@ WRONG_TYPES = [
 
 
 @pytest.mark.parametrize(("field", "value"), WRONG_TYPES)
-def test_wrong_type_is_refused_naming_the_field(template_repo, tmp_path_factory, field, value):
+def test_wrong_type_is_refused_naming_the_field(template_tree, tmp_path_factory, field, value):
     dst = fresh_dst(tmp_path_factory)
     with pytest.raises(Exception) as info:
-        copy_template(template_repo, dst, {field: value})
+        copy_template(template_tree, dst, {field: value})
     assert not dst.exists()
     assert field in str(info.value)
     assert re.search(r"whole (number|GB)", str(info.value)), str(info.value)
@@ -252,11 +253,11 @@ def context_for(field: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("field", FREE_TEXT)
-def test_breakout_payloads_are_refused(template_repo, tmp_path_factory, field):
+def test_breakout_payloads_are_refused(template_tree, tmp_path_factory, field):
     suffixed = [f"2026.9.6{p}" for p in ('"', "\n", " #", "\nx=1")] + [
         f"ok.example.org{p}" for p in ("\n", '"', "/x", ":443")]
     for payload in PAYLOADS + suffixed:
-        message = refused_with(template_repo, tmp_path_factory, {**context_for(field), field: payload})
+        message = refused_with(template_tree, tmp_path_factory, {**context_for(field), field: payload})
         assert field in message, (payload, message)
 
 
@@ -299,7 +300,7 @@ BASE = {"app_name": "zz-base-app", "openclaw_version": "2099.12.31-beta.99", "do
 
 
 @pytest.fixture(scope="module")
-def baselines(template_repo, tmp_path_factory):
+def baselines(template_tree, tmp_path_factory):
     cache: dict[str, Any] = {}
 
     def get(platform: str) -> Any:
@@ -308,7 +309,7 @@ def baselines(template_repo, tmp_path_factory):
                     "openclaw_version": BASE["openclaw_version"]}
             if "domain" in FREE_TEXT and PLATFORMS[platform].get("needs_domain"):
                 data["domain"] = BASE["domain"]
-            cache[platform] = (data, parse_all(copy_template(template_repo, fresh_dst(tmp_path_factory), data)))
+            cache[platform] = (data, parse_all(copy_template(template_tree, fresh_dst(tmp_path_factory), data)))
         return cache[platform]
 
     return get
@@ -316,7 +317,7 @@ def baselines(template_repo, tmp_path_factory):
 
 @settings(max_examples=15, phases=NO_SHRINK, **SETTINGS)
 @given(platform=st.sampled_from(sorted(PLATFORMS)), app=dns_labels, version=versions, domain=hostnames)
-def test_accepted_edge_values_do_not_change_meaning(template_repo, tmp_path_factory, baselines,
+def test_accepted_edge_values_do_not_change_meaning(template_tree, tmp_path_factory, baselines,
                                                    platform, app, version, domain):
     base_data, base_files = baselines(platform)
     data = {**base_data, "app_name": app, "openclaw_version": version}
@@ -324,17 +325,18 @@ def test_accepted_edge_values_do_not_change_meaning(template_repo, tmp_path_fact
     if "domain" in base_data:
         data["domain"] = domain
         swaps.insert(0, (BASE["domain"], domain))
-    files = parse_all(copy_template(template_repo, fresh_dst(tmp_path_factory), data))
+    files = parse_all(copy_template(template_tree, fresh_dst(tmp_path_factory), data))
     assert sorted(files) == sorted(base_files)
     for rel in base_files:
         same_meaning(base_files[rel], files[rel], swaps, rel)
 
 
 @pytest.mark.parametrize("platform", sorted(PLATFORMS))
-def test_type_shifting_app_names_keep_their_meaning(template_repo, tmp_path_factory, baselines, platform):
+def test_type_shifting_app_names_keep_their_meaning(template_tree, tmp_path_factory, baselines, platform):
+    """Rendered from template_tree like its baseline: only the answers differ between them."""
     base_data, base_files = baselines(platform)
     for app in TYPE_SHIFTERS:
-        files = parse_all(copy_template(template_repo, fresh_dst(tmp_path_factory), {**base_data, "app_name": app}))
+        files = parse_all(copy_template(template_tree, fresh_dst(tmp_path_factory), {**base_data, "app_name": app}))
         for rel in base_files:
             same_meaning(base_files[rel], files[rel], [(BASE["app_name"], app)], f"{app}: {rel}")
 

@@ -101,10 +101,10 @@ def test_a_tunnel_on_a_public_deploy_is_warned_not_dropped_silently(template_rep
     ({"model_providers": [], "primary_model_provider": "openai"}, "no provider is chosen"),
     ({"model_providers": ["anthropic"], "primary_model_provider": "openai"}, "is not in ['anthropic']"),
 ], ids=["primary-without-providers", "primary-not-chosen"])
-def test_an_answer_that_would_be_dropped_is_refused(template_repo, tmp_path, data, reason):
+def test_an_answer_that_would_be_dropped_is_refused(template_tree, tmp_path, data, reason):
     dst = tmp_path / "out"
     with pytest.raises(ValueError) as info:
-        copy_template(template_repo, dst, data)
+        copy_template(template_tree, dst, data)
     assert reason in str(info.value)
     assert not dst.exists()
 

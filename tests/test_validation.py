@@ -35,10 +35,10 @@ BAD = [
 
 
 @pytest.mark.parametrize(("data", "field", "allowed"), BAD, ids=[b[1] + "-" + str(list(b[0].values())[0]) for b in BAD])
-def test_invalid_answer_refused_without_output(template_repo, tmp_path, data, field, allowed):
+def test_invalid_answer_refused_without_output(template_tree, tmp_path, data, field, allowed):
     dst = tmp_path / "out"
     with pytest.raises(ValueError) as info:
-        copy_template(template_repo, dst, data)
+        copy_template(template_tree, dst, data)
     assert field in str(info.value) and allowed in str(info.value)
     assert not dst.exists()
     assert "AGE-SECRET-KEY-1QQQQ" not in str(info.value)  # a secret given by mistake is never echoed

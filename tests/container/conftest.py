@@ -104,6 +104,14 @@ def build(repo: Path, res: Resources, *extra: str, check: bool = True) -> tuple[
     return tag, proc
 
 
+def shared_image(repo: Path, *extra: str) -> str:
+    """The image of the repo's build context, built once per run and shared by every test and
+    worker that builds the same context (tests/support/containers.py context_image): for tests
+    that run the image as generated. A test that changes the repo first gets its own image; a
+    test about the build itself (its output, a failing build, --no-cache) uses build()."""
+    return c.context_image(repo, *extra)
+
+
 def inspect(name: str) -> dict[str, Any]:
     return json.loads(c.docker("inspect", name).stdout)[0]
 
@@ -168,6 +176,33 @@ def generate(render) -> Callable[..., Path]:
         data.update(answers)
         return render(**data)
     return _generate
+
+
+def k8s_pod_volumes(pod: dict[str, Any], objects: list[dict[str, Any]], res: Resources, image: str,
+                    folder: Path) -> dict[str, str]:
+    """The sources of a pod's volumes as the kubelet gives them, by volume name: each
+    persistentVolumeClaim a new named volume prepared the way the kubelet applies the pod's
+    fsGroup (group fsGroup, group-writable, setgid), each configMap its data written into
+    ``folder/<volume>`` (one file a key; mounted read-only). emptyDirs need no source."""
+    mounts: dict[str, str] = {}
+    for vname, source in {v["name"]: v for v in pod.get("volumes") or []}.items():
+        if "persistentVolumeClaim" in source:
+            mounts[vname] = unique("pvc")
+            c.docker("volume", "create", mounts[vname])
+            res.volumes.append(mounts[vname])
+            gid = pod["securityContext"]["fsGroup"]
+            c.docker("run", "--rm", "-u", "0", "-v", f"{mounts[vname]}:/v", "--entrypoint", "sh", image, "-c",
+                     f"chgrp {gid} /v && chmod 2775 /v")
+        elif "configMap" in source:
+            name = source["configMap"]["name"]
+            cm = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == name)
+            path = folder / vname
+            path.mkdir(parents=True)
+            for key, text in cm["data"].items():
+                (path / key).write_text(text)
+            path.chmod(0o755)
+            mounts[vname] = str(path)
+    return mounts
 
 
 def platform_run_args(repo: Path, volume: str) -> tuple[list[str], list[str], dict[str, str], int]:

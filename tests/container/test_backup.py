@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.container.conftest import build, c, health, logs, run_platform, token, unique, wait_healthy
+from tests.container.conftest import (c, health, k8s_pod_volumes, logs, run_platform, shared_image, token, unique,
+                                      wait_healthy)
 from tests.container.test_compose import compose_up, write_env
 from tests.e2e.harness import free_port
 from tests.standins import protocol
@@ -93,11 +94,10 @@ def test_compose_backup_destroy_restore(generate, res, base_image, tmp_path):
     repo = generate("gcp", "private")
     port = free_port()
     write_env(repo, OPENCLAW_GATEWAY_TOKEN=token(), OPENCLAW_GATEWAY_PORT=str(port))
-    image = unique("img") + ":test"
-    res.images.append(image)
+    image = shared_image(repo)  # what `compose up --build` builds from the generated build: section
     override = {"services": {"openclaw-gateway": {"image": image, "healthcheck": {"interval": "2s",
                                                                                   "start_period": "600s"}}}}
-    project, gateway = compose_up(repo, res, override)
+    project, gateway = compose_up(repo, res, override, build=False)
     env = make_env(tmp_path, COMPOSE_PROJECT_NAME=project,
                    COMPOSE_FILE=os.pathsep.join(["docker-compose.yml", "compose.test-override.yml"]))
     state, workspace = "/home/node/.openclaw", "/home/node/.openclaw/workspace"
@@ -144,7 +144,7 @@ def platform_run(generate, res, base_image, tmp_path):
     declares, with the driving stand-ins on PATH aimed at that container."""
     def _run(platform: str, volume: str | None = None, answers: dict | None = None, **env: str):
         repo = generate(platform, "private", **(answers or {}))
-        image, _ = build(repo, res)
+        image = shared_image(repo)
         name, _, volume = run_platform(repo, image, res, volume=volume, extra=SLOW_BOOT)
         wait_healthy(name, timeout=600)
         return repo, name, volume, image, make_env(tmp_path, DRIVE_CONTAINER=name, **env)
@@ -211,23 +211,7 @@ def test_kubernetes_official_image_restore_through_a_restore_pod(generate, res, 
     objects = launch_spec(repo).declared.k8s_objects
     pod = next(o for o in objects if o["kind"] == "Deployment")["spec"]["template"]["spec"]
     volumes = {v["name"]: v for v in pod["volumes"]}
-    mounts: dict[str, str] = {}
-    for vname, source in volumes.items():
-        if "persistentVolumeClaim" in source:
-            mounts[vname] = unique("pvc")
-            c.docker("volume", "create", mounts[vname])
-            res.volumes.append(mounts[vname])
-            gid = pod["securityContext"]["fsGroup"]  # kubelet's fsGroup on the claim
-            c.docker("run", "--rm", "-u", "0", "-v", f"{mounts[vname]}:/v", "--entrypoint", "sh", base_image, "-c",
-                     f"chgrp {gid} /v && chmod 2775 /v")
-        elif "configMap" in source:
-            cm = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == source["configMap"]["name"])
-            folder = tmp_path / vname
-            folder.mkdir()
-            for key, text in cm["data"].items():
-                (folder / key).write_text(text)
-            folder.chmod(0o755)
-            mounts[vname] = str(folder)
+    mounts = k8s_pod_volumes(pod, objects, res, base_image, tmp_path)
     init = pod["initContainers"][0]
     c.docker("run", "--rm", *_flags(init, pod, volumes, mounts), "--entrypoint", init["command"][0], init["image"],
              *init["command"][1:])

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.container.conftest import (build, c, run_platform, unique, wait_healthy)
+from tests.container.conftest import c, run_platform, shared_image, unique, wait_healthy
 from tests.e2e.harness import launch_spec
 
 # A public deploy trusts its platform's proxy range (gateway.trustedProxies); a
@@ -32,7 +32,7 @@ def probe(network: str, url: str) -> tuple[int, str]:
 @pytest.mark.parametrize(("platform", "privacy"), CASES)
 def test_platform_checker_gets_started(generate, res, base_image, platform, privacy):
     repo = generate(platform, privacy)
-    image, _ = build(repo, res)
+    image = shared_image(repo)
     c.images_for(repo)
     c.standin_image("curlimages/curl", "8.16.0")
     network = unique("net")

@@ -17,14 +17,17 @@ import pytest
 import yaml
 
 from ops import model as m
-from tests.container.conftest import c, health, http_json, logs, token, unique
+from tests.container.conftest import c, health, http_json, logs, shared_image, token, unique
 from tests.container.test_platform_images import COMPILE_CACHE_DEBUG, compile_cache_used
 from tests.e2e.harness import free_port
 
 DOMAIN = "claw.localhost"
 
 
-def compose_up(repo: Path, res, override: dict) -> tuple[str, str]:
+def compose_up(repo: Path, res, override: dict, build: bool = True) -> tuple[str, str]:
+    """`compose up` with the override file; build=False when the override names an image built
+    already (shared_image: `docker build` of the generated build: section's context, . and
+    Dockerfile) instead of `--build` building it again."""
     project = unique("cmp")
     text = yaml.safe_dump(override, sort_keys=False)
     # `ports` lists are merged across files: replace the public 80/443 with loopback ones
@@ -33,7 +36,7 @@ def compose_up(repo: Path, res, override: dict) -> tuple[str, str]:
     res.projects.append((repo, project))
     files = [repo / "docker-compose.yml", repo / "compose.test-override.yml"]
     c.images_for(repo)
-    proc = c.compose(repo, project, "up", "-d", "--build", "--wait", "--wait-timeout", "240", files=files,
+    proc = c.compose(repo, project, "up", "-d", *(["--build"] if build else []), "--wait", "--wait-timeout", "240", files=files,
                      check=False, timeout=600)
     gateway = c.compose(repo, project, "ps", "-q", "openclaw-gateway", files=files, check=False).stdout.strip()
     assert proc.returncode == 0, f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}\n{logs(gateway)[-3000:] if gateway else ''}"
@@ -52,11 +55,10 @@ def test_compose_private_up_healthy_on_loopback(generate, res, base_image, platf
     repo = generate(platform, "private")
     port = free_port()
     write_env(repo, OPENCLAW_GATEWAY_TOKEN=token(), OPENCLAW_GATEWAY_PORT=str(port))
-    image = unique("img") + ":test"
-    res.images.append(image)
+    image = shared_image(repo)
     project, gateway = compose_up(repo, res, {"services": {"openclaw-gateway": {
         "image": image, "healthcheck": {"interval": "2s", "start_period": "120s"},
-        "environment": COMPILE_CACHE_DEBUG}}})
+        "environment": COMPILE_CACHE_DEBUG}}}, build=False)
     assert health(gateway) == "healthy"
     for _ in range(60):
         status, body = http_json(f"http://127.0.0.1:{port}/startupz")

@@ -2,15 +2,16 @@
 translated to `docker run` flags (runAsUser/runAsGroup/fsGroup, readOnlyRootFilesystem,
 dropped capabilities, no privilege escalation, emptyDir as tmpfs, the ConfigMap as
 a read-only mount, the PVC as a named volume prepared the way kubelet applies
-fsGroup), the init container first; the kubelet's probes are played from another
-container on a test network, on the paths and port the manifest declares."""
+fsGroup: tests/container/conftest.py k8s_pod_volumes), the init container first;
+the kubelet's probes are played from another container on a test network, on the
+paths and port the manifest declares."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from tests.container.conftest import c, health, logs, token, unique
+from tests.container.conftest import c, k8s_pod_volumes, logs, token, unique
 from tests.container.test_checkers import probe
 from tests.e2e.harness import launch_spec
 
@@ -51,24 +52,7 @@ def test_kubernetes_private_pod_constraints(generate, res, base_image, tmp_path)
     deployment = next(o for o in objects if o["kind"] == "Deployment")
     pod = deployment["spec"]["template"]["spec"]
     volumes = {v["name"]: v for v in pod["volumes"]}
-    mounts: dict[str, str] = {}
-    for name, source in volumes.items():
-        if "persistentVolumeClaim" in source:
-            mounts[name] = unique("pvc")
-            c.docker("volume", "create", mounts[name])
-            res.volumes.append(mounts[name])
-            # kubelet with fsGroup: the volume's group is fsGroup, group-writable, setgid
-            gid = pod["securityContext"]["fsGroup"]
-            c.docker("run", "--rm", "-u", "0", "-v", f"{mounts[name]}:/v", "--entrypoint", "sh", base_image, "-c",
-                     f"chgrp {gid} /v && chmod 2775 /v")
-        elif "configMap" in source:
-            cm = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == source["configMap"]["name"])
-            folder = tmp_path / name
-            folder.mkdir()
-            for key, text in cm["data"].items():
-                (folder / key).write_text(text)
-            folder.chmod(0o755)
-            mounts[name] = str(folder)
+    mounts = k8s_pod_volumes(pod, objects, res, base_image, tmp_path)
     secret_env = {"OPENCLAW_GATEWAY_TOKEN": token()}
     for init in pod.get("initContainers") or []:
         proc = c.docker("run", "--rm", *_flags(init, pod, volumes, mounts), "--entrypoint", init["command"][0],

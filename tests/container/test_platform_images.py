@@ -11,7 +11,7 @@ import pytest
 
 from tests.e2e.harness import launch_spec
 
-from tests.container.conftest import (build, c, host_port, http_json, inspect, logs, run_platform, unique,
+from tests.container.conftest import (c, host_port, http_json, inspect, logs, run_platform, shared_image, unique,
                                       wait_healthy)
 
 
@@ -62,7 +62,7 @@ def test_fly_private_root_volume_lifecycle(generate, res, base_image):
     """Healthy on a root-owned volume; a restart keeps the config (no re-seed);
     a root-owned openclaw.json left by a root exec does not stop the next start."""
     repo = generate("fly", "private")
-    image, _ = build(repo, res)
+    image = shared_image(repo)
     network = unique("net")
     c.docker("network", "create", network)
     res.networks.append(network)
@@ -121,7 +121,7 @@ def test_platform_boots_healthy_on_a_root_volume(generate, res, base_image, plat
     (the image as built, the platform's env): healthy on a root-owned volume at
     /data, state in /data/.openclaw, /startupz started on the declared port."""
     repo = generate(platform, "private")
-    image, _ = build(repo, res)
+    image = shared_image(repo)
     name, port, _ = run_platform(repo, image, res)
     wait_healthy(name)
     startupz(name, port)

@@ -32,7 +32,7 @@ import pytest
 
 from ops import model as m
 from tests.conftest import DEFAULT_VERSION, copy_template
-from tests.container.conftest import Resources, c, inspect, logs, run_platform
+from tests.container.conftest import Resources, c, inspect, logs, run_platform, shared_image
 
 OLD, NEW = "2026.8.2", DEFAULT_VERSION
 APP = "upgrade-claw"
@@ -51,11 +51,7 @@ def name(role: str) -> str:
 
 
 def build_image(repo: Path, res: Resources) -> str:
-    c.images_for(repo)
-    tag = f"{name('img')}:test"
-    res.images.append(tag)
-    c.docker("build", "-t", tag, str(repo), timeout=900)
-    return tag
+    return shared_image(repo)  # built once per run and build context; removed at the run's end
 
 
 def started(container: str, port: int, timeout: float = 420) -> tuple[float, str]:

@@ -357,3 +357,118 @@ def images_for(repo: Path) -> list[str]:
         else:
             names.append(standin_image(name, tag))
     return names
+
+
+# --------------------------------------------------------------------------
+# Generated images, built once per run and build context
+# --------------------------------------------------------------------------
+
+RUN_ENV = "OCD_TEST_RUN"  # one id per pytest run, set by tests/conftest.py before xdist starts workers
+RUN_LABEL = "openclaw-deploy.test-run"
+
+
+def _instructions(dockerfile: str) -> list[tuple[str, str]]:
+    """(KEYWORD, arguments) of each instruction, continuation lines joined."""
+    out: list[tuple[str, str]] = []
+    pending = ""
+    for line in dockerfile.splitlines():
+        if not pending and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if line.rstrip().endswith("\\"):
+            pending += line.rstrip()[:-1] + " "
+            continue
+        text = (pending + line).strip()
+        pending = ""
+        if text:
+            keyword, _, args = text.partition(" ")
+            out.append((keyword.upper(), args.strip()))
+    return out
+
+
+def context_digest(repo: Path, *extra: str) -> str:
+    """sha256 of everything `docker build <extra> <repo>` reads: the Dockerfile, the
+    .dockerignore, the image id of each base image, the build flags, and every file (path,
+    mode, bytes) under each COPY/ADD source taken from the context (files a source holds
+    are all hashed, ignored or not: more input only means less sharing)."""
+    import shlex
+
+    digest = hashlib.sha256()
+
+    def add(*parts: str | bytes) -> None:
+        for part in parts:
+            digest.update(part if isinstance(part, bytes) else part.encode())
+            digest.update(b"\0")
+
+    dockerfile = (repo / "Dockerfile").read_text()
+    add("dockerfile", dockerfile, "flags", *extra)
+    ignore = repo / ".dockerignore"
+    add("dockerignore", ignore.read_bytes() if ignore.exists() else b"-")
+    stages: set[str] = set()
+    for keyword, args in _instructions(dockerfile):
+        words = args.split()
+        if keyword == "FROM":
+            ref = next(w for w in words if not w.startswith("--"))
+            if len(words) >= 3 and words[-2].upper() == "AS":
+                stages.add(words[-1])
+            if ref not in stages and ref != "scratch":
+                proc = docker("image", "inspect", "--format", "{{.Id}}", ref, check=False)
+                add("from", ref, proc.stdout.strip() if proc.returncode == 0 else "absent")
+        elif keyword in ("COPY", "ADD"):
+            tokens = json.loads(args) if args.startswith("[") else shlex.split(args)
+            flags = [t for t in tokens if t.startswith("--")]
+            if any(f.startswith("--from=") for f in flags):
+                continue  # from another stage or image, not from the context
+            for source in [t for t in tokens if not t.startswith("--")][:-1]:
+                found = sorted(repo.glob(source.lstrip("/"))) if any(ch in source for ch in "*?[") \
+                    else [repo / source.lstrip("/")]
+                for top in found:
+                    files = sorted(p for p in top.rglob("*") if p.is_file()) if top.is_dir() else [top]
+                    for path in files:
+                        rel = path.relative_to(repo).as_posix()
+                        if path.exists():
+                            add("file", rel, oct(path.stat().st_mode & 0o7777), path.read_bytes())
+                        else:
+                            add("missing", rel)
+    return digest.hexdigest()
+
+
+def _run_id() -> str:
+    return os.environ.setdefault(RUN_ENV, f"solo{os.getpid()}")
+
+
+def _run_record(run: str) -> Path:
+    return cache_dir() / f"test-run-{run}.images"
+
+
+def context_image(repo: Path, *extra: str, timeout: float = 900) -> str:
+    """The image `docker build <extra> <repo>` makes, built once per run for each build context
+    (context_digest): the first caller builds it under a file lock, every other caller (another
+    test, the other xdist worker) gets the same tag. A repo changed before building has another
+    digest and gets its own image. Tests must not remove it: remove_run_images does, at the end."""
+    images_for(repo)
+    run = _run_id()
+    digest = context_digest(repo, *extra)
+    prefix = os.environ.get("OCD_TEST_NAME_PREFIX", "ocd-test")
+    tag = f"{prefix}-ctx-{run}:{digest[:20]}".lower()
+    with file_lock(f"ctx-{run}-{digest[:20]}"):
+        if docker("image", "inspect", "--format", "{{.Id}}", tag, check=False).returncode == 0:
+            return tag
+        with open(_run_record(run), "a") as record:
+            record.write(tag + "\n")
+        proc = docker("build", "-t", tag, "--label", f"{RUN_LABEL}={run}", *extra, str(repo), check=False,
+                      timeout=timeout)
+        if proc.returncode:
+            raise AssertionError(f"docker build of the generated repo failed:\n{proc.stdout[-4000:]}\n"
+                                 f"{proc.stderr[-4000:]}")
+        return tag
+
+
+def remove_run_images(run: str | None = None) -> None:
+    """Remove the images context_image built in this run (called once, after every worker)."""
+    record = _run_record(run or os.environ.get(RUN_ENV, ""))
+    if not os.environ.get(RUN_ENV) or not record.exists():
+        return
+    tags = sorted(set(record.read_text().split()))
+    if tags and Path(DOCKER).exists():
+        docker("image", "rm", "-f", *tags, check=False, timeout=300)
+    record.unlink(missing_ok=True)
