@@ -302,7 +302,8 @@ def toml_string(value: Any) -> str:
 # through oc_slot, never by testing the platform. Compose's providers (gcp, vps)
 # share the compose room; its readme/files/runbook slots pick the provider's text
 # from a subfolder named after the platform.
-SLOTS = ("make", "deploy-steps.yml", "uptime-steps.yml", "backup-steps.yml", "secrets.sh", "readme.md", "files.md", "runbook.md")
+SLOTS = ("make", "deploy-steps.yml", "uptime-steps.yml", "backup-steps.yml", "secrets.sh", "readme.md", "files.md", "runbook.md",
+         "wayback.md")
 
 
 def room(platform: str) -> str:
