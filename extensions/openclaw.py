@@ -303,7 +303,7 @@ def toml_string(value: Any) -> str:
 # share the compose room; its readme/files/runbook slots pick the provider's text
 # from a subfolder named after the platform.
 SLOTS = ("make", "deploy-steps.yml", "uptime-steps.yml", "backup-steps.yml", "secrets.sh", "readme.md", "files.md", "runbook.md",
-         "wayback.md", "ci.md")
+         "wayback.md", "ci.md", "deploy-job.yml")
 
 
 def room(platform: str) -> str:
