@@ -303,7 +303,7 @@ def toml_string(value: Any) -> str:
 # share the compose room; its readme/files/runbook slots pick the provider's text
 # from a subfolder named after the platform.
 SLOTS = ("make", "deploy-steps.yml", "uptime-steps.yml", "backup-steps.yml", "secrets.sh", "readme.md", "files.md", "runbook.md",
-         "wayback.md", "ci.md", "deploy-job.yml")
+         "wayback.md", "ci.md", "deploy-job.yml", "asides")
 
 
 def room(platform: str) -> str:

@@ -190,3 +190,27 @@ def test_git_ignores_no_file_of_the_template():
     proc = subprocess.run(["git", "check-ignore", "--no-index", "--stdin"], input="\n".join(files),
                           cwd=TEMPLATE.parent, capture_output=True, text=True, timeout=60)
     assert proc.stdout.split() == []
+
+
+def _shared_templates() -> list[Path]:
+    """Every template file outside the rooms (and outside the ops package, which
+    tests/platforms/test_registry.py holds to the same rule)."""
+    rooms = [PARTIALS / room for room in ROOMS]
+    return sorted(p for p in TEMPLATE.rglob("*") if p.is_file() and p.suffix == ".jinja"
+                  and not any(room in p.parents for room in rooms) and TEMPLATE / "ops" not in p.parents)
+
+
+def test_no_shared_template_picks_a_platform():
+    """Issue 20: text that differs by platform lives in that platform's room (a slot, or the
+    `asides` strings); a shared template that compares the platform or its kind with a name, or
+    quotes one, would bring the branch back."""
+    names = sorted({*m.platforms(), *ROOMS})
+    quoted = re.compile(r"""['"](%s)['"]""" % "|".join(map(re.escape, names)))
+    compared = re.compile(r"\b(platform|kind)\s*(==|!=|\bin\b|\bnot in\b)")
+    found = []
+    for path in _shared_templates():
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if quoted.search(line) or compared.search(line):
+                found.append(f"{path.relative_to(TEMPLATE)}:{number}: {line.strip()[:120]}")
+    assert found == [], "\n".join(found)
+    assert len(_shared_templates()) > 20  # the scan sees the shared templates
