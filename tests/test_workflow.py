@@ -54,7 +54,7 @@ def test_fly_workflow(render, privacy):
     # fly deploy through the safe upgrade (ops/safe_upgrade.py): a pre-update backup, a way back
     assert '-m ops.safe_upgrade fly --remote-only --backups "$RUNNER_TEMP/backups"' in runs[1]["run"]
     assert runs[1]["env"] == {"FLY_API_TOKEN": "${{ secrets.FLY_API_TOKEN }}"}  # no backup_recipient here
-    wait = "python3 -m ops.wait_healthy" if privacy == "public" else "python3 -m ops.deploy_fly --app claw-ci"
+    wait = "python3 -m ops.wait_healthy" if privacy == "public" else "python3 -m ops.platforms.fly --app claw-ci"
     assert [s["run"].split(' "')[0] for s in runs[2:]] == [wait]
     setup = next(s for s in deploy["steps"] if s.get("uses", "").startswith("superfly/flyctl-actions/setup-flyctl@"))
     assert re.fullmatch(r"\d+\.\d+\.\d+", str(setup["with"]["version"]))  # the CLI is pinned, never latest

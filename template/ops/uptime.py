@@ -9,7 +9,7 @@ answer the gateway's liveness JSON (``{"ok": true}``; any unknown path answers
 gateway may refuse it from outside: then it is noted, not failed).
 
 Private deploy: the platform's own status with the deploy token, through the
-same logic the deploy workflow waits with (``ops.deploy_*``): Fly health checks,
+same logic the deploy workflow waits with (the rooms, ``ops/platforms/<kind>.py``): Fly health checks,
 Railway's latest deployment, Render's service and latest deploy, Northflank's
 deployment status, the Compose service's health over the pinned SSH, the
 Kubernetes Deployment's ready replicas.

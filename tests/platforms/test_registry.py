@@ -51,10 +51,10 @@ def test_api_base_is_one_fact_read_alike_with_and_without_pyyaml(platform):
 
 
 def test_the_programs_ci_runs_import_without_pyyaml():
-    """The deploy job runs `python3 -m ops.deploy_<name>` and the uptime job `python3 -m ops.uptime`
-    on the runner's own python3: nothing installed, so no PyYAML."""
+    """Fly's deploy job waits with `python3 -m ops.platforms.fly` and the uptime job runs `python3 -m
+    ops.uptime` on the runner's own python3: nothing installed, so no PyYAML."""
     code = ("import sys; sys.modules['yaml'] = None\n"
-            "import ops.deploy_fly, ops.deploy_railway, ops.deploy_render, ops.deploy_northflank, ops.uptime\n"
+            "import ops.platforms.fly, ops.uptime\n"
             "from ops import platforms\n"
             "[platforms.for_kind(k) for k in platforms.kinds()]\n"
             "print(platforms.api_base('render'), platforms.api_base('northflank'))")

@@ -87,8 +87,8 @@ def get(platform: str) -> Platform | None:
 
 def api_fact(platform: str) -> dict[str, str]:
     """platforms.yml ``<platform>.api``: ``{base, env}`` (the base and the variable
-    that overrides it). The CI deploy job runs ``python3 -m ops.deploy_<name>`` with
-    the standard library only, so without PyYAML the one flow-mapping line is read
+    that overrides it). Fly's CI health wait (``python3 -m ops.platforms.fly``) and
+    the uptime job run with the standard library only, so without PyYAML the one flow-mapping line is read
     as text (tests/platforms/test_registry.py holds both readers equal)."""
     try:
         import yaml  # noqa: F401

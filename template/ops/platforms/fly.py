@@ -5,7 +5,7 @@
 - ``live``: the app, its machines and checks through ``fly`` (the live runbook);
 - ``cost``: machine, volume and egress lines (make cost);
 - ``private_status`` and ``main``: the CI deploy's and uptime's wait on Fly's
-  own health checks (``python -m ops.deploy_fly --app NAME``; FLY_API_TOKEN
+  own health checks (``python3 -m ops.platforms.fly --app NAME``; FLY_API_TOKEN
   stays in the environment, never argv).
 """
 
@@ -16,6 +16,7 @@ import json
 import re
 import shlex
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -405,3 +406,7 @@ def safe_upgrade(model: m.DeployModel, args: argparse.Namespace, say=print) -> A
 
     return su.Platform(label="Fly.io", current_image=current, deploy=deploy, rollback=rollback,
                        new_image=args.image)
+
+
+if __name__ == "__main__":  # the deploy job: python3 -m ops.platforms.fly --app APP
+    sys.exit(main())

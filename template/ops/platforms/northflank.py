@@ -3,13 +3,14 @@
 - ``read``: northflank.json (the template: service, volume, secret group) read back;
 - ``live``: the service, builds, containers and logs through the REST API (read-only);
 - ``cost``: per-hour CPU and memory, volume, egress;
-- ``main``: the CI deploy (``python -m ops.deploy_northflank``), ``private_status``: uptime.
+- ``deploy``: the CI deploy, run by the safe upgrade (``safe_upgrade``, bottom);
+  ``private_status``: uptime.
 
 API base: platforms.yml ``northflank.api`` (``base``, and ``env``, the variable
 that overrides it). Tokens are read from the environment (never argv); every
 answer is redacted before it is kept.
 
-Deploy: python3 -m ops.deploy_northflank --project P --service S --commit SHA [--public]
+Deploy (CI): python3 -m ops.safe_upgrade northflank --project P --service S --commit SHA [--public] --ci
 
 NORTHFLANK_API_TOKEN comes from the environment (the workflow maps the Actions secret of
 that name into it); it is never an argument.
@@ -44,7 +45,7 @@ from .. import live as lv
 from .. import model as m
 from .. import remote as rm
 from .. import signatures as sig
-from ..ci_http import DeployError, api, main_guard, poll, say, secret_env, wait_started
+from ..ci_http import DeployError, api, poll, say, secret_env, wait_started
 from ..live_api import ApiClient, describe_failure
 from ..remote import app_values as remote_values  # noqa: F401  (the app name is all its argv needs)
 from . import api_base
@@ -52,7 +53,6 @@ from . import api_base
 Result = c.Result
 PASS, FAIL, WARN, SKIP = c.PASS, c.FAIL, c.WARN, c.SKIP
 REMOTE_NEEDS: tuple[str, ...] = ()
-DEPLOY_HELP = 'Build and deploy this commit on Northflank through its API, then wait until it runs.'
 
 
 # --------------------------------------------------------------------- files --
@@ -182,16 +182,6 @@ def deploy(project: str, service: str, commit: str, public: bool) -> None:
             raise DeployError(f"service {service} has no public port DNS (data.ports[].dns)")
         wait_started(f"https://{dns}/startupz")
     say(f"{service}: build {build_id} deployed" + (" and answers /startupz" if public else ""))
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=DEPLOY_HELP)
-    parser.add_argument("--project", required=True)
-    parser.add_argument("--service", required=True)
-    parser.add_argument("--commit", required=True)
-    parser.add_argument("--public", action="store_true")
-    args = parser.parse_args(argv)
-    return main_guard(lambda: deploy(args.project, args.service, args.commit, args.public))
 
 
 # ---------------------------------------------------------------------- live --

@@ -3,9 +3,10 @@
 - ``read``: railway.json + config/railway.env read back;
 - ``live``: ``railway status`` / variables / logs (the live runbook);
 - ``cost``: usage-based lines and the plan minimum;
-- ``main``: the CI deploy (``python -m ops.deploy_railway``), ``private_status``: uptime.
+- ``deploy``: the CI deploy, run by the safe upgrade (``safe_upgrade``, bottom);
+  ``private_status``: uptime.
 
-python3 -m ops.deploy_railway --service NAME --environment ENV [--public-url https://HOST]
+Deploy (CI): python3 -m ops.safe_upgrade railway --service NAME --environment ENV [--public-url https://HOST] --ci
 
 RAILWAY_TOKEN comes from the environment (the workflow maps the Actions secret of
 that name into it); it is never an argument.
@@ -36,7 +37,7 @@ from .. import live as lv
 from .. import model as m
 from .. import remote as rm
 from .. import signatures as sig
-from ..ci_http import DeployError, main_guard, poll, say, secret_env, wait_started
+from ..ci_http import DeployError, poll, say, secret_env, wait_started
 from ..remote import app_values as remote_values  # noqa: F401  (the app name is all its argv needs)
 
 Result = c.Result
@@ -47,7 +48,6 @@ REMOTE_NEEDS: tuple[str, ...] = ()
 # an argv (it would hang a notebook or a runbook). An entry ending in `=` is a prefix.
 STREAMING_LOGS = {"programs": ("railway",), "bounded_by": ("-n", "--lines", "--since", "--lines=", "--since="),
                   "reason": "railway logs streams unless given -n or --since"}
-DEPLOY_HELP = 'Deploy this checkout to Railway with the Railway CLI, then wait until it is live.'
 
 
 # --------------------------------------------------------------------- files --
@@ -254,15 +254,6 @@ def deploy(service: str, environment: str, public_url: str | None) -> None:
                               "https:// domain (Settings > Networking in Railway)")
         wait_started(public_url.rstrip("/") + "/startupz")
     say(f"{service}: deployed and live")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=DEPLOY_HELP)
-    parser.add_argument("--service", required=True)
-    parser.add_argument("--environment", required=True)
-    parser.add_argument("--public-url", default=None)
-    args = parser.parse_args(argv)
-    return main_guard(lambda: deploy(args.service, args.environment, args.public_url))
 
 
 def private_status(app: str, _service: str, environment: str) -> tuple[bool, str]:

@@ -4,13 +4,14 @@
 - ``live``: the service, deploys, disk and logs through the REST API (read-only);
 - ``cost``: the flat plan (ops.cost.flat), disk, egress;
 - ``remote_values``: the SSH target of ``transfer`` (needs RENDER_SERVICE_ID);
-- ``main``: the CI deploy (``python -m ops.deploy_render``), ``private_status``: uptime.
+- ``deploy``: the CI deploy, run by the safe upgrade (``safe_upgrade``, bottom);
+  ``private_status``: uptime.
 
 API base: platforms.yml ``render.api`` (``base``, and ``env``, the variable that
 overrides it). The API key is read from RENDER_API_KEY in the environment (never
 argv); every answer is redacted before it is kept.
 
-Deploy: python3 -m ops.deploy_render --service NAME --commit SHA [--public]
+Deploy (CI): python3 -m ops.safe_upgrade render --service NAME --commit SHA [--public] --ci
 
 RENDER_API_KEY comes from the environment (the workflow maps the Actions secret of
 that name into it); it is never an argument.
@@ -42,7 +43,7 @@ from .. import live as lv
 from .. import model as m
 from .. import remote as rm
 from .. import signatures as sig
-from ..ci_http import DeployError, api, main_guard, poll, say, secret_env, wait_started
+from ..ci_http import DeployError, api, poll, say, secret_env, wait_started
 from ..cost import flat as cost
 from ..live_api import ApiClient, describe_failure
 from ..remote import RemoteError
@@ -51,7 +52,6 @@ from . import api_base
 Result = c.Result
 PASS, FAIL, WARN, SKIP = c.PASS, c.FAIL, c.WARN, c.SKIP
 REMOTE_NEEDS = ("RENDER_SERVICE_ID",)
-DEPLOY_HELP = 'Deploy this commit to Render through its REST API, then wait until it is live.'
 
 
 # --------------------------------------------------------------------- files --
@@ -151,15 +151,6 @@ def deploy(name: str, commit: str, public: bool) -> None:
             raise DeployError(f"service {name} has no public URL (serviceDetails.url)")
         wait_started(url + "/startupz")
     say(f"{name}: deploy {deploy_id} is live" + (" and answers /startupz" if public else ""))
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=DEPLOY_HELP)
-    parser.add_argument("--service", required=True)
-    parser.add_argument("--commit", required=True)
-    parser.add_argument("--public", action="store_true")
-    args = parser.parse_args(argv)
-    return main_guard(lambda: deploy(args.service, args.commit, args.public))
 
 
 # ---------------------------------------------------------------------- live --
