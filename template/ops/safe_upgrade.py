@@ -47,7 +47,7 @@ from ops import model as m
 from ops import platforms
 from ops.backup import (BACKUP_DIR, PRIVATE_MARKER, BackupError, _step, backup, check_archive, env_prefix,
                         flag_path, load_model, probe, remote_size_sha, stamp)
-from ops.ci_http import interval_s, timeout_s
+from ops.ci_http import DeployError, interval_s, timeout_s
 from ops.remote import Remote, RemoteError, connect
 
 UPGRADE_FLAG = ".openclaw-upgrade"
@@ -71,6 +71,18 @@ class Platform:
     restore: Callable[[Path], None] | None = None
     # the exec transport, when the room reaches the gateway otherwise than connect(model) does (CI over ssh)
     remote: Remote | None = None
+
+
+def as_upgrade_error(fn: Callable) -> Callable:
+    """A room's CI deploy call whose DeployError (ops.ci_http) becomes an UpgradeError: one line,
+    no traceback, as every failure of the safe path."""
+
+    def call(*args):
+        try:
+            return fn(*args)
+        except DeployError as err:
+            raise UpgradeError(str(err)) from None
+    return call
 
 
 def upgrade_flag(model: m.DeployModel) -> str:

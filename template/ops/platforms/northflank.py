@@ -350,14 +350,7 @@ def _ci_login(model: m.DeployModel, say) -> rm.Remote | None:
 def safe_upgrade(model: m.DeployModel, args: argparse.Namespace, say=print) -> Any:
     from .. import safe_upgrade as su
 
-    def wrapped(fn):
-        def call(*a):
-            try:
-                return fn(*a)
-            except DeployError as err:
-                raise su.UpgradeError(str(err)) from None
-        return call
-
+    wrapped = su.as_upgrade_error
     token = wrapped(secret_env)("NORTHFLANK_API_TOKEN")
     path = f"/projects/{args.project}/services/{args.service}"
     remote = _ci_login(model, say) if args.ci else None

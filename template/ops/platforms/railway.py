@@ -316,14 +316,7 @@ def rollback_deployment(token: str, deployment_id: str) -> None:
 def safe_upgrade(model: m.DeployModel, args: argparse.Namespace, say=print) -> Any:
     from .. import safe_upgrade as su
 
-    def wrapped(fn):
-        def call(*a):
-            try:
-                return fn(*a)
-            except DeployError as err:
-                raise su.UpgradeError(str(err)) from None
-        return call
-
+    wrapped = su.as_upgrade_error
     token = wrapped(secret_env)("RAILWAY_TOKEN")
     if args.public_url is not None and not args.public_url.strip():  # before anything runs
         raise su.UpgradeError("OPENCLAW_PUBLIC_URL is empty: set the repository variable to the service's "

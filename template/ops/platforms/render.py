@@ -322,23 +322,11 @@ def _ci_remote(model: m.DeployModel, say) -> rm.Remote | None:
     return None
 
 
-def _wrapped(fn):
-    """The CI deploy's DeployError as the safe path's UpgradeError (one line, no traceback)."""
-    from .. import safe_upgrade as su
-
-    def call(*args):
-        try:
-            return fn(*args)
-        except DeployError as err:
-            raise su.UpgradeError(str(err)) from None
-    return call
-
-
 def safe_upgrade(model: m.DeployModel, args: argparse.Namespace, say=print) -> Any:
     from .. import safe_upgrade as su
 
-    token = _wrapped(secret_env)("RENDER_API_KEY")
-    service = _wrapped(find_service)(token, args.service)
+    token = su.as_upgrade_error(secret_env)("RENDER_API_KEY")
+    service = su.as_upgrade_error(find_service)(token, args.service)
     sid = service["id"]
     os.environ["RENDER_SERVICE_ID"] = sid  # the ssh target (remote_values)
     remote = _ci_remote(model, say) if args.ci else None
@@ -374,6 +362,6 @@ def safe_upgrade(model: m.DeployModel, args: argparse.Namespace, say=print) -> A
         say(f"Render rollback to {deploy_id}: deploy {answer.get('id', '?') if isinstance(answer, dict) else '?'} "
             "started (it boots held in maintenance while the watch flag is on the disk)")
 
-    return su.Platform(label="Render", current_image=_wrapped(current),
-                       deploy=_wrapped(deploy_commit),
-                       rollback=_wrapped(rollback), remote=remote)
+    return su.Platform(label="Render", current_image=su.as_upgrade_error(current),
+                       deploy=su.as_upgrade_error(deploy_commit),
+                       rollback=su.as_upgrade_error(rollback), remote=remote)
