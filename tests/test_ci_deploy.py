@@ -61,6 +61,16 @@ STARTED = {"ok": True, "status": "started"}
 EXPR = re.compile(r"\$\{\{\s*([\w.\-]+)\s*\}\}")
 
 
+# a failed upgrade's way back, in the order the remote commands must show it
+WAY_BACK = ("openclaw backup create", "restore.mjs enter", "restore.mjs stage", "restore.mjs activate",
+            "restore.mjs leave")
+
+
+def assert_way_back_in_order(lines: list[str]) -> None:
+    order = [next(i for i, line in enumerate(lines) if needle in line) for needle in WAY_BACK]
+    assert order == sorted(order), lines
+
+
 @pytest.fixture(scope="module")
 def generated(template_repo, tmp_path_factory):
     cache: dict[tuple[str, str], Path] = {}
@@ -606,10 +616,7 @@ def test_kubernetes_failed_upgrade_rolls_back_and_restores_the_backup(generated,
     assert apply < set_image and "rollout" in verbs[apply:set_image]
     assert f"gateway={OLD_IMAGE}" in kubectl[set_image]["argv"]
     commands = remote_commands(job)
-    order = [next(i for i, cmd in enumerate(commands) if needle in cmd) for needle in
-             ("openclaw backup create", "restore.mjs enter", "restore.mjs stage", "restore.mjs activate",
-              "restore.mjs leave")]
-    assert order == sorted(order), commands
+    assert_way_back_in_order(commands)
     # the upload: the archive's bytes on stdin of `cat >` into the volume
     upload = next(c for c in kubectl if "archive.tar.gz" in c["argv"][-1] and "cat >" in c["argv"][-1])
     assert upload["stdin"] == ARCHIVE_BYTES

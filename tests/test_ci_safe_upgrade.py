@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.conftest import copy_template
-from tests.test_ci_deploy import (APP, ARCHIVE_BYTES, IMAGE, OLD_IMAGE, SECRETS, WORKFLOW, Job,
+from tests.test_ci_deploy import (assert_way_back_in_order, APP, ARCHIVE_BYTES, IMAGE, OLD_IMAGE, SECRETS, WORKFLOW, Job,
                                   assert_no_secret_leaked, gateway_plan)
 
 
@@ -105,10 +105,7 @@ def test_compose_failed_upgrade_puts_the_previous_image_back_and_restores(repos,
     images = [o["services"]["openclaw-gateway"]["image"] for o in overrides]
     assert images == [IMAGE, OLD_IMAGE], images  # the deploy script's, then the way back's
     commands = ssh_commands(job)
-    order = [next(i for i, cmd in enumerate(commands) if needle in cmd) for needle in
-             ("openclaw backup create", "restore.mjs enter", "restore.mjs stage", "restore.mjs activate",
-              "restore.mjs leave")]
-    assert order == sorted(order), commands
+    assert_way_back_in_order(commands)
     upload = next(c for c in ssh if "archive.tar.gz" in c["argv"][-1] and "cat >" in c["argv"][-1])
     assert upload["stdin"] == ARCHIVE_BYTES
     out = job.output

@@ -18,7 +18,7 @@ import json
 
 import pytest
 
-from tests.test_ci_deploy import (APP, ARCHIVE_BYTES, SECRETS, SHA, STARTED, Job, api, assert_no_secret_leaked,  # noqa: F401
+from tests.test_ci_deploy import (assert_way_back_in_order, APP, ARCHIVE_BYTES, SECRETS, SHA, STARTED, Job, api, assert_no_secret_leaked,  # noqa: F401
                                   gateway_plan, generated, railway_status)
 
 OLD = "2026.8.2"  # what runs before; the new release is the one the generated repo pins
@@ -61,11 +61,7 @@ def remote_commands(job: Job, prog: str) -> list[dict]:
 
 
 def assert_restored_in_order(commands: list[dict]) -> None:
-    lines = [" ".join(c["argv"]) for c in commands]
-    order = [next(i for i, line in enumerate(lines) if needle in line) for needle in
-             ("openclaw backup create", "restore.mjs enter", "restore.mjs stage", "restore.mjs activate",
-              "restore.mjs leave")]
-    assert order == sorted(order), lines
+    assert_way_back_in_order([" ".join(c["argv"]) for c in commands])
 
 
 def uploaded(commands: list[dict], base64_stream: bool) -> str:
