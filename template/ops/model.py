@@ -239,9 +239,11 @@ PLACEHOLDER_REGISTRY_OWNER = "your-github-user"
 
 
 def needs_image_registry(answers: Mapping[str, Any]) -> bool:
-    """Kubernetes runs a custom image (baked CLIs or a tunnel agent): someone
-    must build and push it, so the deploy needs a repository in a registry."""
-    return answers.get("platform") == "kubernetes" and bool(
+    """A platform that runs the official image as is (platforms.yml ``official_image_in``) runs a
+    custom one for baked CLIs or a tunnel agent: someone must build and push it, so the deploy
+    needs a repository in a registry."""
+    facts = platforms().get(str(answers.get("platform")), {})
+    return bool(isinstance(facts, dict) and facts.get("official_image_in")) and bool(
         (_as_list(answers.get("binaries")) or [])
         # a tunnel exists on private deploys only (the question is not asked on public ones)
         or (answers.get("privacy") == "private" and answers.get("tunnel") not in (None, "", "none")))
@@ -1276,8 +1278,9 @@ def images(model: DeployModel) -> list[tuple[str, str, str]]:
     lists them and `make pin-images` pins each by digest (ops/pin_images.py)."""
     oc = openclaw()
     official = "Dockerfile FROM"
-    if model.platform == "kubernetes" and not model.pushed_image:
-        official += ", k8s/base/deployment.yaml"
+    also_in = platforms().get(model.platform, {}).get("official_image_in")
+    if also_in and not model.pushed_image:
+        official += f", {also_in}"
     out = [(oc["image"], model.openclaw_version, official)]
     if model.binaries:
         meta = binaries_meta()

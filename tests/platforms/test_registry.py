@@ -64,17 +64,6 @@ def test_the_programs_ci_runs_import_without_pyyaml():
     assert proc.stdout.split() == [m.platforms()[p]["api"]["base"] for p in ("render", "northflank")]
 
 
-# Where a platform is still named outside ops/platforms/, and why (file -> names).
-NAMED_ELSEWHERE = {
-    # copier-time rules: needs_image_registry (the image_registry question's `when` and
-    # validator) and images() (images.lock's places of the official image) run in copier's
-    # process, where extensions/openclaw.py loads ops.model alone, at every question and
-    # render; a room would bring checks, cost, live and remote with it. Both answer "what do
-    # the answers generate", which is model.py's job, not a room's runtime behaviour.
-    "model.py": {"kubernetes"},
-}
-
-
 def _names_in_code(path: Path) -> set[str]:
     """String constants that are platform names or kinds (docstrings and comments aside)."""
     names = set(m.platforms()) | {f["kind"] for f in m.platforms().values()} | {"flyctl"}
@@ -89,4 +78,5 @@ def _names_in_code(path: Path) -> set[str]:
 def test_no_module_outside_the_rooms_names_a_platform():
     found = {p.name: _names_in_code(p) for p in sorted(OPS.glob("*.py"))}
     found = {name: names for name, names in found.items() if names}
-    assert found == NAMED_ELSEWHERE
+    # model.py's copier-time rules (needs_image_registry, images) read platforms.yml facts
+    assert found == {}, f"platform names outside ops/platforms/: {found}"
