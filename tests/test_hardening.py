@@ -172,10 +172,8 @@ def test_gateway_starts_with_the_manifests_read_only_root(render, tmp_path):
 
     repo = render(**answers_for("kubernetes", privacy="public"))
     model = m.build(m.answers_from_file(repo / ".copier-answers.yml"))
-    try:
-        c.engine_ready()
-    except c.EngineError as err:
-        pytest.fail(f"container engine unavailable: {err}", pytrace=False)
+    # no `docker info` probe first: its 60 s limit is for the layer's start, and an engine busy with
+    # the other worker answered it too late in CI; the image helper fails with the engine's own error
     assert model.image == c.openclaw_image(DEFAULT_VERSION)
     pod = _deployment(repo)["spec"]["template"]["spec"]
     gateway = next(ct for ct in pod["containers"] if ct["name"] == "gateway")

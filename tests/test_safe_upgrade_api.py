@@ -300,3 +300,26 @@ def test_runbook_says_automatic_and_the_deploy_job_runs_it(generated, platform):
     assert "make venv" in runs
     assert any(f"-m ops.safe_upgrade {platform} " in r and "--ci" in r for r in runs)
     assert not any("ops.deploy_" in r for r in runs)  # the bare deploy is not called beside it
+
+
+def test_render_safe_upgrade_targets_the_service_it_found_without_touching_the_environment(
+        generated, monkeypatch):
+    """The ssh target is the service the API returned, handed to the transport: nothing is written
+    into os.environ (an in-process caller, or any later step of the job, would inherit it)."""
+    import argparse
+    import os
+
+    from ops import model as m
+    from ops.platforms import render
+
+    repo = generated("render", "private")
+    model = m.build(m.answers_from_file(repo / ".copier-answers.yml"))
+    monkeypatch.delenv("RENDER_SERVICE_ID", raising=False)
+    monkeypatch.setattr(render, "secret_env", lambda name: "rnd_" + "x" * 20)
+    monkeypatch.setattr(render, "find_service", lambda token, name: {"id": "srv-found1", "name": name})
+    args = argparse.Namespace(service=APP, commit=SHA, public=False, ci=False, backups="backups")
+    platform = render.safe_upgrade(model, args, say=lambda line: None)
+    assert "RENDER_SERVICE_ID" not in os.environ
+    assert platform.remote.values["service_id"] == "srv-found1"
+    argv = [part.format(cmd="true", **platform.remote.values) for part in platform.remote.run_argv]
+    assert "srv-found1@ssh.oregon.render.com" in argv, argv

@@ -150,12 +150,13 @@ def runnable(model: m.DeployModel) -> bool:
     return bool(room and "transfer" in m.platform_facts(model.platform) and not room.REMOTE_NEEDS)
 
 
-def connect(model: m.DeployModel, ci: bool = False) -> Remote:
+def connect(model: m.DeployModel, ci: bool = False, values: dict[str, str] | None = None) -> Remote:
     """The platform's transport; ``ci``: as the scheduled backup job runs it (``ci_run``
-    where the CLI needs more than a person's linked directory gives it)."""
+    where the CLI needs more than a person's linked directory gives it); ``values``: the
+    argv's values when the caller already knows them (else the room's ``remote_values``)."""
     spec: dict[str, Any] = m.platform_facts(model.platform)["transfer"]
     room = platforms.get(model.platform)
-    values = room.remote_values(model)
+    values = dict(values) if values is not None else room.remote_values(model)
     run = spec.get("ci_run") if ci and spec.get("ci_run") else spec["run"]
     if ci:  # what the job's argv names beyond a person's linked directory (Railway: its environment)
         values.update(getattr(room, "ci_values", lambda _model: {})(model))

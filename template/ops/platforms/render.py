@@ -247,8 +247,9 @@ def _redacted(result: Result, runner) -> Result:
 # ------------------------------------------------------------------- day two --
 
 
-def remote_values(model: m.DeployModel) -> dict[str, str]:
-    service = os.environ.get("RENDER_SERVICE_ID", "")
+def remote_values(model: m.DeployModel, service: str | None = None) -> dict[str, str]:
+    """The ssh target's values; the service id from RENDER_SERVICE_ID unless the caller read it."""
+    service = os.environ.get("RENDER_SERVICE_ID", "") if service is None else service
     if not service.startswith("srv-"):
         raise RemoteError("RENDER_SERVICE_ID: set it to the service's id (srv-..., Dashboard > Connect > SSH)")
     return {"app": model.app_name, "service_id": service, "region": model.region}
@@ -328,8 +329,8 @@ def safe_upgrade(model: m.DeployModel, args: argparse.Namespace, say=print) -> A
     token = su.as_upgrade_error(secret_env)("RENDER_API_KEY")
     service = su.as_upgrade_error(find_service)(token, args.service)
     sid = service["id"]
-    os.environ["RENDER_SERVICE_ID"] = sid  # the ssh target (remote_values)
-    remote = _ci_remote(model, say) if args.ci else None
+    # the ssh target is the service the API found (nothing written into the environment)
+    remote = (_ci_remote(model, say) if args.ci else None) or rm.connect(model, values=remote_values(model, sid))
 
     built = {"deployed": True}
 
