@@ -128,6 +128,22 @@ def openclaw() -> OpenClaw:
     return ensure_openclaw(DEFAULT_VERSION)
 
 
+@pytest.fixture(autouse=True)
+def _environ_restored():
+    """Every test leaves os.environ as it found it. Code that prepares a CI job's process
+    (ops.remote.ci_credentials: DOCKER_HOST=ssh://..., KUBECONFIG; ops.rehearse) updates
+    os.environ on purpose; run in-process, it leaked into later tests on the same worker, whose
+    engine calls then went over ssh to a test address and hung (the 180 s `image inspect` and
+    60 s `docker info` timeouts of two full runs)."""
+    import os
+
+    saved = dict(os.environ)
+    yield
+    if dict(os.environ) != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def pytest_configure(config) -> None:
     """One run id for the whole run, set before xdist starts its workers (they inherit it):
     the container layer's images, built once per build context, are tagged and removed by it."""
