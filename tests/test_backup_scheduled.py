@@ -61,6 +61,11 @@ def calls(tmp: Path) -> list[list[str]]:
     return protocol.argvs(tmp / "calls.log")
 
 
+def flip_last(recipient: str) -> str:
+    """The key with its last character changed, so its checksum no longer matches."""
+    return recipient[:-1] + ("q" if recipient[-1] != "q" else "p")
+
+
 def one_line(proc: subprocess.CompletedProcess, *words: str, make: bool = True) -> str:
     assert proc.returncode != 0, proc.stdout
     lines = proc.stderr.strip().splitlines()
@@ -175,7 +180,7 @@ def test_scheduled_refuses_a_missing_or_bad_recipient_before_the_platform(fly_re
     out = tmp_path / "encrypted"
     try:
         for value, words in (("", ["backup_recipient: empty", "age1"]),
-                             (keys["recipient"][:-1] + "x", ["backup_recipient:", "not an age public key"])):
+                             (flip_last(keys["recipient"]), ["backup_recipient:", "not an age public key"])):
             data = yaml.safe_load(original)
             data["backup_recipient"] = value
             answers_file.write_text(yaml.safe_dump(data))
