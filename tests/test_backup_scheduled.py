@@ -99,6 +99,7 @@ def sealed(tmp: Path, recipient: str, **kw) -> Path:
     return out
 
 
+@pytest.mark.runbook_step("make decrypt")
 def test_decrypt_then_restore_check_accepts_it(fly_repo, tmp_path, keys):
     """The .age artifact -> make decrypt -> the archive + manifest make restore takes: its
     checks pass and only the (stopped) platform is left to refuse."""
@@ -212,6 +213,7 @@ def test_scheduled_in_ci_names_a_missing_secret(fly_repo, tmp_path):
     assert calls(tmp_path) == [] and list(runner.iterdir()) == []
 
 
+@pytest.mark.runbook_step("python -m ops.backup keygen")
 def test_keygen_makes_an_identity_its_recipient_passes_the_answer_check(tmp_path):
     from ops import model as m
 

@@ -8,6 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 
 def make(repo: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("OPENCLAW_BIN", "VIRTUAL_ENV")}
@@ -21,6 +23,7 @@ def installed(repo: Path) -> set[str]:
     return {p.name.split("-")[0].lower() for p in site.glob("*.dist-info")}
 
 
+@pytest.mark.runbook_step("make verify")
 def test_first_make_verify_installs_only_the_verify_tools(render):
     repo = render(app_name="claw-first", platform="vps")
     assert not (repo / ".venv").exists() and not (repo / ".git").exists()

@@ -112,6 +112,7 @@ def all_rows(out: str) -> list[list[str]]:
     return [line.split() for line in table[1:]]
 
 
+@pytest.mark.runbook_step("make outdated")
 def test_newer_releases_are_listed_in_80_columns(render, apis):
     repo = render(**CASE)
     said = answer_everything(apis, repo, newer=True)

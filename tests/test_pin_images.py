@@ -98,6 +98,7 @@ FILES = {"fly": {"Dockerfile"}, "gcp": {"Dockerfile", "docker-compose.yml"},
          "kubernetes": {"Dockerfile", "k8s/base/deployment.yaml"}}
 
 
+@pytest.mark.runbook_step("make pin-images")
 @pytest.mark.parametrize("case", list(CASES))
 def test_pin_images_pins_every_reference_and_verify_agrees(render, tmp_path, case):
     repo = render(**CASES[case])

@@ -54,6 +54,7 @@ def official_plan(releases: list[str], deploy_fails: bool) -> list[dict]:
     return plan
 
 
+@pytest.mark.runbook_step("make deploy")
 def test_official_image_good_upgrade_keeps_the_backup(k8s_repo, tmp_path):
     proc, calls = make_deploy(k8s_repo, tmp_path, official_plan(["2026.8.2 started", "2026.9.6 started"], False))
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -59,6 +59,7 @@ def values_for(model: m.DeployModel, platform: str, generate_token: bool) -> dic
     return {n: f"sk-test-{n.lower().replace('_', '')}-{os.urandom(12).hex()}" for n in names}
 
 
+@pytest.mark.runbook_step("make secrets")
 @pytest.mark.parametrize("platform", sorted(m.platforms()))
 def test_secret_values_never_leak(render, tmp_path, platform):
     repo = deploy_repo(render, platform)

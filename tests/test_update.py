@@ -176,6 +176,7 @@ def _venv_shim(repo: Path) -> None:
         shim.chmod(0o755)
 
 
+@pytest.mark.runbook_step("make update")
 @pytest.mark.parametrize("conflict", [False, True], ids=["clean", "conflict"])
 def test_make_update(history, tmp_path, conflict):
     repo = generate(history, tmp_path / "deploy", {"app_name": "my-claw"}, tag="v0.1.0")

@@ -88,6 +88,7 @@ def recorded(tmp: Path) -> list[list[str]]:
     return protocol.argvs(tmp / "standin.log")
 
 
+@pytest.mark.runbook_step("make backup", "make restore")
 def test_compose_backup_destroy_restore(generate, res, base_image, tmp_path):
     """Real `docker compose exec`/`cp` through the generated Makefile; a restore into a
     running gateway is refused; a stopped deploy says so."""

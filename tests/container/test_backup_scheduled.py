@@ -16,6 +16,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.container.conftest import c, logs
@@ -24,6 +25,7 @@ from tests.container.test_backup import as_node, make, platform_run, recorded, s
 EXPR = re.compile(r"\$\{\{\s*secrets\.(\w+)\s*\}\}")
 
 
+@pytest.mark.runbook_step("make venv", "make decrypt")
 def test_workflow_step_encrypts_before_anything_leaves_and_the_artifact_restores(platform_run, tmp_path):
     from pyrage import x25519
 

@@ -82,6 +82,7 @@ def fly_app(releases, fly_repos, tmp_path):  # noqa: F811
         res.cleanup()
 
 
+@pytest.mark.runbook_step("make deploy")
 def test_fly_safe_upgrade_ends_on_the_new_release_with_the_backup_kept(fly_app, fly_repos):
     proc, machine, _, tmp, _ = fly_app()
     out = proc.stdout + proc.stderr

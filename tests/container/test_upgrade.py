@@ -199,6 +199,7 @@ def leftovers() -> str:
             + c.docker("images", "--format", "{{.Repository}}").stdout)
 
 
+@pytest.mark.runbook_step("make rehearse")
 def test_rehearse_passes_the_good_upgrade(history):
     """9.6 on the backup the 8.2 gateway made: restored, doctor clean, /readyz ready."""
     proc = rehearse(history["new_repo"], history["archive_old"])
@@ -207,6 +208,7 @@ def test_rehearse_passes_the_good_upgrade(history):
     assert f"{APP}-rehearse-" not in leftovers()
 
 
+@pytest.mark.runbook_step("make rehearse")
 def test_rehearse_catches_an_image_that_cannot_start_on_the_archived_state(history):
     """8.2 on a backup of state 9.6 has migrated: the rehearsal fails and says why."""
     proc = rehearse(history["old_repo"], history["archive_new"])

@@ -12,10 +12,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import tomllib
+
+import pytest
 
 from ops import model as m
 from ops.platforms import fly as room
+from tests.standins import protocol
+from tests.test_backup_refusals import STANDINS
 from tests.test_secrets_scripts import deploy_repo, run_secrets, values_for
 
 
@@ -64,3 +70,21 @@ def test_fly_machine_facts_and_checks():
     assert facts["oom_exit_codes"] == [137]
     rows = room.fly_checks_from_list({"148e": [{"name": "c", "status": "critical", "output": "connection refused"}]})
     assert rows == [{"machine": "148e", "name": "c", "status": "critical", "output": "connection refused"}]
+
+
+@pytest.mark.runbook_step("make status")
+def test_make_status_asks_fly_for_the_machine_and_its_checks(render, tmp_path):
+    """The RUNBOOK's `make status` (Upgrading: after a deploy or a rollback), through the generated
+    Makefile with the RECORDING fly stand-in on PATH (canned answers; nothing is contacted)."""
+    repo = render(app_name="claw-fly", platform="fly")
+    canned = tmp_path / "canned"
+    canned.mkdir()
+    (canned / "fly-status.txt").write_text("Machines\nPROCESS ID VERSION REGION STATE\napp 1 3 ams started\n")
+    (canned / "fly-checks-list.txt").write_text("Health Checks for claw-fly\nNAME STATUS\nservicecheck passing\n")
+    env = {**os.environ, "STANDIN_LOG": str(tmp_path / "calls.log"), "STANDIN_DIR": str(canned),
+           "PATH": os.pathsep.join([str(STANDINS), os.environ["PATH"]])}
+    proc = subprocess.run(["make", "-s", "status"], cwd=repo, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert protocol.argvs(tmp_path / "calls.log") == [["fly", "status", "-a", "claw-fly"],
+                                                      ["fly", "checks", "list", "-a", "claw-fly"]]
+    assert "app 1 3 ams started" in proc.stdout and "servicecheck passing" in proc.stdout
