@@ -25,10 +25,16 @@ update. So, when what runs now differs from what is about to be deployed:
 4. the deploy, then a wait until the new release reports ``/startupz`` started;
 5. a refused start: the release's own repair, ``openclaw doctor --fix
    --non-interactive`` with the gateway stopped, then one more start;
-6. still failing (or the platform reports the deploy failed): hold, put the
+6. the platform made no new deployment (the room raised NotDeployed: its build or upload failed):
+   what ran before still runs on its own state, so no hold, no rollback, no restore; the watch
+   flag is removed and the command fails, naming the pre-update archive (decided here, once);
+7. still failing (or the platform reports the deploy failed): hold, put the
    previous image back, restore the pre-update backup with the OLD release
    (``openclaw backup restore`` + the swap of docker/restore.mjs), start it and
-   wait until it reports started; the command then fails, naming the archive.
+   wait until it reports started; the command then fails, naming the archive. A room that
+   holds no credential its platform's rollback accepts (``Platform.rollback`` None: Railway's
+   make deploy without a token) holds nothing, leaves the watch flag (make restore ends it)
+   and fails with the way back by hand (``Platform.by_hand``).
 
 The per-platform facts (what image runs, how to deploy, how to put an image back)
 are the room's ``safe_upgrade`` (ops/platforms/<kind>.py), which builds a ``Platform``;
