@@ -55,8 +55,8 @@ from typing import Callable
 
 from ops import model as m
 from ops import platforms
-from ops.backup import (BACKUP_DIR, PRIVATE_MARKER, UPGRADE_FLAG, BackupError, _step, backup, check_archive,  # noqa: F401
-                        env_prefix, flag_path, load_model, probe, remote_size_sha, stamp, upgrade_flag)
+from ops.backup import (BACKUP_DIR, PRIVATE_MARKER, BackupError, _step, backup, check_archive, env_prefix,
+                        flag_path, load_model, probe, remote_size_sha, stamp, upgrade_flag)
 from ops.ci_http import DeployError, NotDeployed, interval_s, timeout_s
 from ops.remote import Remote, RemoteError, connect
 

@@ -294,9 +294,11 @@ def ci_values(model: m.DeployModel) -> dict[str, str]:
 # own rollback of the deployment that ran before: the public GraphQL API's
 # `deploymentRollback(id)` (the dashboard's Rollback; the CLI 5.63.1 has only `redeploy`, which
 # redeploys the LATEST deployment, the failed one), sent with the project token in the
-# Project-Access-Token header (CI), or with RAILWAY_TOKEN / RAILWAY_API_TOKEN (make deploy, TOKENS). The mutation's name and argument are as public clients call it
-# and a schema introspection reported; not checked against a live account here. Railway builds the
-# image from the upload, so a change of release is what takes the safe path.
+# Project-Access-Token header (CI), or with RAILWAY_TOKEN / RAILWAY_API_TOKEN (make deploy: TOKENS
+# below; without either, no rollback from here and the way back is printed, ``by_hand``). The
+# mutation's name and argument are as public clients call it and a schema introspection reported;
+# not checked against a live account here. Railway builds the image from the upload, so a change of
+# release is what takes the safe path.
 
 SAFE_UPGRADE_HELP = "railway up with a pre-update backup and a way back (Railway's deployment rollback)"
 ROLLBACK = "mutation deploymentRollback($id: String!) { deploymentRollback(id: $id) }"
