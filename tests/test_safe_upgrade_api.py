@@ -8,8 +8,11 @@ deployed anywhere; the engine-backed proofs of the same steps are in tests/conta
 
 Each platform: a good upgrade (backup first, kept; no rollback), a failed one (the
 platform's own rollback to what ran before, then the pre-update archive uploaded and
-restored by the old release, in that order; the job fails and says so), a first deploy
-(nothing answers exec: a plain deploy), and nothing changed (one exec look, no backup)."""
+restored by the old release, in that order; the job fails and says so), a deploy that made
+nothing new (a failed build or upload: no hold, no rollback, no restore, the watch flag removed),
+a first deploy (nothing answers exec: a plain deploy), and nothing changed (one exec look, no
+backup). At the bottom: upgrade() itself with a Platform whose deploy raises NothingDeployed or
+that has no rollback, the usage lines against the parser, and make restore into an upgrade's hold."""
 
 from __future__ import annotations
 
