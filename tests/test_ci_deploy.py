@@ -230,6 +230,9 @@ def test_render_failed_deploy_fails_the_job(generated, api, tmp_path):
     job = Job(generated("render", "public"), tmp_path, api)
     assert job.run() != 0
     assert "build_failed" in job.output and ("GET", "/startupz") not in api.calls()
+    # the build failed: Render made no deploy, so nothing is rolled back (NotDeployed, not the error's text)
+    assert "upgrade: nothing was deployed (Render deploy dep-1: build_failed)" in job.output
+    assert not any(r["path"].endswith("/rollback") for r in api.requests)
 
 
 def test_render_live_but_gateway_not_started_fails_the_job(generated, api, tmp_path):
@@ -287,7 +290,8 @@ def test_northflank_failed_build_fails_the_job(generated, api, tmp_path, failure
     # only the safe upgrade's look before the build; nothing new ran, so nothing is set back
     assert api.calls().count(("GET", "/v1/projects/claw-ci/services/claw-ci")) == 1
     assert ("POST", "/v1/projects/claw-ci/services/claw-ci/deployment") not in api.calls()
-    assert "nothing was deployed (the build failed)" in job.output
+    assert f"upgrade: nothing was deployed (Northflank build build-7: {failure})" in job.output
+    assert f"Northflank still runs {'f' * 40}" in job.output
 
 
 def test_northflank_failed_deployment_fails_the_job(generated, api, tmp_path):

@@ -76,6 +76,15 @@ def flag_path(model: m.DeployModel) -> str:
     return f"{model.volume_mount}/{FLAG_NAME}"
 
 
+# The safe upgrade's watch flag (ops/safe_upgrade.py): with it on the volume a gateway that exits is
+# held in maintenance by the entrypoint. make restore restores into such a hold and removes the flag.
+UPGRADE_FLAG = ".openclaw-upgrade"
+
+
+def upgrade_flag(model: m.DeployModel) -> str:
+    return f"{model.volume_mount}/{UPGRADE_FLAG}"
+
+
 def probe(model: m.DeployModel, path: str, status: str) -> str:
     """A shell command that exits 0 when the gateway's ``path`` answers ``status``
     (node is in every image; curl is not)."""
@@ -86,12 +95,14 @@ def probe(model: m.DeployModel, path: str, status: str) -> str:
 
 
 def gateway_state(model: m.DeployModel, remote: Remote) -> str:
-    """'live', 'maintenance' (a restore's flag is on the volume) or 'down'; a
+    """'live', 'maintenance' (a restore's flag is on the volume), 'held' (that flag with the safe
+    upgrade's watch flag: the entrypoint held a gateway that exited during an upgrade) or 'down'; a
     RemoteError when the platform CLI cannot reach a running container at all."""
-    flag = shlex.quote(flag_path(model))
-    out = remote.exec(f"if [ -e {flag} ]; then echo maintenance; elif {probe(model, '/healthz', 'live')}; "
-                      "then echo live; else echo down; fi", timeout=120).stdout.decode().split()
-    return out[-1] if out and out[-1] in ("live", "maintenance", "down") else "down"
+    flag, watch = shlex.quote(flag_path(model)), shlex.quote(upgrade_flag(model))
+    out = remote.exec(f"if [ -e {flag} ] && [ ! -e {watch} ]; then echo maintenance; elif [ -e {flag} ]; then "
+                      f"echo held; elif {probe(model, '/healthz', 'live')}; then echo live; else echo down; fi",
+                      timeout=120).stdout.decode().split()
+    return out[-1] if out and out[-1] in ("live", "maintenance", "held", "down") else "down"
 
 
 def remote_size_sha(remote: Remote, path: str) -> tuple[int, str]:
@@ -243,7 +254,8 @@ def restore(model: m.DeployModel, archive: Path, *, yes: bool = False, from_app:
     ts = stamp()
     work = f"{model.volume_mount}/.openclaw-restore-{ts}"
     try:
-        if gateway_state(model, remote) == "maintenance":
+        state = gateway_state(model, remote)
+        if state == "maintenance":
             raise BackupError(f"restore: {flag} exists: another restore is under way or one failed "
                               "(RUNBOOK, Day two: when a restore fails)")
         remote.exec(f"umask 077 && mkdir -p {work} && printf 'openclaw-private-update-capture-v1\\n' > "
@@ -258,8 +270,12 @@ def restore(model: m.DeployModel, archive: Path, *, yes: bool = False, from_app:
     say(f"restore: uploaded {archive.name} to {work} and checked it (size and sha256)")
     started = time.monotonic()
     try:
-        _step(remote, model, "enter", flag)
-        say("restore: maintenance state: the gateway is stopped, the health checks answer 'maintenance'")
+        if state == "held":  # a failed upgrade's hold: the gateway is stopped already
+            say(f"restore: the gateway is held in maintenance after a failed upgrade ({upgrade_flag(model)}): "
+                "restoring into the hold")
+        else:
+            _step(remote, model, "enter", flag)
+            say("restore: maintenance state: the gateway is stopped, the health checks answer 'maintenance'")
         staged = _step(remote, model, "stage", flag, work)
         activated = _step(remote, model, "activate", flag, work, ts)
     except RemoteError as err:
@@ -273,6 +289,11 @@ def restore(model: m.DeployModel, archive: Path, *, yes: bool = False, from_app:
     say(f"restore: swapped in the archive's state (taken {activated.get('archiveCreated')}); kept the replaced "
         f"state as {', '.join(activated['kept'])} until the next restore")
     seconds = wait_started(model, remote)
+    # a failed upgrade's watch ends with the restore (a flag left after a way back by hand included):
+    # a later exit of the gateway restarts it again instead of holding it
+    remote.exec(f"rm -f {shlex.quote(upgrade_flag(model))}", check=False, timeout=120)
+    if state == "held":
+        say(f"restore: removed the upgrade watch flag {upgrade_flag(model)}")
     say(f"restore: the gateway started on the restored state ({seconds:.0f} s after the swap, "
         f"{time.monotonic() - started:.0f} s of maintenance in all)")
     for warning in staged.get("warnings", []):

@@ -28,6 +28,12 @@ class DeployError(RuntimeError):
     """The deploy failed or did not become healthy: the job must fail."""
 
 
+class NotDeployed(DeployError):
+    """The platform made no new deployment (its build, upload or pre-deploy step failed):
+    what ran before still runs, on a state nothing new touched. Raised where a room learns
+    it (a terminal status, a failed upload), never read back from an error's text."""
+
+
 class RedirectRefused(urllib.error.URLError):
     """A redirect to another scheme, host or port: not followed."""
 
@@ -146,8 +152,10 @@ def started(body: Any) -> bool:
 
 
 def poll(what: str, probe: Callable[[], tuple[bool, str]], timeout: float | None = None,
-         interval: float | None = None, failed: Callable[[str], bool] = lambda _: False) -> str:
-    """Call ``probe`` until it returns (True, note), ``failed(note)`` or the deadline."""
+         interval: float | None = None, failed: Callable[[str], bool] = lambda _: False,
+         nothing_new: Callable[[str], bool] = lambda _: False) -> str:
+    """Call ``probe`` until it returns (True, note), ``failed(note)`` or the deadline.
+    ``nothing_new(note)``: that failure left no new deployment (NotDeployed, not DeployError)."""
     deadline = time.monotonic() + (timeout_s() if timeout is None else timeout)
     step = interval_s() if interval is None else interval
     note = "not tried"
@@ -160,7 +168,7 @@ def poll(what: str, probe: Callable[[], tuple[bool, str]], timeout: float | None
         if ok:
             return note
         if failed(note):
-            raise DeployError(f"{what}: {note}")
+            raise (NotDeployed if nothing_new(note) else DeployError)(f"{what}: {note}")
         if time.monotonic() >= deadline:
             raise DeployError(f"{what}: not done after {timeout_s() if timeout is None else timeout:g} s (last: {note})")
         time.sleep(step)

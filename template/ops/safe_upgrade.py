@@ -1,9 +1,13 @@
 """Safe upgrade: a deploy that changes the image or the OpenClaw release, with a way back.
 
-    python -m ops.safe_upgrade kubernetes --image IMAGE --kustomize DIR [--namespace NS]
-    python -m ops.safe_upgrade fly [--remote-only] [--image IMAGE]
-    python -m ops.safe_upgrade compose [--image IMAGE --ssh-target USER@HOST ...]
-    (every platform: --encrypt-to DIR, CI: the pre-update archive encrypted to backup_recipient)
+    python -m ops.safe_upgrade kubernetes --image IMAGE --kustomize DIR [--namespace NS] [--deployment NAME]
+    python -m ops.safe_upgrade fly [--app APP] [--remote-only] [--image IMAGE]
+    python -m ops.safe_upgrade compose [--image IMAGE] [--ssh-target USER@HOST --ssh-key FILE --known-hosts FILE]
+    python -m ops.safe_upgrade render --service NAME --commit SHA [--public] [--ci]
+    python -m ops.safe_upgrade railway --service NAME --environment ENV [--public-url URL] [--ci]
+    python -m ops.safe_upgrade northflank --project P --service S --commit SHA [--public] [--ci]
+    (every platform: --backups DIR, and --encrypt-to DIR: CI keeps the pre-update archive encrypted
+    to backup_recipient there)
     python -m ops.safe_upgrade arm | disarm | restore-held ARCHIVE    (the same steps by hand)
 
 The pinned release's docs (docs/install/updating/rollback-and-recovery.md) say a
@@ -21,10 +25,16 @@ update. So, when what runs now differs from what is about to be deployed:
 4. the deploy, then a wait until the new release reports ``/startupz`` started;
 5. a refused start: the release's own repair, ``openclaw doctor --fix
    --non-interactive`` with the gateway stopped, then one more start;
-6. still failing (or the platform reports the deploy failed): hold, put the
+6. the platform made no new deployment (the room raised NotDeployed: its build or upload failed):
+   what ran before still runs on its own state, so no hold, no rollback, no restore; the watch
+   flag is removed and the command fails, naming the pre-update archive (decided here, once);
+7. still failing (or the platform reports the deploy failed): hold, put the
    previous image back, restore the pre-update backup with the OLD release
    (``openclaw backup restore`` + the swap of docker/restore.mjs), start it and
-   wait until it reports started; the command then fails, naming the archive.
+   wait until it reports started; the command then fails, naming the archive. A room that
+   holds no credential its platform's rollback accepts (``Platform.rollback`` None: Railway's
+   make deploy without a token) holds nothing, leaves the watch flag (make restore ends it)
+   and fails with the way back by hand (``Platform.by_hand``).
 
 The per-platform facts (what image runs, how to deploy, how to put an image back)
 are the room's ``safe_upgrade`` (ops/platforms/<kind>.py), which builds a ``Platform``;
@@ -46,16 +56,21 @@ from typing import Callable
 from ops import model as m
 from ops import platforms
 from ops.backup import (BACKUP_DIR, PRIVATE_MARKER, BackupError, _step, backup, check_archive, env_prefix,
-                        flag_path, load_model, probe, remote_size_sha, stamp)
-from ops.ci_http import DeployError, interval_s, timeout_s
+                        flag_path, load_model, probe, remote_size_sha, stamp, upgrade_flag)
+from ops.ci_http import DeployError, NotDeployed, interval_s, timeout_s
 from ops.remote import Remote, RemoteError, connect
 
-UPGRADE_FLAG = ".openclaw-upgrade"
 REPAIR = "openclaw doctor --fix --non-interactive"
 
 
 class UpgradeError(RuntimeError):
     """The upgrade failed: the one line the user sees (what happened, what state is left)."""
+
+
+class NothingDeployed(UpgradeError):
+    """The platform made no new deployment (ops.ci_http.NotDeployed: its build or pre-deploy step
+    failed): what ran before still runs on its own untouched state, so there is nothing to hold,
+    roll back or restore."""
 
 
 @dataclass
@@ -65,8 +80,13 @@ class Platform:
     label: str
     current_image: Callable[[], str]       # the image the platform runs now ("" when it runs none)
     deploy: Callable[[], None]             # roll the new release out; raises on the platform's own failure
-    rollback: Callable[[str], None]        # put this image back (returns once the platform took it)
+    #   (NothingDeployed when the platform made no new deployment: decided once, in upgrade())
+    rollback: Callable[[str], None] | None  # put this image back (returns once the platform took it);
+    #   None: this run holds no credential the platform's rollback accepts (``by_hand`` says what to do)
     new_image: str = ""                    # the image about to be deployed, when known beforehand
+    # without a rollback: the one or two lines that go back by hand, given what ran before and the
+    # pre-update archive (None when nothing answered before the deploy)
+    by_hand: Callable[[str, Path | None], str] | None = None
     # an image without this repo's entrypoint (no hold): restores ARCHIVE with the gateway stopped
     restore: Callable[[Path], None] | None = None
     # the exec transport, when the room reaches the gateway otherwise than connect(model) does (CI over ssh)
@@ -80,13 +100,11 @@ def as_upgrade_error(fn: Callable) -> Callable:
     def call(*args):
         try:
             return fn(*args)
+        except NotDeployed as err:  # the distinction travels: upgrade() decides on it once
+            raise NothingDeployed(str(err)) from None
         except DeployError as err:
             raise UpgradeError(str(err)) from None
     return call
-
-
-def upgrade_flag(model: m.DeployModel) -> str:
-    return f"{model.volume_mount}/{UPGRADE_FLAG}"
 
 
 def running(model: m.DeployModel, remote: Remote) -> tuple[str, str]:
@@ -174,9 +192,16 @@ def upgrade(model: m.DeployModel, platform: Platform, *, remote: Remote | None =
             "a plain deploy, without a pre-update backup")
         try:
             platform.deploy()
+        except NothingDeployed as err:
+            raise NothingDeployed(f"upgrade: nothing was deployed ({str(err)[:300]}); {platform.label} still runs "
+                                  f"{before_image or 'what ran before'}") from None
         except (RemoteError, UpgradeError, RuntimeError) as err:
             if not before_image or before_image == platform.new_image:
                 raise UpgradeError(f"upgrade: the deploy failed ({str(err)[:300]})") from None
+            if platform.rollback is None:
+                hint = platform.by_hand(before_image, None) if platform.by_hand else f"put {before_image} back"
+                raise UpgradeError(f"upgrade: the deploy failed ({str(err)[:300]}); nothing was rolled back: "
+                                   f"{hint}") from None
             say(f"upgrade: the deploy failed ({str(err)[:300]}): rolling back to {before_image} (the image only: "
                 "nothing answered before, so there is no pre-update backup to restore)")
             platform.rollback(before_image)
@@ -201,6 +226,11 @@ def upgrade(model: m.DeployModel, platform: Platform, *, remote: Remote | None =
     failure = ""
     try:
         platform.deploy()
+    except NothingDeployed as err:  # no hold, no rollback, no restore: the old release never stopped
+        _disarm(model, remote, say)
+        raise NothingDeployed(f"upgrade: nothing was deployed ({str(err)[:300]}); {platform.label} still runs "
+                              f"openclaw {before} ({before_image or 'image unknown'}) on its own state; "
+                              f"the pre-update backup stays at {archive}") from None
     except (RemoteError, UpgradeError, RuntimeError) as err:
         failure = f"the deploy failed ({str(err)[:300]})"
     if not failure:
@@ -217,6 +247,12 @@ def upgrade(model: m.DeployModel, platform: Platform, *, remote: Remote | None =
             return result
         failure = (f"openclaw {target} refused to start, also after {REPAIR}" if outcome == "held"
                    else f"openclaw {target} did not report started within {timeout:.0f} s")
+    # No way back from here (no credential the platform's rollback accepts): nothing is held that this
+    # run cannot undo. The watch flag stays, so a gateway that exits (the new release, or the old one on
+    # the state the new one left) is held, not looped; make restore restores into it and removes the flag.
+    if platform.rollback is None:
+        raise UpgradeError(f"upgrade: {failure}; nothing was rolled back or restored: "
+                           f"{platform.by_hand(before_image, archive) if platform.by_hand else archive}") from None
     result["rolled_back"] = True
     say(f"upgrade: {failure}: rolling back to openclaw {before} ({before_image}) and restoring {archive.name}")
     back = time.monotonic()
@@ -230,6 +266,15 @@ def upgrade(model: m.DeployModel, platform: Platform, *, remote: Remote | None =
     result["seconds"] = time.monotonic() - began
     raise UpgradeError(f"upgrade: {failure}; rolled back: openclaw {before} started on the pre-update state "
                        f"({archive}, {result['seconds']:.0f} s in all); the deploy is not upgraded")
+
+
+def _disarm(model: m.DeployModel, remote: Remote, say: Callable[[str], None]) -> None:
+    """Remove the watch flag (the safe upgrade is over); said, not raised, when exec fails."""
+    try:
+        remote.exec(f"rm -f {shlex.quote(upgrade_flag(model))}", check=False)
+    except RemoteError as err:
+        say(f"upgrade: could not remove the watch flag {upgrade_flag(model)} ({err}): remove it through "
+            "the platform's exec (RUNBOOK, Upgrading: stuck held after a success)")
 
 
 def _roll_back(model: m.DeployModel, platform: Platform, remote: Remote, before: str, before_image: str,
@@ -304,13 +349,15 @@ def seal(model: m.DeployModel, out_dir: str, say: Callable[[str], None] = print)
     return _keep
 
 
-def main(argv: list[str] | None = None) -> int:
+def automated() -> dict:
+    """The rooms with an automated safe path (ops/platforms/<kind>.py: safe_upgrade_parser, safe_upgrade)."""
+    return {kind: room for kind in platforms.kinds() if hasattr(room := platforms.for_kind(kind), "safe_upgrade")}
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ops.safe_upgrade", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="kind", required=True)
-    # a room with an automated safe path (ops/platforms/<kind>.py: safe_upgrade_parser, safe_upgrade)
-    automated = {kind: room for kind in platforms.kinds()
-                 if hasattr(room := platforms.for_kind(kind), "safe_upgrade")}
-    for kind, room in automated.items():
+    for kind, room in automated().items():
         room_parser = sub.add_parser(kind, help=room.SAFE_UPGRADE_HELP)
         room.safe_upgrade_parser(room_parser)
         room_parser.add_argument("--encrypt-to", default="", metavar="DIR",
@@ -320,12 +367,17 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("disarm", help="remove the watch flag (the upgrade went well)")
     held = sub.add_parser("restore-held", help="restore ARCHIVE into a gateway held in maintenance, then start it")
     held.add_argument("archive")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    rooms = automated()
     try:
         model = load_model()
-        if args.kind in automated:
+        if args.kind in rooms:
             keep = seal(model, args.encrypt_to)
-            upgrade(model, automated[args.kind].safe_upgrade(model, args), dest=Path(args.backups), keep=keep)
+            upgrade(model, rooms[args.kind].safe_upgrade(model, args), dest=Path(args.backups), keep=keep)
         elif args.kind in ("arm", "disarm"):
             remote = connect(model)
             flag = shlex.quote(upgrade_flag(model))
@@ -348,4 +400,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run as the importable module: the rooms raise ops.safe_upgrade's NothingDeployed / UpgradeError,
+    # which __main__'s own copies of those classes would not catch
+    from ops import safe_upgrade as importable
+
+    sys.exit(importable.main())

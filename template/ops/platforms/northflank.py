@@ -45,7 +45,7 @@ from .. import live as lv
 from .. import model as m
 from .. import remote as rm
 from .. import signatures as sig
-from ..ci_http import DeployError, api, poll, say, secret_env, wait_started
+from ..ci_http import DeployError, NotDeployed, api, poll, say, secret_env, wait_started
 from ..live_api import ApiClient, describe_failure
 from ..remote import app_values as remote_values  # noqa: F401  (the app name is all its argv needs)
 from . import api_base
@@ -156,14 +156,16 @@ def deploy(project: str, service: str, commit: str, public: bool) -> None:
     build = data(api("POST", base(), path + "/build", token, {"sha": commit}))
     build_id = build.get("id")
     if not build_id:
-        raise DeployError(f"Northflank started no build of {commit} (no data.id in the answer)")
+        raise NotDeployed(f"Northflank started no build of {commit} (no data.id in the answer)")
     say(f"Northflank build {build_id} of {commit[:12]} for {project}/{service}")
 
     def build_done() -> tuple[bool, str]:
         status = str(data(api("GET", base(), f"{path}/build/{build_id}", token)).get("status"))
         return status == BUILD_OK, status
 
-    poll(f"Northflank build {build_id}", build_done, failed=lambda s: s in BUILD_FAILED)
+    # a build's terminal failure: nothing new was deployed, the previous build still runs
+    poll(f"Northflank build {build_id}", build_done, failed=lambda s: s in BUILD_FAILED,
+         nothing_new=lambda s: s in BUILD_FAILED)
     last: dict = {}
 
     def running() -> tuple[bool, str]:
@@ -355,8 +357,6 @@ def safe_upgrade(model: m.DeployModel, args: argparse.Namespace, say=print) -> A
     path = f"/projects/{args.project}/services/{args.service}"
     remote = _ci_login(model, say) if args.ci else None
 
-    built = {"deployed": True}
-
     def current() -> str:
         try:
             service = data(api("GET", base(), path, token))
@@ -365,18 +365,10 @@ def safe_upgrade(model: m.DeployModel, args: argparse.Namespace, say=print) -> A
             return ""
         return str(deployed_sha(service) or "") if deployment_status(service) == DEPLOY_OK else ""
 
-    def deploy_commit() -> None:
-        try:
-            deploy(args.project, args.service, args.commit, args.public)
-        except DeployError as err:
-            built["deployed"] = not str(err).startswith("Northflank build ")  # the build failed: nothing new ran
-            raise
+    def deploy_commit() -> None:  # NotDeployed when the build failed
+        deploy(args.project, args.service, args.commit, args.public)
 
     def rollback(sha: str) -> None:
-        if not built["deployed"]:
-            say(f"Northflank: nothing was deployed (the build failed); the build of {sha[:12]} still runs: "
-                "no rollback needed")
-            return
         api("POST", base(), path + "/deployment", token, {"internal": {"buildSHA": sha}})
         say(f"Northflank: the deployment of {args.service} set back to the build of {sha[:12]} "
             "(it boots held in maintenance while the watch flag is on the volume)")

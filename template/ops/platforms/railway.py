@@ -7,9 +7,12 @@
   ``private_status``: uptime.
 
 Deploy (CI): python3 -m ops.safe_upgrade railway --service NAME --environment ENV [--public-url https://HOST] --ci
+Deploy (make deploy): python -m ops.safe_upgrade railway --service NAME --environment ENV
 
-RAILWAY_TOKEN comes from the environment (the workflow maps the Actions secret of
-that name into it); it is never an argument.
+CI: RAILWAY_TOKEN comes from the environment (the workflow maps the Actions secret of
+that name into it); it is never an argument. make deploy: the CLI's own login runs
+`railway up`; the way back needs RAILWAY_TOKEN or RAILWAY_API_TOKEN in the environment
+(``rollback_credential``), and without one prints it by hand.
 
 Steps: note the service's latest deployment (`railway status --json --environment ENV`),
 run `railway up --ci --service NAME --environment ENV` (uploads and builds this
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import subprocess
 from pathlib import Path
@@ -37,7 +41,7 @@ from .. import live as lv
 from .. import model as m
 from .. import remote as rm
 from .. import signatures as sig
-from ..ci_http import DeployError, poll, say, secret_env, wait_started
+from ..ci_http import DeployError, NotDeployed, poll, say, secret_env, wait_started
 from ..remote import app_values as remote_values  # noqa: F401  (the app name is all its argv needs)
 
 Result = c.Result
@@ -222,8 +226,11 @@ def latest_deployment(status: Any, service: str, environment: str) -> dict:
 
 
 def railway_status(service: str, environment: str) -> dict:
-    proc = subprocess.run(["railway", "status", "--json", "--environment", environment],
-                          capture_output=True, text=True, timeout=120)
+    try:
+        proc = subprocess.run(["railway", "status", "--json", "--environment", environment],
+                              capture_output=True, text=True, timeout=120)
+    except FileNotFoundError:
+        raise DeployError("`railway` is not installed (the Railway CLI: README, Go live)") from None
     if proc.returncode:
         raise DeployError(f"railway status --json: exit {proc.returncode}: {proc.stderr.strip()[:300]}")
     try:
@@ -233,12 +240,14 @@ def railway_status(service: str, environment: str) -> dict:
 
 
 def deploy(service: str, environment: str, public_url: str | None) -> None:
-    secret_env("RAILWAY_TOKEN")
+    """`railway up --ci` (uploads this directory, streams the build, exits with the build's result),
+    then the wait for the new deployment. A failed upload or build made no deployment: NotDeployed."""
     before = railway_status(service, environment).get("id")
     say(f"railway up --ci --service {service} --environment {environment} (previous deployment: {before or 'none'})")
     up = subprocess.run(["railway", "up", "--ci", "--service", service, "--environment", environment], timeout=3600)
     if up.returncode:
-        raise DeployError(f"railway up failed (exit {up.returncode}): read the build log above")
+        raise NotDeployed(f"railway up failed (exit {up.returncode}): read the build log above; "
+                          f"deployment {before or '(none)'} was not replaced")
 
     def live() -> tuple[bool, str]:
         dep = railway_status(service, environment)
@@ -277,7 +286,7 @@ def ci_values(model: m.DeployModel) -> dict[str, str]:
     return {"environment": str(m.load("ci")["tools"]["railway"]["environment"])}
 
 # ------------------------------------------------------------------ safe upgrade --
-# ops/safe_upgrade.py's automated path (the CI deploy job):
+# ops/safe_upgrade.py's automated path (the CI deploy job, and make deploy without --ci):
 #   python -m ops.safe_upgrade railway --service NAME --environment ENV [--public-url URL] [--ci]
 # What runs now: the service's latest deployment in ENV (`railway status --json`) when it is
 # SUCCESS, the release through `railway ssh` (ops/remote.py; the job's argv names the service and
@@ -285,67 +294,92 @@ def ci_values(model: m.DeployModel) -> dict[str, str]:
 # own rollback of the deployment that ran before: the public GraphQL API's
 # `deploymentRollback(id)` (the dashboard's Rollback; the CLI 5.63.1 has only `redeploy`, which
 # redeploys the LATEST deployment, the failed one), sent with the project token in the
-# Project-Access-Token header. The mutation's name and argument are as public clients call it
-# and a schema introspection reported; not checked against a live account here. Railway builds the
-# image from the upload, so a change of release is what takes the safe path.
+# Project-Access-Token header (CI), or with RAILWAY_TOKEN / RAILWAY_API_TOKEN (make deploy: TOKENS
+# below; without either, no rollback from here and the way back is printed, ``by_hand``). The
+# mutation's name and argument are as public clients call it and a schema introspection reported;
+# not checked against a live account here. Railway builds the image from the upload, so a change of
+# release is what takes the safe path.
 
 SAFE_UPGRADE_HELP = "railway up with a pre-update backup and a way back (Railway's deployment rollback)"
 ROLLBACK = "mutation deploymentRollback($id: String!) { deploymentRollback(id: $id) }"
+# The tokens Railway's API takes, in the order the CLI reads them (railwayapp/cli src/client.rs,
+# docs.rs; docs.railway.com/reference/public-api, read 2026-12-02): a project token (one project and
+# environment) in RAILWAY_TOKEN, sent as Project-Access-Token; an account or workspace token in
+# RAILWAY_API_TOKEN, sent as Authorization: Bearer. The CLI's own `railway login` session is not read.
+TOKENS = (("RAILWAY_TOKEN", "Project-Access-Token"), ("RAILWAY_API_TOKEN", "Authorization"))
 
 
 def safe_upgrade_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--service", required=True)
     parser.add_argument("--environment", required=True)
     parser.add_argument("--public-url", default=None)
-    parser.add_argument("--ci", action="store_true", help="the CI job: `railway ssh --service --environment`")
+    parser.add_argument("--ci", action="store_true", help="the CI job: RAILWAY_TOKEN (a project token) is required")
     parser.add_argument("--backups", default="backups")
 
 
-def rollback_deployment(token: str, deployment_id: str) -> None:
+def rollback_credential(env=os.environ) -> tuple[str, str, str] | None:
+    """(variable, token, header) of the first token set, or None: no rollback from here."""
+    for name, header in TOKENS:
+        if env.get(name, "").strip():
+            return name, env[name].strip(), header
+    return None
+
+
+def rollback_deployment(token: str, deployment_id: str, header: str = "Project-Access-Token") -> None:
     from . import api_base
     from ..ci_http import api
 
     answer = api("POST", api_base("railway"), "", token, {"query": ROLLBACK, "variables": {"id": deployment_id}},
-                 header="Project-Access-Token")
+                 header=header)
     errors = answer.get("errors") if isinstance(answer, dict) else None
     if errors or not isinstance(answer, dict) or not (answer.get("data") or {}).get("deploymentRollback"):
         detail = "; ".join(str(e.get("message", e))[:200] for e in errors or [] if isinstance(e, dict))
         raise DeployError(f"Railway deploymentRollback({deployment_id}) was refused: {detail or json.dumps(answer)[:200]}")
 
 
+def by_hand(service: str, previous: str, archive: Path | None) -> str:
+    """The way back without a token: the dashboard's Rollback, then make restore (which restores into
+    the hold the watch flag leaves and removes that flag)."""
+    where = f"Railway dashboard > {service} > Deployments > {previous} > Rollback"
+    if archive is None:
+        return f"{where} (no RAILWAY_TOKEN or RAILWAY_API_TOKEN here for Railway's rollback)"
+    return (f"{where}, then make restore ARCHIVE={archive} ARGS=--yes (no RAILWAY_TOKEN or RAILWAY_API_TOKEN "
+            "here for Railway's rollback)")
+
+
 def safe_upgrade(model: m.DeployModel, args: argparse.Namespace, say=print) -> Any:
     from .. import safe_upgrade as su
 
     wrapped = su.as_upgrade_error
-    token = wrapped(secret_env)("RAILWAY_TOKEN")
+    if args.ci:  # the deploy environment's project token (ci.yml secrets)
+        credential = ("RAILWAY_TOKEN", wrapped(secret_env)("RAILWAY_TOKEN"), "Project-Access-Token")
+    else:  # make deploy: `railway login` runs the CLI; the API's rollback needs a token of its own
+        credential = rollback_credential()
     if args.public_url is not None and not args.public_url.strip():  # before anything runs
         raise su.UpgradeError("OPENCLAW_PUBLIC_URL is empty: set the repository variable to the service's "
                               "https:// domain (Settings > Networking in Railway)")
-    remote = rm.connect(model, ci=True) if args.ci else None
-    if remote is not None:
-        remote.values["environment"] = args.environment
-
-    built = {"deployed": True}
+    # exec names the service and the environment (not whatever this directory is linked to)
+    remote = rm.connect(model, ci=True)
+    remote.values["environment"] = args.environment
+    if credential is None:
+        say("upgrade: no RAILWAY_TOKEN or RAILWAY_API_TOKEN in the environment: the backup, the deploy and the "
+            "wait run; a failure is not undone from here: the way back by hand is printed")
 
     def current() -> str:
         dep = railway_status(args.service, args.environment)
         return str(dep.get("id") or "") if str(dep.get("status")).upper() in OK else ""
 
-    def deploy_upload() -> None:
-        try:
-            deploy(args.service, args.environment, args.public_url)
-        except DeployError as err:
-            built["deployed"] = not str(err).startswith("railway up failed")  # no new deployment was made
-            raise
+    def deploy_upload() -> None:  # NotDeployed when `railway up` failed (no new deployment)
+        deploy(args.service, args.environment, args.public_url)
 
     def rollback(deployment_id: str) -> None:
-        if not built["deployed"]:
-            say(f"Railway: `railway up` made no deployment; {deployment_id} still runs: no rollback needed")
-            return
-        rollback_deployment(token, deployment_id)
-        say(f"Railway rollback to deployment {deployment_id} started (it boots held in maintenance "
+        name, token, header = credential
+        rollback_deployment(token, deployment_id, header)
+        say(f"Railway rollback to deployment {deployment_id} started with {name} (it boots held in maintenance "
             "while the watch flag is on the volume)")
 
     return su.Platform(label="Railway", current_image=wrapped(current),
                        deploy=wrapped(deploy_upload),
-                       rollback=wrapped(rollback), remote=remote)
+                       rollback=wrapped(rollback) if credential else None,
+                       by_hand=lambda previous, archive: by_hand(args.service, previous, archive),
+                       remote=remote)

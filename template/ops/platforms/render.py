@@ -97,6 +97,8 @@ def validate(root: Path, model: m.DeployModel) -> list[c.Result]:
 API = "https://api.render.com/v1"
 LIVE = "live"
 FAILED = {"build_failed", "update_failed", "canceled", "pre_deploy_failed", "deactivated"}
+# the build or the pre-deploy command failed: nothing new started, the live deploy stays (NotDeployed)
+NOT_DEPLOYED = frozenset({"build_failed", "pre_deploy_failed"})
 
 
 def base() -> str:
@@ -135,7 +137,8 @@ def wait_live(token: str, service_id: str, deploy_id: str) -> None:
         status = str(dep.get("status"))
         return status == LIVE, status
 
-    poll(f"Render deploy {deploy_id}", probe, failed=lambda status: status in FAILED)
+    poll(f"Render deploy {deploy_id}", probe, failed=lambda status: status in FAILED,
+         nothing_new=lambda status: status in NOT_DEPLOYED)
 
 
 def deploy(name: str, commit: str, public: bool) -> None:
@@ -291,7 +294,6 @@ def ci_credentials(model: m.DeployModel, env: dict[str, str], workdir: Path) -> 
 
 SAFE_UPGRADE_HELP = "deploy this commit through Render's API with a pre-update backup and a way back"
 SSH_SECRETS = ("RENDER_SSH_KEY", "RENDER_SSH_KNOWN_HOSTS")
-NOT_DEPLOYED = ("build_failed", "pre_deploy_failed")  # nothing new ran: the live deploy stays
 
 
 def safe_upgrade_parser(parser: argparse.ArgumentParser) -> None:
@@ -332,8 +334,6 @@ def safe_upgrade(model: m.DeployModel, args: argparse.Namespace, say=print) -> A
     # the ssh target is the service the API found (nothing written into the environment)
     remote = (_ci_remote(model, say) if args.ci else None) or rm.connect(model, values=remote_values(model, sid))
 
-    built = {"deployed": True}
-
     def current() -> str:
         """The newest live deploy's id ("" when none is live, or the list is out of reach)."""
         try:
@@ -347,18 +347,10 @@ def safe_upgrade(model: m.DeployModel, args: argparse.Namespace, say=print) -> A
                 return str(dep["id"])
         return ""
 
-    def deploy_commit() -> None:
-        try:
-            deploy(args.service, args.commit, args.public)
-        except DeployError as err:
-            # the build (or the pre-deploy command) failed: nothing new started, the live deploy stays
-            built["deployed"] = not str(err).endswith(NOT_DEPLOYED)
-            raise
+    def deploy_commit() -> None:  # NotDeployed when the build or the pre-deploy command failed
+        deploy(args.service, args.commit, args.public)
 
     def rollback(deploy_id: str) -> None:
-        if not built["deployed"]:
-            say(f"Render: nothing was deployed (the build failed); {deploy_id} stays live: no rollback needed")
-            return
         answer = api("POST", base(), f"/services/{sid}/rollback", token, {"deployId": deploy_id}) or {}
         say(f"Render rollback to {deploy_id}: deploy {answer.get('id', '?') if isinstance(answer, dict) else '?'} "
             "started (it boots held in maintenance while the watch flag is on the disk)")
