@@ -97,6 +97,7 @@ def test_good_upgrade_backs_up_first_then_railway_up(repo, api, tmp_path, token)
 
 @pytest.mark.parametrize("token,header", [("RAILWAY_TOKEN", "project-access-token"),
                                           ("RAILWAY_API_TOKEN", "authorization")])
+@pytest.mark.runbook_step("make deploy")
 def test_crashed_upgrade_with_a_token_rolls_back_and_restores(repo, api, tmp_path, token, header):
     api.route("POST", "/graphql/v2", (200, {"data": {"deploymentRollback": True}}))
     run = MakeDeploy(repo, tmp_path, api, exec_plan("railway", repo, FAILED, True), RAILWAY_CRASH, token)
