@@ -215,10 +215,20 @@ def test_backup_workflow_on_every_platform(every_workflow, platform, privacy):
     assert not any("${{" in s["run"] for s in job["steps"] if "run" in s)
     kind = m.build(m.answers_from_file(repo / ".copier-answers.yml")).kind
     refs = dict(re.findall(r"(\w+): \$\{\{\s*secrets\.(\w+)\s*\}\}", text))
-    assert refs == {s["env"]: s["name"] for s in facts["secrets"][kind]}
+    bucket_secrets = {"BACKUP_S3_ACCESS_KEY_ID": "BACKUP_S3_ACCESS_KEY_ID",
+                      "BACKUP_S3_SECRET_ACCESS_KEY": "BACKUP_S3_SECRET_ACCESS_KEY"}
+    assert refs == {**{s["env"]: s["name"] for s in facts["secrets"][kind]}, **bucket_secrets}
     runs = [s["run"] for s in job["steps"] if "run" in s and not s.get("name", "").startswith("install ")]
-    assert runs == ['make venv\n.venv/bin/python -m ops.backup scheduled --out "$RUNNER_TEMP/encrypted"\n']
+    assert runs == ['make venv\n.venv/bin/python -m ops.backup scheduled --out "$RUNNER_TEMP/encrypted"\n',
+                    'python3 -m ops.tools --python .venv/bin/python requirements-s3.txt\n'
+                    '.venv/bin/python -m ops.bucket upload "$RUNNER_TEMP/encrypted"\n']
+    # the optional bucket (repository variables, tests/test_backup_bucket.py): after the artifact,
+    # only when BACKUP_S3_URL is set; its key in that step's env only, never in the backup step's
+    bucket = job["steps"][-1]
+    assert "vars.BACKUP_S3_URL != ''" in bucket["if"] and "steps.backup.outcome == 'success'" in bucket["if"]
+    assert not any("BACKUP_S3" in str(s.get("env", {})) for s in job["steps"][:-1])
     (keep,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert job["steps"].index(keep) == len(job["steps"]) - 2
     assert keep["with"]["path"] == "${{ runner.temp }}/encrypted/*.age"
     assert keep["with"]["retention-days"] == facts["retention_days"] and keep["with"]["if-no-files-found"] == "error"
     # the RUNBOOK names each secret and where its scope was read

@@ -44,7 +44,8 @@ def test_copier_lock_agrees_with_the_full_lock():
 def test_deploy_repo_requirements_use_the_project_pins():
     project = pins(ROOT / "requirements.txt")
     template = ROOT / "template"
-    for name in ("requirements-ops.txt.jinja", "requirements-notebooks.txt", "requirements-update.txt"):
+    s3 = "{% if backup_schedule|trim != 'off' and backup_recipient|trim %}requirements-s3.txt{% endif %}.jinja"
+    for name in ("requirements-ops.txt.jinja", "requirements-notebooks.txt", "requirements-update.txt", s3):
         found = pins(template / name)
         assert found and {n: project.get(n) for n in found} == found, name
     verify_only = pins(template / "requirements-ops.txt.jinja")
