@@ -283,3 +283,39 @@ def test_each_put_carries_the_files_md5(server, keys, tmp_path):
     assert url == f"s3://{server.bucket}/{PREFIX}/{sealed.name}"
     server.client().delete_object(Bucket=server.bucket, Key=f"{PREFIX}/{sealed.name}")
     assert server.keys() == []
+
+
+def test_the_runbooks_bucket_commands_as_boto3_calls(repo, server, tools_installed, keys, tmp_path):
+    """The RUNBOOK's bucket lines, as written, made as the same S3 calls with boto3 (the aws CLI
+    is not installed here; tests/test_runbook_day_two.py names this test for them): its
+    lifecycle rule is accepted and read back for the deploy's prefix, its `aws s3 ls` prefix
+    lists what the step uploaded, and its `aws s3 cp` path names that object."""
+    import json
+
+    section = (repo / "RUNBOOK.md").read_text().split("#### The bucket", 1)[1].split("\n### ", 1)[0]
+    command = re.search(r"aws s3api put-bucket-lifecycle-configuration --bucket (\S+) "
+                        r"--lifecycle-configuration \\\n\s*'(\{.*\})'", section)
+    assert command, section
+    bucket, rule = command.group(1), json.loads(command.group(2))
+    listed = re.search(r"aws s3 ls s3://([^/\s]+)/(\S+)", section)
+    copied = re.search(r"aws s3 cp s3://([^/\s]+)/(\S+)<UTC>\.tar\.gz\.age backups/", section)
+    assert bucket == server.bucket == listed.group(1) == copied.group(1)
+    prefix = listed.group(2)
+    assert rule["Rules"][0]["Filter"]["Prefix"] == prefix
+
+    client = server.client()
+    client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=rule)
+    back = client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert [(r["Status"], r["Filter"]["Prefix"], r["Expiration"]["Days"]) for r in back] == \
+        [("Enabled", prefix, rule["Rules"][0]["Expiration"]["Days"])]
+
+    runner = tmp_path / "runner"
+    sealed = sealed_backup(runner, keys["recipient"])
+    variables, secrets = good(server, BACKUP_S3_URL=f"s3://{bucket}/{prefix}")  # the RUNBOOK's example
+    proc = run_step(repo, runner, variables, secrets)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    listing = client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    assert [obj["Key"] for obj in listing] == [prefix + sealed.name]
+    assert re.fullmatch(re.escape(copied.group(2)) + r"\d{8}T\d{6}Z\.tar\.gz\.age", listing[0]["Key"])
+    client.delete_object(Bucket=bucket, Key=listing[0]["Key"])
+    client.delete_bucket_lifecycle(Bucket=bucket)

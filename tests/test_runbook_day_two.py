@@ -28,6 +28,10 @@ NOT_RUN_HERE = {
     "gh run download": "GitHub's API is out of reach; the artifact names it asks for are the workflows' "
                        "(test_gh_run_download_names_the_artifacts_the_workflows_upload), and what it "
                        "downloads is decrypted and restored by the marked `make decrypt` test",
+    "aws": "the aws CLI is not installed here; the RUNBOOK's bucket lines as written (its lifecycle rule, "
+           "the prefix it lists, the object it copies) are made as the same S3 calls with boto3 against "
+           "a real S3 server on loopback (tests/test_backup_bucket.py::"
+           "test_the_runbooks_bucket_commands_as_boto3_calls)",
     "age-keygen": "the age CLI is not installed here; `python -m ops.backup keygen` (marked) writes the "
                   "same identity format with the same library the workflow encrypts with",
 }
@@ -54,7 +58,8 @@ def runbook_steps(runbook: str) -> set[str]:
         section = runbook.split(head, 1)[1]
         section = re.split(r"^## ", section, flags=re.M)[0] if "\n## " in section else section
         for block in re.findall(r"```[a-z]*\n(.*?)```", section, re.S):
-            steps |= {step_of(line) for line in block.splitlines()} - {""}
+            lines = [line for line in block.replace("\\\n", " ").splitlines() if not line.startswith("#")]
+            steps |= {step_of(line) for line in lines} - {""}
         prose = re.sub(r"```.*?```", "", section, flags=re.S)
         steps |= {step_of(code) for code in re.findall(r"`(make [a-z][^`]*)`", prose)}
     return steps
