@@ -2,7 +2,8 @@
 scheduled job's refusals, through the generated repo. The platform CLI on PATH is the
 RECORDING stand-in (tests/standins): it contacts nothing; with no canned output it fails
 like a CLI that cannot reach a running machine. The whole workflow step against a real
-gateway in a container: tests/container/test_backup_scheduled.py."""
+gateway in a container, on every platform runner: scheduled_step in
+tests/container/test_backup.py."""
 
 from __future__ import annotations
 

@@ -24,11 +24,12 @@ from tests.e2e.harness import free_port
 DOMAIN = "claw.localhost"
 
 
-def compose_up(repo: Path, res, override: dict, build: bool = True) -> tuple[str, str]:
+def compose_up(repo: Path, res, override: dict, build: bool = True, project: str | None = None) -> tuple[str, str]:
     """`compose up` with the override file; build=False when the override names an image built
     already (shared_image: `docker build` of the generated build: section's context, . and
-    Dockerfile) instead of `--build` building it again."""
-    project = unique("cmp")
+    Dockerfile) instead of `--build` building it again. ``project``: the project's name (default
+    a unique one; the app's own name where a test reaches it as the CI jobs do, by the file's `name:`)."""
+    project = project or unique("cmp")
     text = yaml.safe_dump(override, sort_keys=False)
     # `ports` lists are merged across files: replace the public 80/443 with loopback ones
     text = text.replace("ports:\n", "ports: !override\n")

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """DRIVING STAND-IN for platform CLIs in the container tests: fly, railway,
-northflank, ssh (Render), kubectl.
+northflank, ssh (Render; a Compose VM's engine), kubectl.
 
 It contacts no platform and deploys nothing. It records the call, then does what
 the real CLI would do to the platform's machine (../protocol.py, remote()) to the
@@ -29,6 +29,30 @@ import protocol  # noqa: E402
 DOCKER = os.environ.get("OPENCLAW_TEST_DOCKER", "/usr/bin/docker")
 program, args = os.path.basename(sys.argv[1]), sys.argv[2:]
 protocol.record(program, args)
+
+
+def dial_stdio(args):
+    """`ssh [-o ..] [-l USER] -- HOST docker system dial-stdio` (the docker CLI's DOCKER_HOST=ssh://
+    helper; the command may come as one quoted word): True when this call is that."""
+    if "--" not in args:
+        return False
+    words = " ".join(args[args.index("--") + 2:]).replace("'", " ").replace('"', " ").split()
+    return words == ["docker", "system", "dial-stdio"]
+
+
+# ssh to a Compose VM for its engine (DOCKER_HOST=ssh://USER@HOST in the scheduled backup job): the
+# VM's engine is the local one. `docker system dial-stdio` on it, the connection on stdin/stdout,
+# with the address the test's engine has ($DRIVE_DOCKER_HOST; unset = the default socket), never
+# the ssh:// one of the caller (that would dial this stand-in again).
+if program == "ssh" and dial_stdio(args):
+    env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
+    if os.environ.get("DRIVE_DOCKER_HOST"):
+        env["DOCKER_HOST"] = os.environ["DRIVE_DOCKER_HOST"]
+    sys.stdout.flush()
+    os.execve(DOCKER, [DOCKER, "system", "dial-stdio"], env)
+# `northflank login -n CONTEXT -t TOKEN` stores a context on the runner; nothing to drive: recorded, done.
+if program == "northflank" and args[:1] == ["login"]:
+    sys.exit(0)
 container = os.environ["DRIVE_CONTAINER"]
 
 
