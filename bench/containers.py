@@ -10,20 +10,25 @@ mounts outside the image's home), and wait for the generated HEALTHCHECK to say
 started), the container's memory (cgroup usage at that moment and peak)
 against the declared limit. Runs one platform after another.
 
-    .venv/bin/python bench/containers.py [--only fly,render] [--warm-cache]
+    .venv/bin/python bench/containers.py [--only fly,render] [--warm-cache [image|volume]]
 
---warm-cache: Node's compile cache where the generated repo puts it (template/ops/data/openclaw.yml:
-on the volume for Railway, Render, Northflank; filled into the image at build time for Fly and
-Compose) against the release's default (under /tmp, empty in every new container), same run.
-For a baked cache "off" is the same repo with the build step taken out of its Dockerfile; both
-images are built with --no-cache first (build seconds and image size, before/after).
+--warm-cache (= image): Node's compile cache as the generated Dockerfile fills it into the image at
+build time, against the release's default (under /tmp, empty in every new container), same run:
+"off" is the same repo with the build step taken out of its Dockerfile; both images are built with
+--no-cache first (build seconds and image size, before/after).
+--warm-cache volume: the cache on the volume instead, an idea measured and dropped (CHANGELOG
+0.2.0) that no generated file holds any more: both modes run the image without the build step,
+"on" with `-e NODE_COMPILE_CACHE=<volume mount>/.cache/node-compile-cache` at `docker run`, so a
+later release can be measured again with no product code (on Fly and Compose that folder is in
+the state dir, which every backup would archive).
 "restart" = a new container from the same image on the same volume (a platform restart: a fresh
 root filesystem), except Compose, whose restart policy, a VM reboot and `compose restart` keep the
 container (its /tmp too); "deploy" = a rebuilt image (one new layer, the cache layer reused as a
 builder with a layer cache does) then a new container. The two modes take turns event by event
-(the first of each pair alternating), so load drift weighs on both; the tables give medians. Each timed from `docker run`/`docker start`
-to /startupz "started" and to the engine's `healthy`. Prints before/after and the ratios, and the
-load average (the numbers move with it).
+(the first of each pair alternating), so load drift weighs on both; the tables give medians and
+each pair's ratio. Each timed from `docker run`/`docker start` to /startupz "started" and to the
+engine's `healthy`. Prints before/after and the ratios, and the load average (the numbers move
+with it).
 
 Needs a running engine (scripts/container-engine.sh start).
 """
@@ -145,10 +150,15 @@ def image_mb(image: str) -> float:
     return int(c.docker("image", "inspect", "--format", "{{.Size}}", image).stdout) / 2**20
 
 
-def warm_cache(template: Path, work: Path, platform: str, rounds: int) -> dict[str, list[float]]:
+def volume_cache_dir(repo: Path) -> str:
+    """Where --warm-cache volume keeps the cache: a folder on the volume, set at `docker run`."""
+    return f"{launch_spec(repo).mounts[0].rstrip('/')}/.cache/node-compile-cache"
+
+
+def warm_cache(template: Path, work: Path, platform: str, rounds: int, where: str = "image") -> dict[str, list[float]]:
     """Seconds run -> healthy and run -> started, cache off (the release default under /tmp) and on
-    (where the generated repo puts it: the volume, or the image), per event; and for a baked cache
-    the image's build seconds and size without and with the build step, same run."""
+    (where: filled into the image at build time, or on the volume set at run time), per event; for
+    the image, its build seconds and size without and with the build step, same run."""
     res = ct.Resources()
     times: dict[str, list[float]] = {f"{event} {mode}{what}": [] for event in ("restart", "deploy")
                                      for mode in ("off", "on") for what in ("", " healthy")}
@@ -158,21 +168,20 @@ def warm_cache(template: Path, work: Path, platform: str, rounds: int) -> dict[s
             data["domain"] = "claw.localhost"
         repo = copy_template(template, work / f"warm-{platform}", data)
         c.images_for(repo)
-        # where the deploy puts it, from the model (the image's own ENV is not the deploy's)
-        deploy_env = m.build(m.answers_from_file(repo / ".copier-answers.yml")).env
-        baked = "NODE_COMPILE_CACHE" not in deploy_env
-        repos = {"off": repo, "on": repo}
-        if baked:  # before: the same repo without the build step (a separate copy: deploys append to it)
-            repos["off"] = work / f"warm-{platform}-before"
-            shutil.copytree(repo, repos["off"])
-            dockerfile = repos["off"] / "Dockerfile"
-            dockerfile.write_text(without_baked_cache(dockerfile.read_text()))
-            assert "warm-compile-cache" not in dockerfile.read_text()
+        assert "NODE_COMPILE_CACHE" not in m.build(m.answers_from_file(repo / ".copier-answers.yml")).env
+        # before: the same repo without the build step (a separate copy: deploys append to it)
+        stripped = work / f"warm-{platform}-before"
+        shutil.copytree(repo, stripped)
+        dockerfile = stripped / "Dockerfile"
+        dockerfile.write_text(without_baked_cache(dockerfile.read_text()))
+        assert "warm-compile-cache" not in dockerfile.read_text()
+        repos = {"off": stripped, "on": repo if where == "image" else stripped}
         images = {}
         for mode in ("off", "on"):  # --no-cache: what a build costs when the release or the config changes
             images[mode], proc = ct.build(repos[mode], res, "--no-cache")
             times[f"build {mode}"] = [proc.seconds]
             times[f"image MB {mode}"] = [image_mb(images[mode])]
+        cache = volume_cache_dir(repo) if where == "volume" else m.openclaw()["compile_cache_image_dir"]
         # Compose keeps the container on a restart (restart policy, VM reboot, `compose restart`): its
         # writable layer, /tmp included, stays; everywhere else a restart is a new root filesystem
         keeps_container = platform in ("gcp", "vps")
@@ -184,7 +193,7 @@ def warm_cache(template: Path, work: Path, platform: str, rounds: int) -> dict[s
             c.docker("volume", "create", volume)
             res.volumes.append(volume)
             state[mode] = {"repo": repos[mode], "image": images[mode], "volume": volume, "name": "", "port": 0,
-                           "env": {"NODE_COMPILE_CACHE": ""} if mode == "off" and not baked else {}}  # "": /tmp
+                           "env": {"NODE_COMPILE_CACHE": cache} if mode == "on" and where == "volume" else {}}
         for turn, event in enumerate(["first"] + ["restart", "deploy"] * rounds):
             for mode in (("off", "on") if turn % 2 == 0 else ("on", "off")):
                 st = state[mode]
@@ -214,7 +223,6 @@ def warm_cache(template: Path, work: Path, platform: str, rounds: int) -> dict[s
                 c.docker("stop", "-t", "90", st["name"], timeout=180)
         volume = state["on"]["volume"]
         spec = launch_spec(repo)
-        cache = deploy_env.get("NODE_COMPILE_CACHE") or m.openclaw()["compile_cache_image_dir"]
         size = c.docker("run", "--rm", "--entrypoint", "du", "-v", f"{volume}:{spec.mounts[0]}", images["on"], "-sm",
                         cache, check=False).stdout.split()
         times["cache MB"] = [float(size[0])] if size else []
@@ -226,7 +234,8 @@ def warm_cache(template: Path, work: Path, platform: str, rounds: int) -> dict[s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="comma-separated platforms")
-    parser.add_argument("--warm-cache", action="store_true", help="compile cache: restart and deploy, off vs on")
+    parser.add_argument("--warm-cache", nargs="?", const="image", choices=["image", "volume"],
+                        help="compile cache: restart and deploy, off vs on (in the image, or on the volume)")
     parser.add_argument("--rounds", type=int, default=2, help="restarts and deploys per mode (--warm-cache)")
     args = parser.parse_args()
     platforms = [p for p in args.only.split(",") if p] or PLATFORMS
@@ -237,23 +246,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         template = snapshot_template(Path(tmp) / "template")
         if args.warm_cache:
+            print(f"compile cache on: {args.warm_cache}")
             print(f"load average at start: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}", flush=True)
             print("| platform | event | off: run -> healthy s | on | ratio | off: run -> /startupz s | on | ratio |")
             print("| --- | --- | --- | --- | --- | --- | --- | --- |")
             sizes = []
             for platform in platforms:
-                t = warm_cache(template, Path(tmp), platform, args.rounds)
+                t = warm_cache(template, Path(tmp), platform, args.rounds, args.warm_cache)
                 mean = {k: statistics.median(v) for k, v in t.items() if v}
                 for event in ("restart", "deploy"):
                     off_h, on_h, off_s, on_s = (mean[f"{event} {m}{w}"] for w in (" healthy", "") for m in ("off", "on"))
                     print(f"| {platform} | {event} | {off_h:.1f} | {on_h:.1f} | {on_h / off_h:.2f} | {off_s:.1f} | "
                           f"{on_s:.1f} | {on_s / off_s:.2f} |", flush=True)
-                sizes.append((platform, mean))
-            print("\n| platform | build off s | build on s | image off MiB | image on MiB | cache MiB |")
-            print("| --- | --- | --- | --- | --- | --- |")
-            for platform, mean in sizes:
+                sizes.append((platform, mean, t))
+            print("\n| platform | build off s | build on s | image off MiB | image on MiB | cache MiB | "
+                  "on/off -> /startupz, each pair (restart; deploy) |")
+            print("| --- | --- | --- | --- | --- | --- | --- |")
+            for platform, mean, t in sizes:  # each pair ran back to back: is the gain there every time?
+                pairs = "; ".join(" ".join(f"{on / off:.2f}" for off, on in zip(t[f"{e} off"], t[f"{e} on"]))
+                                  for e in ("restart", "deploy"))
                 print(f"| {platform} | {mean['build off']:.1f} | {mean['build on']:.1f} | {mean['image MB off']:.0f} | "
-                      f"{mean['image MB on']:.0f} | {mean.get('cache MB', float('nan')):.0f} |")
+                      f"{mean['image MB on']:.0f} | {mean.get('cache MB', float('nan')):.0f} | {pairs} |")
             print(f"load average at end: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
             return
         print("| platform | copy s | build s | run -> healthy s | run -> /startupz s | memory MiB | peak MiB | limit MiB |")

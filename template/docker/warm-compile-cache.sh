@@ -1,7 +1,7 @@
 #!/bin/sh
 # Image build step: fill Node's compile cache (NODE_COMPILE_CACHE, set in the Dockerfile) by
 # starting the gateway once, so every container of this image starts warm (ops/data/openclaw.yml,
-# compile_cache_baked).
+# compile_cache_image_dir).
 #
 #   warm-compile-cache.sh PORT SEED_CONFIG COMMAND...
 #

@@ -913,17 +913,6 @@ def container_memory(platform: str, memory_mb: int, public: bool) -> tuple[int, 
     return limit, swap, proxy
 
 
-def compile_cache(facts: Mapping[str, Any]) -> str:
-    """Where Node's compile cache survives a restart and a deploy: on the volume, beside the state
-    dir, never in it ("" where the volume is the state dir: there the Dockerfile fills one into
-    the image at build time, compile_cache_image_dir). In the state dir every `openclaw backup
-    create` would archive it (openclaw.yml)."""
-    mount = facts["volume"]["mount"].rstrip("/")
-    if not facts["state_dir"].startswith(mount + "/"):
-        return ""
-    return f"{mount}/{openclaw()['compile_cache_dir']}"
-
-
 def build(answers: Mapping[str, Any]) -> DeployModel:
     """Derive the deploy model from an answer set (raises AnswerError)."""
     answers = complete(answers)
@@ -979,9 +968,6 @@ def build(answers: Mapping[str, Any]) -> DeployModel:
         "OPENCLAW_WORKSPACE_DIR": facts["workspace_dir"],
         "NODE_OPTIONS": f"--max-old-space-size={heap}",
     }
-    cache = compile_cache(facts)
-    if cache:  # on the volume: a restart or redeploy of the same release starts warm (openclaw.yml)
-        env["NODE_COMPILE_CACHE"] = cache
     # Platform variables (port the platform routes to, ...), formatted from the model.
     for key, template in (facts.get("extra_env") or {}).items():
         env[key] = str(template).format(port=port)

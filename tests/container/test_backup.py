@@ -93,7 +93,7 @@ def backed_up(proc: subprocess.CompletedProcess, repo: Path, app: str = "claw-ct
     assert any(n.endswith("/manifest.json") for n in names)
     assert any(n.endswith("/workspace/marker.txt") for n in names), names
     assert not any(n.endswith((".sqlite-wal", ".sqlite-shm")) for n in names)
-    # Node's compile cache (~40 MB; in the image or beside the state dir) is never archived
+    # Node's compile cache (~40 MB, filled into the image at build time) is never archived
     assert not [n for n in names if "compile-cache" in n], [n for n in names if "compile-cache" in n][:5]
     return archive
 

@@ -122,9 +122,10 @@ def test_platform_boots_healthy_on_a_root_volume(generate, res, base_image, plat
     /data, state in /data/.openclaw, /startupz started on the declared port."""
     repo = generate(platform, "private")
     image = shared_image(repo)
-    name, port, _ = run_platform(repo, image, res)
+    name, port, _ = run_platform(repo, image, res, env=COMPILE_CACHE_DEBUG)
     wait_healthy(name)
     startupz(name, port)
+    compile_cache_used(logs(name))  # the cache came with the image, not the volume
     assert "first boot: seeded /data/.openclaw/openclaw.json" in logs(name)
     assert gateway_homes(name) == {"/home/node"}
     owner = c.docker("exec", name, "stat", "-c", "%u", "/data/.openclaw/openclaw.json", "/data/workspace").stdout

@@ -7,10 +7,9 @@ exec`/`cp` on it, `fly machine list --json` reports its image, `fly deploy [--im
 the same volume. The images are the ones tests/container/test_upgrade.py builds (its `releases`
 fixture: the same Dockerfile and entrypoint for a given release; no image is built for this file),
 run the way the Fly repo declares it (fly.toml: command, env, /data mount, memory). They are the
-Render-generated build of each release, so two things differ from a Fly build and neither is on
-the path under test: no compile cache baked into the image (a slower first start), and the
-maintenance responder's default port (8080; nothing probes it here: the safe path reads the watch
-flag through exec).
+Render-generated build of each release, so one thing differs from a Fly build, not on the path
+under test: the maintenance responder's default port (8080; nothing probes it here: the safe path
+reads the watch flag through exec).
 
 1. a good upgrade: the new release started on the migrated state, the pre-update backup kept
    under backups/, no flag left;

@@ -281,21 +281,16 @@ def test_a_refusal_says_its_reason_once(field, value):
 
 
 @pytest.mark.parametrize("platform", list(m.platforms()))
-def test_node_compile_cache_is_on_the_volume_beside_the_state_dir(platform):
-    """The release keeps Node's compile cache under os.tmpdir() unless NODE_COMPILE_CACHE is set:
-    empty in every new container. Where the volume holds more than the state dir, the cache goes
-    there (kept by a restart and a deploy); never into the state dir, which every backup archives."""
+def test_no_deploy_moves_node_compile_cache_onto_the_volume(platform):
+    """Node's compile cache is filled into the image at build time (the Dockerfile's ENV). One on the
+    volume beside the state dir was measured against the release default and showed no gain to
+    /startupz (CHANGELOG 0.2.0, bench/containers.py --warm-cache volume), so no deploy's env sets
+    NODE_COMPILE_CACHE (it would also override the image's)."""
     facts = m.platforms()[platform]
     model = m.build(answers(platform=platform, privacy="private", region=facts["default_region"],
                             vm_size=facts["default_size"], gateway_port=facts["default_port"],
                             vm_memory_mb=4096, volume_size_gb=10, domain="claw.example.org"))
-    cache = model.env.get("NODE_COMPILE_CACHE")
-    beside = model.state_dir.startswith(model.volume_mount.rstrip("/") + "/")
-    assert bool(cache) == beside, (platform, cache)
-    if cache:
-        assert cache.startswith(model.volume_mount.rstrip("/") + "/"), (cache, model.volume_mount)
-        assert not cache.startswith(model.state_dir.rstrip("/") + "/")
-    assert [p for p in ("railway", "render", "northflank") if p == platform] == ([platform] if beside else [])
+    assert "NODE_COMPILE_CACHE" not in model.env, (platform, model.env)
 
 
 def test_every_validated_question_has_one_named_validator():
