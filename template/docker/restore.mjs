@@ -132,13 +132,14 @@ const SKIP = (name) => name.startsWith(".before-restore-") || name.startsWith(".
 // backup fail. Told by the marker text in the installed release's code.
 function releaseHonoursMarker() {
   const where = spawnSync("sh", ["-c", "command -v openclaw"], { encoding: "utf8" }).stdout.trim();
-  let root = "/app";
+  const roots = new Set(["/app"]); // the image's install dir, and wherever `openclaw` leads
   try {
-    root = path.dirname(fs.realpathSync(where));
+    roots.add(path.dirname(fs.realpathSync(where)));
   } catch {
-    // not on PATH: the image's install dir
+    // not on PATH
   }
-  return spawnSync("grep", ["-rqF", PRIVATE_MARKER[1].trim(), path.join(root, "dist")]).status === 0;
+  const dists = [...roots].map((root) => path.join(root, "dist")).filter((dir) => fs.existsSync(dir));
+  return dists.some((dir) => spawnSync("grep", ["-rqF", PRIVATE_MARKER[1].trim(), dir]).status === 0);
 }
 
 // A kept copy inside a backed-up tree, for a release without the marker: its entries packed
