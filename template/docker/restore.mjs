@@ -126,6 +126,36 @@ function move(from, to, journal) {
 const SKIP = (name) => name.startsWith(".before-restore-") || name.startsWith(".openclaw-restore-") || name === path.basename(flag)
   || name === ".openclaw-upgrade";
 
+// Does the running release leave a directory holding the marker out of `openclaw backup
+// create`? Releases before the marker (2026.8.2 among them) archive a kept copy as live state,
+// and the newer release's databases in it (a failed upgrade's, kept by its rollback) make their
+// backup fail. Told by the marker text in the installed release's code.
+function releaseHonoursMarker() {
+  const where = spawnSync("sh", ["-c", "command -v openclaw"], { encoding: "utf8" }).stdout.trim();
+  const roots = new Set(["/app"]); // the image's install dir, and wherever `openclaw` leads
+  try {
+    roots.add(path.dirname(fs.realpathSync(where)));
+  } catch {
+    // not on PATH
+  }
+  const dists = [...roots].map((root) => path.join(root, "dist")).filter((dir) => fs.existsSync(dir));
+  return dists.some((dir) => spawnSync("grep", ["-rqF", PRIVATE_MARKER[1].trim(), dir]).status === 0);
+}
+
+// A kept copy inside a backed-up tree, for a release without the marker: its entries packed
+// into one uncompressed tar beside the marker (no database or state file a backup reads as
+// live state; `tar -xf` gives the copy back). The packed copy is in that release's backups
+// until the next restore removes it.
+function pack(keep) {
+  const names = fs.readdirSync(keep).filter((name) => name !== PRIVATE_MARKER[0]);
+  if (!names.length) return "";
+  const tar = path.join(keep, "before-restore.tar");
+  const proc = spawnSync("tar", ["-cf", tar, "--remove-files", "-C", keep, "--", ...names], { encoding: "utf8" });
+  if (proc.status !== 0) return `packing ${keep} failed (${(proc.stderr || "").trim().split("\n").pop()}): left as a tree`;
+  fs.chmodSync(tar, 0o600);
+  return "";
+}
+
 // Put `src` (a staged tree) at `dst`, keeping what was there.
 function swap(dst, src, journal, kept) {
   if (!isMountPoint(dst) && fs.existsSync(dst)) {
@@ -141,6 +171,7 @@ function swap(dst, src, journal, kept) {
   const keep = path.join(dst, `.before-restore-${stamp}`);
   markPrivate(keep);
   kept.push(keep);
+  kept.inside.push(keep);
   const nested = new Set();
   for (const name of fs.readdirSync(dst)) {
     if (SKIP(name)) continue;
@@ -195,6 +226,7 @@ function activate() {
   }
   const journal = [];
   const kept = [];
+  kept.inside = []; // the kept copies inside the state or workspace dir (a volume's mount point)
   try {
     swap(STATE_DIR, srcState, journal, kept);
     if (srcWs) swap(WORKSPACE_DIR, srcWs, journal, kept);
@@ -209,7 +241,11 @@ function activate() {
     }
     fail(`swap failed and was rolled back (${err.message}); the state is unchanged`);
   }
-  done({ step: "activate", state: STATE_DIR, workspace: WORKSPACE_DIR, kept, archiveCreated: manifest.createdAt, from: manifest.paths.stateDir });
+  const warnings = [];
+  const packed = kept.inside.length && !releaseHonoursMarker();
+  if (packed) for (const keep of kept.inside) warnings.push(pack(keep));
+  done({ step: "activate", state: STATE_DIR, workspace: WORKSPACE_DIR, kept: [...kept], packed: Boolean(packed),
+    warnings: warnings.filter(Boolean), archiveCreated: manifest.createdAt, from: manifest.paths.stateDir });
 }
 
 function leave() {

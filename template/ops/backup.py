@@ -105,6 +105,17 @@ def gateway_state(model: m.DeployModel, remote: Remote) -> str:
     return out[-1] if out and out[-1] in ("live", "maintenance", "held", "down") else "down"
 
 
+def kept_text(activated: dict) -> str:
+    """Where restore.mjs's activate step kept the replaced state, and how."""
+    text = ", ".join(activated["kept"])
+    if activated.get("packed"):
+        text += (" (packed into before-restore.tar in each: the running release would archive a kept tree as "
+                 "live state in its next backup)")
+    for warning in activated.get("warnings") or []:
+        text += f"; {warning}"
+    return text
+
+
 def remote_size_sha(remote: Remote, path: str) -> tuple[int, str]:
     out = remote.exec(f"stat -c %s {shlex.quote(path)} && sha256sum {shlex.quote(path)}").stdout.decode().split()
     return int(out[0]), out[1]
@@ -287,7 +298,7 @@ def restore(model: m.DeployModel, archive: Path, *, yes: bool = False, from_app:
         raise BackupError(f"restore: {err}; the state is unchanged and the gateway is starting again") from None
     _step(remote, model, "leave", flag, work)
     say(f"restore: swapped in the archive's state (taken {activated.get('archiveCreated')}); kept the replaced "
-        f"state as {', '.join(activated['kept'])} until the next restore")
+        f"state as {kept_text(activated)} until the next restore")
     seconds = wait_started(model, remote)
     # a failed upgrade's watch ends with the restore (a flag left after a way back by hand included):
     # a later exit of the gateway restarts it again instead of holding it

@@ -56,7 +56,7 @@ from typing import Callable
 from ops import model as m
 from ops import platforms
 from ops.backup import (BACKUP_DIR, PRIVATE_MARKER, BackupError, _step, backup, check_archive, env_prefix,
-                        flag_path, load_model, probe, remote_size_sha, stamp, upgrade_flag)
+                        flag_path, kept_text, load_model, probe, remote_size_sha, stamp, upgrade_flag)
 from ops.ci_http import DeployError, NotDeployed, interval_s, timeout_s
 from ops.remote import Remote, RemoteError, connect
 
@@ -171,7 +171,7 @@ def restore_held(model: m.DeployModel, remote: Remote, archive: Path, say: Calla
     _step(remote, model, "stage", flag_path(model), work)
     activated = _step(remote, model, "activate", flag_path(model), work, stamp())
     say(f"upgrade: restored {archive.name}; the state the new release left is kept as "
-        f"{', '.join(activated['kept'])}")
+        f"{kept_text(activated)}")
     release_hold(model, remote, work)
 
 

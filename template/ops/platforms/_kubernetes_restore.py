@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from ops import model as m
-from ops.backup import (FLAG_NAME, PRIVATE_MARKER, BackupError, env_prefix, remote_size_sha, stamp,
+from ops.backup import (FLAG_NAME, PRIVATE_MARKER, BackupError, env_prefix, kept_text, remote_size_sha, stamp,
                         wait_started)
 from ops.remote import Remote, RemoteError, connect
 
@@ -126,7 +126,7 @@ def restore(model: m.DeployModel, archive: Path, manifest: dict, *, say: Callabl
             except BackupError as err:
                 say(f"restore: cleaning {work} failed ({err}); remove it by hand")
         say(f"restore: swapped in the archive's state (taken {activated.get('archiveCreated')}); kept the replaced "
-            f"state as {', '.join(activated['kept'])} until the next restore")
+            f"state as {kept_text(activated)} until the next restore")
     finally:
         kubectl("delete", "pod", pod, *ns, "--ignore-not-found", "--wait=true", check=False, timeout=300)
         kubectl("scale", f"deployment/{app}", *ns, "--replicas=1", what="kubectl scale --replicas=1")
