@@ -169,3 +169,36 @@ def test_remote_argv_per_platform(monkeypatch, platform, expect):
     # the quoted command survives the remote shell unchanged
     if "sh -c" in argv[-1] and argv[-2] != "-c":
         assert shlex.split(argv[-1])[-1] == "echo a b"
+
+
+def fake_openclaw(bin_dir: Path, script: str) -> dict[str, str]:
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    (bin_dir / "openclaw").write_text("#!/bin/sh\n" + script)
+    (bin_dir / "openclaw").chmod(0o755)
+    return {**os.environ, "PATH": os.pathsep.join([str(bin_dir), os.environ["PATH"]])}
+
+
+def test_a_failed_backup_create_ends_with_openclaws_error_not_its_help_hint(fly_repo, tmp_path):
+    """The line `make backup` runs on the gateway, run here by sh with a stand-in `openclaw` that
+    fails the way the CLI does (its error, then a `Help:` hint): the one line a BackupError keeps
+    (ops.remote's last stderr line) is the error."""
+    from ops import model as m
+    from ops.backup import create_command
+    from ops.remote import _last_line
+
+    model = m.build(m.answers_from_file(fly_repo / ".copier-answers.yml"))
+    env = fake_openclaw(tmp_path / "bin", "echo '[openclaw] Error: SQLITE_ERROR: no such column: x' >&2\n"
+                                          "echo '[openclaw] Help: openclaw --help' >&2\nexit 1\n")
+    folder = tmp_path / "out"
+    proc = subprocess.run(["sh", "-c", create_command(model, str(folder), "a.tar.gz")], env=env,
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 1
+    assert _last_line(proc.stderr) == "[openclaw] Error: SQLITE_ERROR: no such column: x"
+    assert list(folder.iterdir()) == []  # nothing half-made is left
+
+    env = fake_openclaw(tmp_path / "bin", 'out=""; while [ $# -gt 0 ]; do [ "$1" = --output ] && out="$2"; shift; done\n'
+                                          'printf archive > "$out"; echo \'{"ok": true}\'\n')
+    proc = subprocess.run(["sh", "-c", create_command(model, str(folder), "a.tar.gz")], env=env,
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["a.tar.gz", "a.tar.gz.json"]

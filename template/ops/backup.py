@@ -126,6 +126,17 @@ def remote_size_sha(remote: Remote, path: str) -> tuple[int, str]:
 # --------------------------------------------------------------------------
 
 
+def create_command(model: m.DeployModel, folder: str, name: str) -> str:
+    """The shell line that makes ``folder/name`` on the gateway. On a failure its stderr ends with
+    openclaw's own error, not with the ``Help: openclaw --help`` hint the CLI prints after it (the
+    one line a BackupError keeps: the hint alone once hid why 2026.8.2 could not back up a state
+    that 2026.9.6 had migrated)."""
+    tmp = f"{folder}/{name}"
+    return (f"set -e; umask 077; mkdir -p {folder}; rm -f {tmp}; "
+            f"{env_prefix(model)} openclaw backup create --output {tmp} --verify --json > {tmp}.json 2> {tmp}.err "
+            f"|| {{ grep -v 'Help: openclaw' {tmp}.err | tail -n 3 >&2; rm -f {tmp}*; exit 1; }}; rm -f {tmp}.err")
+
+
 def backup(model: m.DeployModel, dest: Path = BACKUP_DIR, say: Callable[[str], None] = print,
            remote: Remote | None = None, release: str | None = None) -> Path:
     """``release``: the OpenClaw release that runs and makes the archive, when the caller read it (the
@@ -142,9 +153,7 @@ def backup(model: m.DeployModel, dest: Path = BACKUP_DIR, say: Callable[[str], N
         raise BackupError(f"backup: the gateway of {model.app_name} on {model.platform_label} is not running "
                           f"({state}): start it, then run make backup")
     tmp = f"{REMOTE_TMP}/{name}"
-    create = (f"set -e; umask 077; mkdir -p {REMOTE_TMP}; rm -f {tmp}; "
-              f"{env_prefix(model)} openclaw backup create --output {tmp} --verify --json > {tmp}.json 2> {tmp}.err "
-              f"|| {{ tail -n 3 {tmp}.err >&2; rm -f {tmp}*; exit 1; }}; rm -f {tmp}.err")
+    create = create_command(model, REMOTE_TMP, name)
     started = time.monotonic()
     try:
         remote.exec(create)
