@@ -142,3 +142,25 @@ def test_troubleshoot_table_fits_80_columns(repos, platform, monkeypatch):
     results, _ = t.run(t.parameters(str(repos[platform]), mode="static"))
     out = t.table(results)
     assert max(map(len, out.splitlines())) <= 80, out
+
+
+def test_one_line_exit_is_one_line_for_the_errors_it_names_and_130_for_ctrl_c(capsys):
+    from ops.terminal import one_line_exit
+
+    class Expected(RuntimeError):
+        pass
+
+    def fails(exc: BaseException):
+        def run():
+            raise exc
+        return run
+
+    assert one_line_exit(lambda: None, Expected) == 0 and one_line_exit(lambda: 3, Expected) == 3
+    assert one_line_exit(fails(Expected("backup: no gateway")), Expected) == 1
+    assert capsys.readouterr().err == "backup: no gateway\n"
+    assert one_line_exit(fails(Expected("x")), Expected, say=lambda err: f"said {err}") == 1
+    assert capsys.readouterr().err == "said x\n"
+    assert one_line_exit(fails(KeyboardInterrupt()), Expected) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+    with pytest.raises(ValueError):  # an error it does not name is a bug: its traceback stays
+        one_line_exit(fails(ValueError("bug")), Expected)

@@ -40,6 +40,7 @@ from typing import Callable
 from ops import model as m
 from ops import platforms
 from ops.remote import Remote, RemoteError, ci_credentials, connect
+from ops.terminal import one_line_exit
 
 BACKUP_DIR = Path("backups")
 REMOTE_TMP = "/tmp/openclaw-backup"
@@ -542,7 +543,8 @@ def main(argv: list[str] | None = None) -> int:
     gen = sub.add_parser("keygen", help="make an age identity file; prints its public key (backup_recipient)")
     gen.add_argument("path")
     args = parser.parse_args(argv)
-    try:
+
+    def run() -> int:
         if args.command == "keygen":
             public = keygen(Path(args.path))
             print(f"keygen: wrote the identity to {args.path} (0600): keep it OFF this repo and the platform",
@@ -564,16 +566,15 @@ def main(argv: list[str] | None = None) -> int:
             if not args.archive:
                 raise BackupError("restore: ARCHIVE: required (make restore ARCHIVE=backups/<app>-<UTC>.tar.gz)")
             restore(model, Path(args.archive), yes=args.yes, from_app=args.from_app)
-    except (BackupError, RemoteError) as err:
-        print(str(err), file=sys.stderr)
-        return 1
-    except m.AnswerError as err:  # a hand-edited .copier-answers.yml: one line, the field first
-        print("; ".join(msg.replace("\n", ": ", 1) for msg in err.messages), file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    return 0
+        return 0
+    return one_line_exit(run, BackupError, RemoteError, m.AnswerError, say=_one_line)
+
+
+def _one_line(err: BaseException) -> str:
+    """A hand-edited .copier-answers.yml: one line, the field first; anything else: its message."""
+    if isinstance(err, m.AnswerError):
+        return "; ".join(msg.replace("\n", ": ", 1) for msg in err.messages)
+    return str(err)
 
 
 if __name__ == "__main__":

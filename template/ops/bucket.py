@@ -41,6 +41,8 @@ from pathlib import Path
 from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
+from ops.terminal import one_line_exit
+
 URL, ENDPOINT, REGION = "BACKUP_S3_URL", "BACKUP_S3_ENDPOINT", "BACKUP_S3_REGION"
 KEY_ID, SECRET = "BACKUP_S3_ACCESS_KEY_ID", "BACKUP_S3_SECRET_ACCESS_KEY"
 DEFAULT_REGION = "us-east-1"
@@ -231,15 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     up = sub.add_parser("upload", help="every DIR/*.age to BACKUP_S3_URL (nothing when it is unset)")
     up.add_argument("folder")
     args = parser.parse_args(argv)
-    try:
+
+    def run() -> None:
         upload(Path(args.folder))
-    except BucketError as err:
-        print(str(err), file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    return 0
+    return one_line_exit(run, BucketError)
 
 
 if __name__ == "__main__":

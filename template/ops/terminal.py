@@ -19,6 +19,7 @@ import textwrap
 import threading
 from itertools import zip_longest
 from pathlib import Path
+from typing import Callable
 
 DEFAULT_WIDTH = 80
 MIN_WIDTH = 40
@@ -197,3 +198,17 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def one_line_exit(run: Callable[[], int | None], *errors: type[BaseException],
+                  say: Callable[[BaseException], str] = str) -> int:
+    """A command's ending: what ``run`` returns (None is 0); one of ``errors`` is ``say(error)``
+    as one line on stderr (exit 1); Ctrl-C is `interrupted` (130). Never a traceback."""
+    try:
+        return run() or 0
+    except errors as err:
+        print(say(err), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
